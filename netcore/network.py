@@ -1,0 +1,147 @@
+"""A feed-forward network built from a spec."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from netcore.layers import Layer
+from netcore.losses import Loss, make_loss
+from netcore.spec import LayerInfo, check_spec
+
+
+class Network:
+    """Layers applied in order, a loss on their output, parameters in one flat buffer.
+
+    Shapes: ``forward(x)`` takes (N, *input_shape) and returns (N, *output_shape).
+    All trained values live in ``flat_params`` and their gradients in ``flat_grads``
+    (each layer's ``params``/``grads`` are views into them), so an optimizer step
+    is a handful of vector operations whatever the depth.
+    """
+
+    def __init__(self, spec: dict[str, Any], seed: int = 0, dtype=np.float32) -> None:
+        infos: list[LayerInfo] = check_spec(spec)
+        self.spec = copy.deepcopy(spec)
+        self.dtype = np.dtype(dtype)
+        self.input_shape = tuple(spec["input_shape"])
+        self.output_shape = infos[-1].out_shape
+        self.loss: Loss = make_loss(spec.get("loss", "softmax_cross_entropy"))
+        self.rng = np.random.default_rng(seed)
+        self.layers: list[Layer] = [info.layer for info in infos]
+        for info in infos:
+            info.layer.build(info.in_shape, self.rng, self.dtype)
+        self.layers[0].needs_input_grad = False
+        self._pack()
+
+    def _pack(self) -> None:
+        """Move every layer's params and grads into two flat buffers, keeping views."""
+        total = sum(p.size for layer in self.layers for p in layer.params.values())
+        self.flat_params = np.zeros(total, dtype=self.dtype)
+        self.flat_grads = np.zeros(total, dtype=self.dtype)
+        self.weight_views: list[np.ndarray] = []  # what L2 decays: weights, not biases
+        offset = 0
+        for layer in self.layers:
+            for key, value in list(layer.params.items()):
+                n = value.size
+                view = self.flat_params[offset : offset + n].reshape(value.shape)
+                view[...] = value
+                layer.params[key] = view
+                layer.grads[key] = self.flat_grads[offset : offset + n].reshape(value.shape)
+                if key == "W":
+                    self.weight_views.append(view)
+                offset += n
+
+    # -- computation ---------------------------------------------------------------
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, d_out: np.ndarray) -> None:
+        """Fill ``flat_grads`` from dL/d(output)."""
+        for layer in reversed(self.layers):
+            d_out = layer.backward(d_out)
+
+    def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """Raw outputs (N, *output_shape) at inference, in chunks."""
+        x = np.asarray(x)
+        if x.shape[1:] != self.input_shape:
+            x = x.reshape((x.shape[0],) + self.input_shape)
+        chunks = [
+            self.forward(x[i : i + batch_size].astype(self.dtype, copy=False))
+            for i in range(0, x.shape[0], batch_size)
+        ]
+        return np.concatenate(chunks) if chunks else np.zeros((0,) + self.output_shape, self.dtype)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, K)."""
+        return self.loss.probabilities(self.predict(x))
+
+    def evaluate(self, x: np.ndarray, labels: np.ndarray, batch_size: int = 2048) -> dict[str, float]:
+        """Mean loss and (for classifiers) accuracy on labelled data."""
+        out = self.predict(x, batch_size)
+        target = self.loss.targets(labels, self.output_shape[0], self.dtype) if self.is_classifier else labels
+        result = {"loss": self.loss.forward(out, target)}
+        if self.is_classifier:
+            result["accuracy"] = float(np.mean(self.loss.probabilities(out).argmax(axis=1) == labels))
+        return result
+
+    @property
+    def is_classifier(self) -> bool:
+        """True unless the spec says ``"task": "regression"`` (then only mse applies)."""
+        return self.spec.get("task", "classification") == "classification"
+
+    # -- parameters ----------------------------------------------------------------
+    def named_params(self) -> dict[str, np.ndarray]:
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+
+    def named_grads(self) -> dict[str, np.ndarray]:
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Every array a saved model needs: parameters and layer state, flat keys like "0.W"."""
+        arrays = {k: v.copy() for k, v in self.named_params().items()}
+        for i, layer in enumerate(self.layers):
+            arrays.update({f"{i}.{k}": v.copy() for k, v in layer.state.items()})
+        return arrays
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy arrays in; ValueError if a key or shape does not match this network."""
+        expected = {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in {**layer.params, **layer.state}.items()}
+        missing = sorted(set(expected) - set(arrays))
+        extra = sorted(set(arrays) - set(expected))
+        if missing or extra:
+            raise ValueError(f"weights do not match the design (missing {missing}, unexpected {extra})")
+        for key, target in expected.items():
+            value = arrays[key]
+            if value.shape != target.shape:
+                raise ValueError(f"weight {key} has shape {value.shape}, the design needs {target.shape}")
+            target[...] = value
+
+    @property
+    def num_params(self) -> int:
+        return int(self.flat_params.size)
+
+    # -- description ---------------------------------------------------------------
+    def summary(self) -> str:
+        return format_summary(self.spec)
+
+    def __repr__(self) -> str:
+        return "Network(" + ", ".join(map(repr, self.layers)) + f"; {self.loss.name})"
+
+
+def format_summary(spec: dict[str, Any]) -> str:
+    """A table of layers, output shapes and parameter counts for a spec."""
+    infos = check_spec(spec)
+    rows = [("#", "layer", "output shape", "params")]
+    rows.append(("", "input", "x".join(map(str, spec["input_shape"])), ""))
+    for info in infos:
+        info.layer.in_shape, info.layer.out_shape = info.in_shape, info.out_shape
+        rows.append((str(info.index + 1), info.layer.describe(), "x".join(map(str, info.out_shape)), f"{info.num_params:,}"))
+    widths = [max(len(r[c]) for r in rows) for c in range(4)]
+    lines = ["  ".join(r[c].ljust(widths[c]) if c < 3 else r[c].rjust(widths[c]) for c in range(4)) for r in rows]
+    total = sum(i.num_params for i in infos)
+    lines.append(f"total parameters: {total:,}   loss: {spec.get('loss', 'softmax_cross_entropy')}")
+    return "\n".join(lines)
