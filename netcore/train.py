@@ -1,0 +1,297 @@
+"""Training: mini-batch gradient descent that the caller observes and can stop.
+
+    trainer = Trainer(network, TrainSettings(epochs=5, batch_size=32), x, y)
+    result = trainer.run(on_batch=print, on_epoch=print, should_stop=lambda: False)
+
+Batch size 1 is stochastic, ``batch_size >= N`` is full batch. ``lr`` and
+``batch_size`` are attributes of the trainer and may be changed from a callback
+between batches. The trainer never prints and knows nothing of any window.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from netcore.network import Network
+from netcore.optimizers import OPTIMIZERS, clip_by_global_norm, make_optimizer
+from netcore.schedules import Schedule
+
+
+@dataclass
+class TrainSettings:
+    """Everything that shapes a run, JSON-able (saved with the model)."""
+
+    epochs: int = 5
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9  # momentum / nesterov
+    weight_decay: float = 0.01  # adamw only (decoupled)
+    l2: float = 0.0  # penalty 0.5 * l2 * sum(W^2), part of the reported loss
+    clip_norm: float | None = None
+    schedule: dict[str, Any] = field(default_factory=lambda: {"name": "constant"})
+    shuffle: bool = True
+    val_split: float = 0.0
+    patience: int | None = None  # early stopping on validation (else training) loss
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        checks = [
+            ("epochs", isinstance(self.epochs, int) and self.epochs >= 1, "a positive integer"),
+            ("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "a positive integer"),
+            ("lr", self.lr > 0 and math.isfinite(self.lr), "a positive number"),
+            ("l2", self.l2 >= 0, ">= 0"),
+            ("val_split", 0 <= self.val_split < 1, "in [0, 1)"),
+            ("clip_norm", self.clip_norm is None or self.clip_norm > 0, "> 0"),
+            ("patience", self.patience is None or self.patience >= 1, ">= 1"),
+        ]
+        for name, ok, what in checks:
+            if not ok:
+                raise ValueError(f"{name} must be {what}, got {getattr(self, name)!r}")
+        Schedule.from_dict(self.schedule)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainSettings:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    epoch: int  # 1-based
+    batch: int  # 1-based within the epoch
+    batches: int
+    loss: float
+    accuracy: float | None
+    lr: float
+    samples: int  # seen so far in this run
+    samples_per_second: float
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    epoch: int
+    loss: float
+    accuracy: float | None
+    val_loss: float | None
+    val_accuracy: float | None
+    seconds: float
+    lr: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    status: str  # finished | cancelled | diverged | early_stopped
+    message: str
+    epochs_done: int
+
+
+class Diverged(RuntimeError):
+    pass
+
+
+class Trainer:
+    """Drives a network through epochs of mini-batches; keeps the history across runs."""
+
+    def __init__(
+        self,
+        network: Network,
+        settings: TrainSettings,
+        x: np.ndarray,
+        y: np.ndarray,
+        x_val: np.ndarray | None = None,
+        y_val: np.ndarray | None = None,
+        augment: Any = None,
+    ) -> None:
+        self.network = network
+        self.settings = settings
+        self.rng = np.random.default_rng(settings.seed)
+        dtype = network.dtype
+        x = np.ascontiguousarray(x, dtype=dtype).reshape((len(x),) + network.input_shape)
+        if x_val is None and settings.val_split > 0:
+            order = self.rng.permutation(len(x))
+            n_val = max(1, int(round(len(x) * settings.val_split)))
+            x_val, y_val = x[order[:n_val]], y[order[:n_val]]
+            x, y = x[order[n_val:]], y[order[n_val:]]
+        if len(x) == 0:
+            raise ValueError("no training samples left")
+        self.x, self.labels = x, np.asarray(y)
+        self.x_val, self.y_val = x_val, y_val
+        classifier = network.is_classifier
+        out_dim = network.output_shape[0]
+        self.targets = (
+            network.loss.targets(self.labels, out_dim, dtype) if classifier
+            else self.labels.astype(dtype).reshape(len(x), -1)
+        )
+        self.classifier = classifier
+        self.augment = augment
+        self.optimizer = make_optimizer(
+            settings.optimizer, settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay
+        )
+        self.schedule = Schedule.from_dict(settings.schedule)
+        self.base_lr = settings.lr
+        self.batch_size = settings.batch_size
+        self.history: list[EpochStats] = []
+        self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._best: tuple[float, np.ndarray] | None = None
+        self._stale = 0
+
+    @property
+    def epoch(self) -> int:
+        return len(self.history)
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.lr
+
+    # -- one batch -------------------------------------------------------------------
+    def _gather(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Copy the samples ``idx`` into buffers reused for every batch of that size."""
+        n = len(idx)
+        if n not in self._buffers:
+            self._buffers[n] = (
+                np.empty((n,) + self.x.shape[1:], self.x.dtype),
+                np.empty((n,) + self.targets.shape[1:], self.targets.dtype),
+            )
+        xb, tb = self._buffers[n]
+        np.take(self.x, idx, axis=0, out=xb)
+        np.take(self.targets, idx, axis=0, out=tb)
+        return xb, tb
+
+    def _step(self, xb: np.ndarray, tb: np.ndarray, labels: np.ndarray) -> tuple[float, float | None]:
+        net, s = self.network, self.settings
+        if self.augment is not None:
+            xb = self.augment.apply(xb, self.rng)
+        out = net.forward(xb, training=True)
+        loss = net.loss.forward(out, tb)
+        net.backward(net.loss.backward())
+        if s.l2:
+            loss += 0.5 * s.l2 * sum(float(np.vdot(w, w)) for w in net.weight_views)
+            for layer in net.layers:
+                if "W" in layer.params:
+                    layer.grads["W"] += s.l2 * layer.params["W"]
+        grads = net.flat_grads
+        if s.clip_norm:
+            norm = clip_by_global_norm([grads], s.clip_norm)
+        else:
+            norm = float(np.vdot(grads, grads))
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            raise Diverged("the loss is not finite" if not math.isfinite(loss) else "the gradients are not finite")
+        self.optimizer.step({"all": net.flat_params}, {"all": grads})
+        acc = None
+        if self.classifier:
+            acc = float(np.mean(net.loss.probabilities(out).argmax(axis=1) == labels)) if out.shape[1] > 1 else None
+            if out.shape[1] == 1:
+                acc = float(np.mean((net.loss.probabilities(out)[:, 1] > 0.5) == labels))
+        return loss, acc
+
+    # -- the run ---------------------------------------------------------------------
+    def run(
+        self,
+        epochs: int | None = None,
+        on_batch: Callable[[BatchStats], None] | None = None,
+        on_epoch: Callable[[EpochStats], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> TrainResult:
+        """Train ``epochs`` more epochs (default: the settings'); returns how it ended."""
+        epochs = self.settings.epochs if epochs is None else epochs
+        n = len(self.x)
+        samples = 0
+        run_start = time.perf_counter()
+        for _ in range(epochs):
+            epoch = self.epoch + 1
+            snapshot = self.network.flat_params.copy()
+            order = self.rng.permutation(n) if self.settings.shuffle else np.arange(n)
+            start = time.perf_counter()
+            loss_sum = acc_sum = 0.0
+            seen = 0
+            pos = 0
+            batch = 0
+            while pos < n:
+                if should_stop is not None and should_stop():
+                    return TrainResult("cancelled", f"stopped during epoch {epoch} after {batch} batches", epoch - 1)
+                bs = max(1, int(self.batch_size))
+                batches = batch + math.ceil((n - pos) / bs)
+                idx = order[pos : pos + bs]
+                pos += len(idx)
+                batch += 1
+                self.optimizer.lr = self.base_lr * self.schedule.factor(epoch - 1 + pos / n)
+                xb, tb = self._gather(idx)
+                try:
+                    loss, acc = self._step(xb, tb, self.labels[idx])
+                except Diverged as exc:
+                    return self._diverged(epoch, batch, str(exc), snapshot)
+                k = len(idx)
+                seen += k
+                samples += k
+                loss_sum += loss * k
+                acc_sum += (acc or 0.0) * k
+                if on_batch is not None:
+                    elapsed = time.perf_counter() - run_start
+                    on_batch(BatchStats(epoch, batch, batches, loss, acc, self.optimizer.lr, samples,
+                                        samples / elapsed if elapsed > 0 else 0.0))
+            stats = self._finish_epoch(epoch, loss_sum / seen, acc_sum / seen if self.classifier else None,
+                                       time.perf_counter() - start)
+            if on_epoch is not None:
+                on_epoch(stats)
+            if self._should_stop_early(stats):
+                return TrainResult("early_stopped",
+                                   f"no improvement for {self.settings.patience} epochs: "
+                                   f"kept the weights of epoch {self._best_epoch}", epoch)
+        return TrainResult("finished", f"trained {self.epoch} epochs", self.epoch)
+
+    def _finish_epoch(self, epoch: int, loss: float, acc: float | None, seconds: float) -> EpochStats:
+        val_loss = val_acc = None
+        if self.x_val is not None and len(self.x_val):
+            if self.classifier:
+                result = self.network.evaluate(self.x_val, self.y_val)
+            else:
+                out = self.network.predict(self.x_val)
+                result = {"loss": self.network.loss.forward(out, np.asarray(self.y_val, self.network.dtype))}
+            val_loss, val_acc = result["loss"], result.get("accuracy")
+        stats = EpochStats(epoch, loss, acc, val_loss, val_acc, seconds, self.optimizer.lr)
+        self.history.append(stats)
+        return stats
+
+    def _should_stop_early(self, stats: EpochStats) -> bool:
+        patience = self.settings.patience
+        if not patience:
+            return False
+        watched = stats.val_loss if stats.val_loss is not None else stats.loss
+        if self._best is None or watched < self._best[0]:
+            self._best = (watched, self.network.flat_params.copy())
+            self._best_epoch = stats.epoch
+            self._stale = 0
+            return False
+        self._stale += 1
+        if self._stale >= patience:
+            self.network.flat_params[...] = self._best[1]
+            return True
+        return False
+
+    def _diverged(self, epoch: int, batch: int, why: str, snapshot: np.ndarray) -> TrainResult:
+        params = self.network.flat_params
+        if np.all(np.isfinite(params)):
+            kept = "kept the last finite weights"
+        else:
+            params[...] = snapshot
+            kept = f"restored the weights from the start of epoch {epoch}"
+        return TrainResult(
+            "diverged",
+            f"training diverged at epoch {epoch}, batch {batch}: {why}; {kept}. "
+            f"Try a lower learning rate (now {self.optimizer.lr:g}) or gradient clipping.",
+            epoch - 1,
+        )
