@@ -28,6 +28,14 @@ class Loss:
         """Class probabilities (N, K) from the network's output."""
         return out
 
+    def predicted_labels(self, out: np.ndarray) -> np.ndarray:
+        """Class indices (N,) from the network's output, without computing probabilities."""
+        if out.shape[1] == 1:
+            return (out[:, 0] > self.threshold).astype(np.intp)
+        return out.argmax(axis=1)
+
+    threshold = 0.5  # for a single output: the value between class 0 and class 1
+
     def check_output(self, out_shape: tuple[int, ...], last_activation: str | None) -> str | None:
         """A message if a network with this output cannot use this loss, else None."""
         return None
@@ -74,6 +82,7 @@ class BinaryCrossEntropy(Loss):
     """
 
     name = "binary_cross_entropy"
+    threshold = 0.0  # a raw score above 0 is a probability above 1/2
 
     def forward(self, out, target):
         t = target.reshape(out.shape).astype(out.dtype, copy=False)

@@ -85,7 +85,7 @@ class Network:
         target = self.loss.targets(labels, self.output_shape[0], self.dtype) if self.is_classifier else labels
         result = {"loss": self.loss.forward(out, target)}
         if self.is_classifier:
-            result["accuracy"] = float(np.mean(self.loss.probabilities(out).argmax(axis=1) == labels))
+            result["accuracy"] = float(np.mean(self.loss.predicted_labels(out) == labels))
         return result
 
     @property

@@ -136,28 +136,34 @@ class Adam(Optimizer):
         self.weight_decay = float(weight_decay)
 
     def _update(self, name, p, g):
-        s = self._slots(name, p, "m", "v")
-        m, v, tmp = s["m"], s["v"], s["tmp"]
+        # Kept unscaled to save two passes per step: mu = m / (1-b1), nu = v / (1-b2),
+        # so mu <- b1 mu + g and nu <- b2 nu + g^2, and the constants fold into one factor.
+        s = self._slots(name, p, "mu", "nu")
+        mu, nu, tmp = s["mu"], s["nu"], s["tmp"]
         t = self.steps
+        b1, b2 = self.beta1, self.beta2
         if self.weight_decay:
             p *= 1 - self.lr * self.weight_decay
-        np.subtract(g, m, out=tmp)
-        tmp *= 1 - self.beta1
-        m += tmp  # m + (1-b1)(g - m)
+        mu *= b1
+        mu += g
+        nu *= b2
         np.multiply(g, g, out=tmp)
-        tmp -= v
-        tmp *= 1 - self.beta2
-        v += tmp  # v + (1-b2)(g^2 - v)
-        root_bc2 = math.sqrt(1 - self.beta2**t)
-        # lr/bc1 * m / (sqrt(v)/root_bc2 + eps) == (lr*root_bc2/bc1) * m / (sqrt(v) + eps*root_bc2)
-        np.sqrt(v, out=tmp)
-        tmp += self.eps * root_bc2
-        np.divide(m, tmp, out=tmp)
-        tmp *= self.lr * root_bc2 / (1 - self.beta1**t)
+        nu += tmp
+        # p -= lr/bc1 * m / (sqrt(v/bc2) + eps)  with m = (1-b1) mu, v = (1-b2) nu
+        root = math.sqrt((1 - b2) / (1 - b2**t))
+        np.sqrt(nu, out=tmp)
+        tmp += self.eps / root
+        np.divide(mu, tmp, out=tmp)
+        tmp *= self.lr * (1 - b1) / ((1 - b1**t) * root)
         p -= tmp
         if t % _FLUSH_EVERY == 0:
-            m[np.abs(m) < _TINY] = 0
-            v[v < _TINY] = 0
+            mu[np.abs(mu) < _TINY] = 0
+            nu[nu < _TINY] = 0
+
+    def moments(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The textbook m and v of a parameter (for tests and inspection)."""
+        s = self.state[name]
+        return (1 - self.beta1) * s["mu"], (1 - self.beta2) * s["nu"]
 
 
 class AdamW(Adam):

@@ -191,11 +191,7 @@ class Trainer:
         if not (math.isfinite(loss) and math.isfinite(norm)):
             raise Diverged("the loss is not finite" if not math.isfinite(loss) else "the gradients are not finite")
         self.optimizer.step({"all": net.flat_params}, {"all": grads})
-        acc = None
-        if self.classifier:
-            acc = float(np.mean(net.loss.probabilities(out).argmax(axis=1) == labels)) if out.shape[1] > 1 else None
-            if out.shape[1] == 1:
-                acc = float(np.mean((net.loss.probabilities(out)[:, 1] > 0.5) == labels))
+        acc = float(np.count_nonzero(net.loss.predicted_labels(out) == labels)) / len(labels) if self.classifier else None
         return loss, acc
 
     # -- the run ---------------------------------------------------------------------
