@@ -1,0 +1,129 @@
+import io
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+from netcore.network import Network
+from netcore.serialization import ModelFileError, SavedModel, load_model, save_model
+
+SPEC = {
+    "input_shape": [6],
+    "layers": [
+        {"type": "dense", "units": 8, "activation": "tanh"},
+        {"type": "dropout", "rate": 0.2},
+        {"type": "dense", "units": 3},
+    ],
+    "loss": "softmax_cross_entropy",
+}
+
+
+@pytest.fixture
+def saved(tmp_path):
+    net = Network(SPEC, seed=3)
+    model = SavedModel(net, history=[{"epoch": 1, "loss": 0.5}], class_names=["a", "b", "c"],
+                       settings={"lr": 0.01}, preprocessing={"scale": 1.0})
+    path = tmp_path / "m.npz"
+    save_model(model, path)
+    return net, path
+
+
+def test_round_trip_gives_identical_predictions(saved):
+    net, path = saved
+    x = np.random.default_rng(0).standard_normal((20, 6)).astype(np.float32)
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.network.predict(x), net.predict(x))
+    assert loaded.network.spec == net.spec
+    assert loaded.history == [{"epoch": 1, "loss": 0.5}]
+    assert loaded.class_names == ["a", "b", "c"]
+    assert loaded.settings == {"lr": 0.01}
+
+
+def test_truncated_file_is_refused(saved):
+    _, path = saved
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match="damaged|not a netcore"):
+        load_model(path)
+
+
+def test_bit_flipped_file_is_refused(saved):
+    _, path = saved
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x10  # inside the weights
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError):
+        load_model(path)
+
+
+def test_pickle_carrying_file_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "evil.npz"
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([Evil()], dtype=object), allow_pickle=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("__header__.npy", buffer.getvalue())
+    with pytest.raises(ModelFileError, match="pickle"):
+        load_model(path)
+    assert not marker.exists()
+
+
+def test_plain_pickle_and_foreign_files_are_refused(tmp_path):
+    pkl = tmp_path / "model.npz"
+    pkl.write_bytes(pickle.dumps({"W": [1, 2]}))
+    with pytest.raises(ModelFileError):
+        load_model(pkl)
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, W=np.ones(3))
+    with pytest.raises(ModelFileError, match="not a netcore model"):
+        load_model(foreign)
+    with pytest.raises(ModelFileError, match="no such"):
+        load_model(tmp_path / "missing.npz")
+
+
+def test_newer_format_is_refused_with_upgrade_hint(saved, tmp_path):
+    import json
+
+    _, path = saved
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    header = json.loads(arrays["__header__"].tobytes())
+    header["version"] = 99
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    newer = tmp_path / "newer.npz"
+    np.savez(newer, **arrays)
+    with pytest.raises(ModelFileError, match="newer netcore"):
+        load_model(newer)
+
+
+def test_weights_that_do_not_fit_the_design_are_refused(saved, tmp_path):
+    _, path = saved
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["0.W"] = np.ones((5, 8), np.float32)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ModelFileError, match="0.W"):
+        load_model(bad)
+
+
+def test_failed_save_leaves_the_old_file_intact(saved, monkeypatch):
+    net, path = saved
+    before = path.read_bytes()
+
+    def disk_full(fd):  # the data is written but cannot reach the disk
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(ModelFileError, match="No space left"):
+        save_model(SavedModel(Network(SPEC, seed=9)), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left behind
