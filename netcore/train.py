@@ -203,6 +203,11 @@ class Trainer:
         should_stop: Callable[[], bool] | None = None,
     ) -> TrainResult:
         """Train ``epochs`` more epochs (default: the settings'); returns how it ended."""
+        # Overflow is how divergence shows; the NaN guard reports it once, in words.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._run(epochs, on_batch, on_epoch, should_stop)
+
+    def _run(self, epochs, on_batch, on_epoch, should_stop) -> TrainResult:
         epochs = self.settings.epochs if epochs is None else epochs
         n = len(self.x)
         samples = 0
