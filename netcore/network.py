@@ -109,7 +109,11 @@ class Network:
 
     def load_state_dict(self, arrays: dict[str, np.ndarray]) -> None:
         """Copy arrays in; ValueError if a key or shape does not match this network."""
-        expected = {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in {**layer.params, **layer.state}.items()}
+        expected = {
+            f"{i}.{k}": v
+            for i, layer in enumerate(self.layers)
+            for k, v in {**layer.params, **layer.state}.items()
+        }
         missing = sorted(set(expected) - set(arrays))
         extra = sorted(set(arrays) - set(expected))
         if missing or extra:
@@ -139,9 +143,18 @@ def format_summary(spec: dict[str, Any]) -> str:
     rows.append(("", "input", "x".join(map(str, spec["input_shape"])), ""))
     for info in infos:
         info.layer.in_shape, info.layer.out_shape = info.in_shape, info.out_shape
-        rows.append((str(info.index + 1), info.layer.describe(), "x".join(map(str, info.out_shape)), f"{info.num_params:,}"))
+        rows.append(
+            (
+                str(info.index + 1),
+                info.layer.describe(),
+                "x".join(map(str, info.out_shape)),
+                f"{info.num_params:,}",
+            )
+        )
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
-    lines = ["  ".join(r[c].ljust(widths[c]) if c < 3 else r[c].rjust(widths[c]) for c in range(4)) for r in rows]
+    lines = [
+        "  ".join(r[c].ljust(widths[c]) if c < 3 else r[c].rjust(widths[c]) for c in range(4)) for r in rows
+    ]
     total = sum(i.num_params for i in infos)
     lines.append(f"total parameters: {total:,}   loss: {spec.get('loss', 'softmax_cross_entropy')}")
     return "\n".join(lines)

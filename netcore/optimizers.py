@@ -124,8 +124,14 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(lr)
         for label, b in (("beta1", beta1), ("beta2", beta2)):
             if not 0 <= b < 1:
@@ -169,8 +175,14 @@ class Adam(Optimizer):
 class AdamW(Adam):
     name = "adamw"
 
-    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float = 0.01) -> None:
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
         super().__init__(lr, beta1, beta2, eps, weight_decay)
 
 

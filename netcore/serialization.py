@@ -86,7 +86,9 @@ def save_model(model: SavedModel, path: str | Path) -> None:
     try:
         atomic_write_bytes(path, buffer.getvalue())
     except OSError as exc:
-        raise ModelFileError(f"could not save {path}: {exc.strerror or exc}; the previous file is unchanged") from None
+        raise ModelFileError(
+            f"could not save {path}: {exc.strerror or exc}; the previous file is unchanged"
+        ) from None
 
 
 def load_model(path: str | Path) -> SavedModel:

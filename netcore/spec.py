@@ -42,7 +42,7 @@ def make_layer(entry: dict[str, Any], index: int) -> Layer:
     """The layer for one spec entry; SpecError names the entry if it is wrong."""
     where = f"layer {index + 1}"
     if not isinstance(entry, dict) or "type" not in entry:
-        raise SpecError(f"{where} must be an object with a \"type\"", index)
+        raise SpecError(f'{where} must be an object with a "type"', index)
     kind = entry["type"]
     if kind not in LAYER_TYPES:
         raise SpecError(
@@ -67,8 +67,10 @@ def _explain_type_error(exc: TypeError) -> str:
 
 
 def normalise_shape(shape: Any) -> tuple[int, ...]:
-    if not isinstance(shape, (list, tuple)) or not shape or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape
+    if (
+        not isinstance(shape, (list, tuple))
+        or not shape
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
     ):
         raise SpecError(f"input_shape must be a list of positive integers, got {shape!r}")
     return tuple(shape)

@@ -133,7 +133,8 @@ class Trainer:
         classifier = network.is_classifier
         out_dim = network.output_shape[0]
         self.targets = (
-            network.loss.targets(self.labels, out_dim, dtype) if classifier
+            network.loss.targets(self.labels, out_dim, dtype)
+            if classifier
             else self.labels.astype(dtype).reshape(len(x), -1)
         )
         self.classifier = classifier
@@ -189,9 +190,15 @@ class Trainer:
         else:
             norm = float(np.vdot(grads, grads))
         if not (math.isfinite(loss) and math.isfinite(norm)):
-            raise Diverged("the loss is not finite" if not math.isfinite(loss) else "the gradients are not finite")
+            raise Diverged(
+                "the loss is not finite" if not math.isfinite(loss) else "the gradients are not finite"
+            )
         self.optimizer.step({"all": net.flat_params}, {"all": grads})
-        acc = float(np.count_nonzero(net.loss.predicted_labels(out) == labels)) / len(labels) if self.classifier else None
+        acc = (
+            float(np.count_nonzero(net.loss.predicted_labels(out) == labels)) / len(labels)
+            if self.classifier
+            else None
+        )
         return loss, acc
 
     # -- the run ---------------------------------------------------------------------
@@ -223,7 +230,9 @@ class Trainer:
             batch = 0
             while pos < n:
                 if should_stop is not None and should_stop():
-                    return TrainResult("cancelled", f"stopped during epoch {epoch} after {batch} batches", epoch - 1)
+                    return TrainResult(
+                        "cancelled", f"stopped during epoch {epoch} after {batch} batches", epoch - 1
+                    )
                 bs = max(1, int(self.batch_size))
                 batches = batch + math.ceil((n - pos) / bs)
                 idx = order[pos : pos + bs]
@@ -242,16 +251,33 @@ class Trainer:
                 acc_sum += (acc or 0.0) * k
                 if on_batch is not None:
                     elapsed = time.perf_counter() - run_start
-                    on_batch(BatchStats(epoch, batch, batches, loss, acc, self.optimizer.lr, samples,
-                                        samples / elapsed if elapsed > 0 else 0.0))
-            stats = self._finish_epoch(epoch, loss_sum / seen, acc_sum / seen if self.classifier else None,
-                                       time.perf_counter() - start)
+                    on_batch(
+                        BatchStats(
+                            epoch,
+                            batch,
+                            batches,
+                            loss,
+                            acc,
+                            self.optimizer.lr,
+                            samples,
+                            samples / elapsed if elapsed > 0 else 0.0,
+                        )
+                    )
+            stats = self._finish_epoch(
+                epoch,
+                loss_sum / seen,
+                acc_sum / seen if self.classifier else None,
+                time.perf_counter() - start,
+            )
             if on_epoch is not None:
                 on_epoch(stats)
             if self._should_stop_early(stats):
-                return TrainResult("early_stopped",
-                                   f"no improvement for {self.settings.patience} epochs: "
-                                   f"kept the weights of epoch {self._best_epoch}", epoch)
+                return TrainResult(
+                    "early_stopped",
+                    f"no improvement for {self.settings.patience} epochs: "
+                    f"kept the weights of epoch {self._best_epoch}",
+                    epoch,
+                )
         return TrainResult("finished", f"trained {self.epoch} epochs", self.epoch)
 
     def _finish_epoch(self, epoch: int, loss: float, acc: float | None, seconds: float) -> EpochStats:

@@ -28,7 +28,9 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 
 
-def check_layer(layer, x: np.ndarray, seed: int = 0, training: bool = False, reseed: bool = False) -> dict[str, float]:
+def check_layer(
+    layer, x: np.ndarray, seed: int = 0, training: bool = False, reseed: bool = False
+) -> dict[str, float]:
     """Relative errors of a built float64 layer's backward against central differences.
 
     Uses L = sum(forward(x) * dy) for a random upstream gradient dy. ``reseed``

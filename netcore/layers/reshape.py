@@ -22,7 +22,8 @@ class Flatten(Layer):
         return dy.reshape((dy.shape[0],) + self.in_shape)
 
     def describe(self):
-        return f"Flatten({'x'.join(map(str, self.in_shape or ()))} -> {self.out_shape[0] if self.out_shape else '?'})"
+        shape = "x".join(map(str, self.in_shape or ()))
+        return f"Flatten({shape} -> {self.out_shape[0] if self.out_shape else '?'})"
 
 
 class Reshape(Layer):
@@ -32,8 +33,10 @@ class Reshape(Layer):
 
     def __init__(self, shape) -> None:
         super().__init__()
-        if not isinstance(shape, (list, tuple)) or not shape or not all(
-            isinstance(d, int) and d > 0 for d in shape
+        if (
+            not isinstance(shape, (list, tuple))
+            or not shape
+            or not all(isinstance(d, int) and d > 0 for d in shape)
         ):
             raise ValueError(f"reshape shape must be a list of positive integers, got {shape!r}")
         self.shape = tuple(shape)

@@ -58,9 +58,13 @@ def test_float32_by_default_and_float64_on_request():
 
 
 def test_shape_error_names_the_layer_and_the_fix():
-    spec = {"input_shape": [8, 14, 14], "layers": [{"type": "relu"}, {"type": "dropout", "rate": 0.1},
-                                                   {"type": "dense", "units": 10}]}
-    with pytest.raises(SpecError, match=r"layer 3 \(dense\) needs a flat input but gets 8x14x14: insert a flatten") as info:
+    spec = {
+        "input_shape": [8, 14, 14],
+        "layers": [{"type": "relu"}, {"type": "dropout", "rate": 0.1}, {"type": "dense", "units": 10}],
+    }
+    with pytest.raises(
+        SpecError, match=r"layer 3 \(dense\) needs a flat input but gets 8x14x14: insert a flatten"
+    ) as info:
         check_spec(spec)
     assert info.value.layer_index == 2
 
@@ -74,8 +78,10 @@ def test_shape_error_names_the_layer_and_the_fix():
         ({"input_shape": [3], "layers": [{"type": "dense", "units": 0}]}, "units must be a positive integer"),
         ({"input_shape": [3], "layers": [{"type": "dense", "units": 2, "size": 3}]}, "unknown setting"),
         ({"input_shape": [3], "layers": [{"type": "dense"}]}, "missing setting"),
-        ({"input_shape": [3], "layers": [{"type": "dense", "units": 2, "activation": "softmax"}]},
-         "applies the softmax itself"),
+        (
+            {"input_shape": [3], "layers": [{"type": "dense", "units": 2, "activation": "softmax"}]},
+            "applies the softmax itself",
+        ),
         ({"input_shape": [3], "layers": [{"type": "dense", "units": 1}]}, "at least 2 classes"),
         ({"input_shape": [3], "layers": [{"type": "dense", "units": 2}], "loss": "hinge"}, "unknown loss"),
         ({"input_shape": [-3], "layers": [{"type": "dense", "units": 2}]}, "positive integers"),

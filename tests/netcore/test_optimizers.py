@@ -3,7 +3,16 @@ import math
 import numpy as np
 import pytest
 
-from netcore.optimizers import SGD, Adam, AdamW, Momentum, Nesterov, RMSprop, clip_by_global_norm, make_optimizer
+from netcore.optimizers import (
+    SGD,
+    Adam,
+    AdamW,
+    Momentum,
+    Nesterov,
+    RMSprop,
+    clip_by_global_norm,
+    make_optimizer,
+)
 from netcore.schedules import Schedule
 
 

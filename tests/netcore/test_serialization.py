@@ -23,8 +23,13 @@ SPEC = {
 @pytest.fixture
 def saved(tmp_path):
     net = Network(SPEC, seed=3)
-    model = SavedModel(net, history=[{"epoch": 1, "loss": 0.5}], class_names=["a", "b", "c"],
-                       settings={"lr": 0.01}, preprocessing={"scale": 1.0})
+    model = SavedModel(
+        net,
+        history=[{"epoch": 1, "loss": 0.5}],
+        class_names=["a", "b", "c"],
+        settings={"lr": 0.01},
+        preprocessing={"scale": 1.0},
+    )
     path = tmp_path / "m.npz"
     save_model(model, path)
     return net, path

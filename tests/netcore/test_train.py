@@ -19,15 +19,18 @@ def blobs(n=200, seed=0):
     return x.astype(np.float32), y
 
 
-SMALL = {"input_shape": [2], "layers": [{"type": "dense", "units": 16, "activation": "relu"},
-                                        {"type": "dense", "units": 3}]}
+SMALL = {
+    "input_shape": [2],
+    "layers": [{"type": "dense", "units": 16, "activation": "relu"}, {"type": "dense", "units": 3}],
+}
 
 
 def test_xor_learns_with_the_shipped_spec():
     spec = json.loads((ROOT / "resources/networks/xor.json").read_text())
     net = Network(spec, seed=0)
-    trainer = Trainer(net, TrainSettings(epochs=10000, batch_size=4, optimizer="sgd", lr=2.0, shuffle=False),
-                      XOR_X, XOR_Y)
+    trainer = Trainer(
+        net, TrainSettings(epochs=10000, batch_size=4, optimizer="sgd", lr=2.0, shuffle=False), XOR_X, XOR_Y
+    )
     result = trainer.run()
     out = net.predict(XOR_X).ravel()
     assert result.status == "finished"
@@ -38,7 +41,9 @@ def test_xor_learns_with_the_shipped_spec():
 @pytest.mark.parametrize("batch_size,epochs", [(1, 5), (16, 20), (1000, 300)])
 def test_stochastic_minibatch_and_full_batch_all_learn(batch_size, epochs):
     x, y = blobs()
-    trainer = Trainer(Network(SMALL, seed=1), TrainSettings(epochs=epochs, batch_size=batch_size, lr=0.01), x, y)
+    trainer = Trainer(
+        Network(SMALL, seed=1), TrainSettings(epochs=epochs, batch_size=batch_size, lr=0.01), x, y
+    )
     trainer.run()
     assert trainer.history[-1].accuracy > 0.95
     assert trainer.history[-1].loss < trainer.history[0].loss
@@ -48,7 +53,8 @@ def test_callbacks_report_every_batch_and_epoch():
     x, y = blobs(100)
     batches, epochs = [], []
     Trainer(Network(SMALL), TrainSettings(epochs=3, batch_size=32), x, y).run(
-        on_batch=batches.append, on_epoch=epochs.append)
+        on_batch=batches.append, on_epoch=epochs.append
+    )
     assert len(batches) == 3 * 4 and [e.epoch for e in epochs] == [1, 2, 3]
     assert batches[-1].batches == 4 and batches[-1].samples == 300
 
@@ -92,8 +98,9 @@ def test_divergence_stops_with_a_clear_message_and_finite_weights():
 
 def test_validation_split_and_early_stopping():
     x, y = blobs(300)
-    trainer = Trainer(Network(SMALL), TrainSettings(epochs=200, batch_size=300, lr=0.05, val_split=0.2,
-                                                    patience=3), x, y)
+    trainer = Trainer(
+        Network(SMALL), TrainSettings(epochs=200, batch_size=300, lr=0.05, val_split=0.2, patience=3), x, y
+    )
     assert len(trainer.x) == 240 and len(trainer.x_val) == 60
     result = trainer.run()
     assert trainer.history[-1].val_accuracy is not None
@@ -103,7 +110,9 @@ def test_validation_split_and_early_stopping():
 def test_l2_penalty_is_part_of_the_reported_loss():
     x, y = blobs(50)
     plain = Trainer(Network(SMALL, seed=2), TrainSettings(epochs=1, batch_size=50, shuffle=False), x, y)
-    decayed = Trainer(Network(SMALL, seed=2), TrainSettings(epochs=1, batch_size=50, l2=0.1, shuffle=False), x, y)
+    decayed = Trainer(
+        Network(SMALL, seed=2), TrainSettings(epochs=1, batch_size=50, l2=0.1, shuffle=False), x, y
+    )
     w = decayed.network.weight_views
     penalty = 0.5 * 0.1 * sum(float(np.sum(v.astype(np.float64) ** 2)) for v in w)
     a = []

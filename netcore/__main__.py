@@ -1,0 +1,5 @@
+import sys
+
+from netcore.cli import main
+
+sys.exit(main())

@@ -1,0 +1,215 @@
+"""``netcore bench``: seconds per training epoch, here and in PyTorch, on the same machine.
+
+The MNIST MLP (batch 32, 128, 512) and the CNN of ``mnist_cnn.json`` (batch 64,
+plus single-image inference) are trained for whole epochs of 60,000 samples
+with Adam. Real MNIST is used when it is on disk, random data of its shape
+otherwise (the time per epoch does not depend on the pixel values).
+When PyTorch is importable the same network, batch and optimizer run there in
+the same process and the ratio netcore/PyTorch is reported (below 1: faster).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from netcore.network import Network
+from netcore.train import Trainer, TrainSettings
+
+SPECS = Path(__file__).resolve().parent.parent / "resources" / "networks"
+MLP_BATCHES = (32, 128, 512)
+CNN_BATCH = 64
+
+
+def mnist_like(data_dir: str | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """(60000, 1, 28, 28) float32 images and labels: MNIST if present, else random."""
+    try:
+        from netcore.data.mnist import load_mnist
+
+        data = load_mnist(data_dir, download=False)
+        return data.x_train, data.y_train, "mnist"
+    except Exception:
+        rng = np.random.default_rng(0)
+        return rng.random((60000, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 60000), "random"
+
+
+def time_netcore(spec: dict, x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> float:
+    net = Network(spec, seed=0)
+    xs = x.reshape((len(x),) + net.input_shape)
+    Trainer(
+        net, TrainSettings(epochs=1, batch_size=batch), xs[: batch * 20], y[: batch * 20]
+    ).run()  # warm-up
+    trainer = Trainer(net, TrainSettings(epochs=epochs, batch_size=batch), xs, y)
+    trainer.run()
+    return min(e.seconds for e in trainer.history)
+
+
+def netcore_inference_ms(spec: dict, x: np.ndarray, repeats: int = 300) -> float:
+    net = Network(spec, seed=0)
+    one = x[:1].reshape((1,) + net.input_shape)
+    for _ in range(20):
+        net.predict(one)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        net.predict(one)
+    return (time.perf_counter() - start) / repeats * 1e3
+
+
+def torch_model(spec: dict):
+    """The same architecture in PyTorch (for timing only)."""
+    import torch.nn as nn
+
+    acts = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.01), "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+    shape = tuple(spec["input_shape"])
+    modules = []
+    for entry in spec["layers"]:
+        kind = entry["type"]
+        if kind == "dense":
+            modules.append(nn.Linear(int(np.prod(shape)), entry["units"]))
+            shape = (entry["units"],)
+        elif kind == "conv2d":
+            k = entry["kernel_size"]
+            k = (k, k) if isinstance(k, int) else tuple(k)
+            pad = entry.get("padding", "valid")
+            stride = entry.get("stride", 1)
+            padding = (k[0] // 2, k[1] // 2) if pad == "same" else (0, 0) if pad == "valid" else pad
+            conv = nn.Conv2d(shape[0], entry["filters"], k, stride=stride, padding=padding)
+            modules.append(conv)
+            h = (shape[1] + 2 * conv.padding[0] - k[0]) // stride + 1
+            w = (shape[2] + 2 * conv.padding[1] - k[1]) // stride + 1
+            shape = (entry["filters"], h, w)
+        elif kind in ("maxpool2d", "avgpool2d"):
+            p = entry.get("pool_size", 2)
+            s = entry.get("stride") or p
+            modules.append((nn.MaxPool2d if kind == "maxpool2d" else nn.AvgPool2d)(p, s))
+            shape = (shape[0], (shape[1] - p) // s + 1, (shape[2] - p) // s + 1)
+        elif kind == "flatten":
+            modules.append(nn.Flatten())
+            shape = (int(np.prod(shape)),)
+        elif kind == "dropout":
+            modules.append(nn.Dropout(entry.get("rate", 0.5)))
+        elif kind == "batchnorm":
+            modules.append(nn.BatchNorm2d(shape[0]) if len(shape) == 3 else nn.BatchNorm1d(shape[0]))
+        elif kind in acts:
+            modules.append(acts[kind]())
+        act = entry.get("activation")
+        if act in acts:
+            modules.append(acts[act]())
+    return nn.Sequential(*modules)
+
+
+def time_torch(spec: dict, x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> float:
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    model = torch_model(spec)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    xt = torch.from_numpy(np.ascontiguousarray(x.reshape((len(x),) + tuple(spec["input_shape"]))))
+    yt = torch.from_numpy(y.astype(np.int64))
+
+    def epoch(n: int) -> float:
+        start = time.perf_counter()
+        perm = torch.randperm(n)
+        for i in range(0, n, batch):
+            idx = perm[i : i + batch]
+            loss = F.cross_entropy(model(xt[idx]), yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return time.perf_counter() - start
+
+    epoch(batch * 20)  # warm-up
+    return min(epoch(len(xt)) for _ in range(epochs))
+
+
+def torch_inference_ms(spec: dict, x: np.ndarray, repeats: int = 300) -> float:
+    import torch
+
+    model = torch_model(spec).eval()
+    one = torch.from_numpy(np.ascontiguousarray(x[:1].reshape((1,) + tuple(spec["input_shape"]))))
+    with torch.no_grad():
+        for _ in range(20):
+            model(one)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            model(one)
+    return (time.perf_counter() - start) / repeats * 1e3
+
+
+def torch_available() -> bool:
+    try:
+        import torch
+
+        torch.set_num_threads(2)
+        return True
+    except ImportError:
+        return False
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "python": platform.python_version(), "numpy": np.__version__}
+
+
+def run_bench(
+    epochs: int = 1,
+    only: str | None = None,
+    use_torch: bool = True,
+    data_dir: str | None = None,
+    log: Callable[[str], None] | None = print,
+) -> dict[str, Any]:
+    """Time the benchmarks; returns a JSON-able report and logs a line per measurement."""
+    say = log or (lambda line: None)
+    x, y, source = mnist_like(data_dir)
+    with_torch = use_torch and torch_available()
+    report: dict[str, Any] = {"machine": machine(), "data": source, "torch": with_torch, "results": []}
+    if with_torch:
+        import torch
+
+        report["torch_version"] = torch.__version__
+    say(
+        f"netcore bench on {report['machine']['cpu']}; data: {source}; "
+        f"PyTorch: {report.get('torch_version', 'not installed')}"
+    )
+    cases = []
+    if only in (None, "mlp"):
+        cases += [("mlp", SPECS / "mnist_mlp.json", b) for b in MLP_BATCHES]
+    if only in (None, "cnn") and (SPECS / "mnist_cnn.json").exists():
+        cases.append(("cnn", SPECS / "mnist_cnn.json", CNN_BATCH))
+    for name, path, batch in cases:
+        spec = json.loads(path.read_text())
+        row: dict[str, Any] = {"network": name, "spec": path.name, "batch": batch}
+        row["netcore_s"] = time_netcore(spec, x, y, batch, epochs)
+        row["netcore_samples_per_s"] = len(x) / row["netcore_s"]
+        rate = row["netcore_samples_per_s"]
+        line = f"{name} batch {batch:4d}: netcore {row['netcore_s']:6.2f} s/epoch ({rate:,.0f}/s)"
+        if with_torch:
+            row["torch_s"] = time_torch(spec, x, y, batch, epochs)
+            row["ratio"] = row["netcore_s"] / row["torch_s"]
+            line += f"  pytorch {row['torch_s']:6.2f} s/epoch  ratio {row['ratio']:.2f}x"
+        if name == "cnn":
+            row["netcore_inference_ms"] = netcore_inference_ms(spec, x)
+            line += f"\n{'':18}single-image inference: netcore {row['netcore_inference_ms']:.3f} ms"
+            if with_torch:
+                row["torch_inference_ms"] = torch_inference_ms(spec, x)
+                line += f", pytorch {row['torch_inference_ms']:.3f} ms"
+        report["results"].append(row)
+        say(line)
+    report["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    say(f"peak memory (whole process, both engines): {report['peak_rss_mib']:.0f} MiB")
+    return report
