@@ -1,0 +1,272 @@
+"""Data and training settings, the Train / Pause / Stop / Step buttons and the progress line."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.controller import DataChoice
+from netcore.train import BatchStats, EpochStats, TrainSettings
+
+DATASETS = [
+    ("MNIST digits", "mnist"),
+    ("XOR", "xor"),
+    ("Spirals", "spirals"),
+    ("Circles", "circles"),
+    ("Moons", "moons"),
+    ("Blobs", "blobs"),
+]
+SYNTHETIC = {"xor", "spirals", "circles", "moons", "blobs"}
+OPTIMIZERS = ["sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"]
+SCHEDULES = ["constant", "step", "exponential", "cosine"]
+AUGMENTATIONS = ["off", "light", "strong"]
+
+
+def _double(low: float, high: float, value: float, decimals: int = 4, adaptive: bool = False) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setDecimals(decimals)
+    box.setValue(value)
+    if adaptive:
+        box.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+    return box
+
+
+def _int(low: int, high: int, value: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    return box
+
+
+class TrainingPanel(QWidget):
+    train_requested = Signal()
+    step_requested = Signal()
+    pause_toggled = Signal()
+    stop_requested = Signal()
+    live_changed = Signal(dict)  # {"lr": x} or {"batch_size": n} while training
+    dataset_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._custom: list[tuple[str, str]] = []  # (label, "idx:PATH" / "csv:PATH")
+        self.dataset = QComboBox()
+        for label, name in DATASETS:
+            self.dataset.addItem(label, name)
+        self.noise = _double(0.0, 2.0, 0.1, 2)
+        self.samples = _int(4, 100000, 400)
+        self.test_ratio = _double(0.05, 0.9, 0.3, 2)
+        self.val_split = _double(0.0, 0.5, 0.0, 2)
+        self.augment = QComboBox()
+        self.augment.addItems(AUGMENTATIONS)
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(OPTIMIZERS)
+        self.optimizer.setCurrentText("adam")
+        self.lr = _double(1e-6, 10.0, 1e-3, 6, adaptive=True)
+        self.schedule = QComboBox()
+        self.schedule.addItems(SCHEDULES)
+        self.batch_size = _int(1, 60000, 32)
+        self.epochs = _int(1, 100000, 10)
+        self.l2 = _double(0.0, 1.0, 0.0, 5, adaptive=True)
+        self.seed = _int(0, 2**31 - 1, 0)
+
+        data_box = QGroupBox("Data")
+        data_form = QFormLayout(data_box)
+        data_form.addRow("Dataset", self.dataset)
+        data_form.addRow("Noise", self.noise)
+        data_form.addRow("Samples", self.samples)
+        data_form.addRow("Test ratio", self.test_ratio)
+        data_form.addRow("Validation split", self.val_split)
+        data_form.addRow("Augmentation", self.augment)
+        train_box = QGroupBox("Training")
+        train_form = QFormLayout(train_box)
+        train_form.addRow("Optimizer", self.optimizer)
+        train_form.addRow("Learning rate", self.lr)
+        train_form.addRow("Schedule", self.schedule)
+        train_form.addRow("Batch size", self.batch_size)
+        train_form.addRow("Epochs", self.epochs)
+        train_form.addRow("L2", self.l2)
+        train_form.addRow("Seed", self.seed)
+        for form in (data_form, train_form):
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+
+        self.train_button = QPushButton("Train")
+        self.train_button.setToolTip("Train for the set number of epochs (F5)")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.step_button = QPushButton("Step")
+        self.step_button.setToolTip("Train one epoch (F6)")
+        buttons = QHBoxLayout()
+        for b in (self.train_button, self.pause_button, self.stop_button, self.step_button):
+            buttons.addWidget(b)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.status = QLabel("ready")
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(data_box)
+        layout.addWidget(train_box)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+        self.train_button.clicked.connect(self.train_requested)
+        self.step_button.clicked.connect(self.step_requested)
+        self.pause_button.clicked.connect(self.pause_toggled)
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.lr.valueChanged.connect(lambda v: self.live_changed.emit({"lr": float(v)}))
+        self.batch_size.valueChanged.connect(lambda v: self.live_changed.emit({"batch_size": int(v)}))
+        self.dataset.currentIndexChanged.connect(self._on_dataset_changed)
+        self._planned_epochs = 0
+        self._started = 0.0
+        self._first_epoch = 0
+        self._on_dataset_changed()
+        self.set_state("idle", can_train=True)
+
+    # -- dataset choice --------------------------------------------------------------------
+    def add_custom_dataset(self, label: str, name: str) -> None:
+        """Add and select an imported dataset ("idx:PATH" or "csv:PATH")."""
+        index = self.dataset.findData(name)
+        if index < 0:
+            self.dataset.addItem(label, name)
+            index = self.dataset.count() - 1
+        self.dataset.setCurrentIndex(index)
+
+    def _on_dataset_changed(self) -> None:
+        name = self.dataset.currentData() or ""
+        synthetic = name in SYNTHETIC
+        for box in (self.noise, self.samples):
+            box.setEnabled(synthetic)
+        self.test_ratio.setEnabled(synthetic or name.startswith("csv:"))
+        self.augment.setEnabled(name == "mnist" or name.startswith("idx:"))
+        self.dataset_changed.emit()
+
+    def data_choice(self) -> DataChoice:
+        name = self.dataset.currentData()
+        options: dict = {}
+        if name in SYNTHETIC:
+            options = {"noise": round(self.noise.value(), 4), "n": self.samples.value(),
+                       "test_ratio": round(self.test_ratio.value(), 4), "seed": self.seed.value()}
+        elif name.startswith("csv:"):
+            options = {"test_ratio": round(self.test_ratio.value(), 4), "seed": self.seed.value()}
+        augment = self.augment.currentText() if self.augment.isEnabled() else "off"
+        return DataChoice(name, options, augment)
+
+    def set_data_choice(self, name: str, options: dict | None = None) -> None:
+        index = self.dataset.findData(name)
+        if index < 0 and (name.startswith("idx:") or name.startswith("csv:")):
+            self.add_custom_dataset(name.split(":", 1)[1], name)
+            index = self.dataset.findData(name)
+        if index >= 0:
+            self.dataset.setCurrentIndex(index)
+        options = options or {}
+        if "noise" in options:
+            self.noise.setValue(float(options["noise"]))
+        if "n" in options:
+            self.samples.setValue(int(options["n"]))
+        if "test_ratio" in options:
+            self.test_ratio.setValue(float(options["test_ratio"]))
+
+    # -- settings ------------------------------------------------------------------------
+    def settings(self) -> TrainSettings:
+        epochs = self.epochs.value()
+        return TrainSettings(
+            epochs=epochs, batch_size=self.batch_size.value(), optimizer=self.optimizer.currentText(),
+            lr=float(self.lr.value()), l2=float(self.l2.value()), val_split=float(self.val_split.value()),
+            schedule={"name": self.schedule.currentText(), "epochs": float(epochs)}, seed=self.seed.value(),
+        )
+
+    def set_settings(self, s: TrainSettings) -> None:
+        for box, value in ((self.lr, s.lr), (self.batch_size, s.batch_size)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+        self.epochs.setValue(s.epochs)
+        self.optimizer.setCurrentText(s.optimizer)
+        self.l2.setValue(s.l2)
+        self.val_split.setValue(s.val_split)
+        self.seed.setValue(s.seed)
+        self.schedule.setCurrentText((s.schedule or {}).get("name", "constant"))
+
+    # -- state and progress ----------------------------------------------------------------
+    def set_state(self, state: str, can_train: bool) -> None:
+        running = state in ("training", "paused")
+        self.train_button.setEnabled(state == "idle" and can_train)
+        self.step_button.setEnabled(state == "idle" and can_train)
+        self.pause_button.setEnabled(running)
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.stop_button.setEnabled(running or state == "loading")
+        # What may not change during a run; lr and batch size stay live.
+        for w in (self.dataset, self.noise, self.samples, self.test_ratio, self.val_split, self.augment,
+                  self.optimizer, self.schedule, self.l2, self.seed, self.epochs):
+            w.setEnabled(not running and state != "loading")
+        if not running and state != "loading":
+            self._on_dataset_changed()
+
+    def start_run(self, planned_epochs: int, first_epoch: int) -> None:
+        self._planned_epochs = planned_epochs
+        self._first_epoch = first_epoch
+        self._started = time.monotonic()
+        self.progress.setValue(0)
+        self.progress.setFormat(f"epoch {first_epoch + 1} of {first_epoch + planned_epochs}")
+
+    def show_batch(self, stats: BatchStats) -> None:
+        done = (stats.epoch - 1 - self._first_epoch) + stats.batch / stats.batches
+        fraction = min(1.0, done / max(1, self._planned_epochs))
+        self.progress.setValue(int(fraction * 1000))
+        left = ""
+        elapsed = time.monotonic() - self._started
+        if fraction > 0.01:
+            left = f" · {format_seconds(elapsed * (1 - fraction) / fraction)} left"
+        self.progress.setFormat(
+            f"epoch {stats.epoch} of {self._first_epoch + self._planned_epochs} · "
+            f"{stats.samples_per_second:,.0f} samples/s{left}"
+        )
+
+    def show_epoch(self, stats: EpochStats) -> None:
+        parts = [f"epoch {stats.epoch}: loss {stats.loss:.4f}"]
+        if stats.accuracy is not None:
+            parts.append(f"accuracy {stats.accuracy:.1%}")
+        if stats.val_accuracy is not None:
+            parts.append(f"validation {stats.val_accuracy:.1%}")
+        parts.append(f"{stats.seconds:.1f} s")
+        self.status.setText(" · ".join(parts))
+
+    def show_task(self, done: int, total: int, label: str) -> None:
+        if total > 0:
+            self.progress.setValue(int(1000 * done / total))
+            self.progress.setFormat(f"{label} {done / total:.0%}")
+        else:
+            self.progress.setFormat(label)
+
+    def show_message(self, text: str) -> None:
+        self.status.setText(text)
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

@@ -1,0 +1,128 @@
+"""Workers that run engine code on a QThread and report only through signals.
+
+``TrainingWorker`` drives ``Trainer.run``; ``TaskWorker`` runs any function
+(loading a dataset or a model, downloading MNIST) off the UI thread.
+Only immutable records and copied arrays cross threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from netcore.train import BatchStats, EpochStats, Trainer, TrainResult
+
+BATCH_SIGNALS_PER_SECOND = 20
+
+
+def describe_error(exc: BaseException) -> str:
+    """The one line a person sees for an exception."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+class TrainingWorker(QObject):
+    """Runs ``trainer.run(epochs)`` on its thread; pause, stop and live settings via flags."""
+
+    batch_finished = Signal(object)  # BatchStats, at most ~20 per second
+    epoch_finished = Signal(object, object)  # EpochStats, copy of the flat parameters
+    finished = Signal(object)  # TrainResult
+    failed = Signal(str)
+
+    def __init__(self, trainer: Trainer, epochs: int) -> None:
+        super().__init__()
+        self.trainer = trainer
+        self.epochs = epochs
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._lock = threading.Lock()
+        self._pending: dict[str, Any] = {}
+        self._last_emit = 0.0
+
+    # -- called from the UI thread ---------------------------------------------------
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused worker must wake up to stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def change(self, **settings: Any) -> None:
+        """Queue ``lr`` / ``batch_size`` changes; the worker applies them between batches."""
+        with self._lock:
+            self._pending.update(settings)
+
+    # -- on the worker thread --------------------------------------------------------
+    def _should_stop(self) -> bool:
+        self._running.wait()
+        if self._pending:
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            if "lr" in pending:
+                self.trainer.base_lr = float(pending["lr"])
+            if "batch_size" in pending:
+                self.trainer.batch_size = int(pending["batch_size"])
+        return self._stop.is_set()
+
+    def _on_batch(self, stats: BatchStats) -> None:
+        now = time.monotonic()
+        if now - self._last_emit >= 1.0 / BATCH_SIGNALS_PER_SECOND or stats.batch == stats.batches:
+            self._last_emit = now
+            self.batch_finished.emit(stats)
+
+    def _on_epoch(self, stats: EpochStats) -> None:
+        self.epoch_finished.emit(stats, self.trainer.network.flat_params.copy())
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.trainer.run(self.epochs, self._on_batch, self._on_epoch, self._should_stop)
+        except Exception as exc:  # report, never crash the window
+            traceback.print_exc()
+            self.failed.emit(describe_error(exc))
+            result = TrainResult("failed", describe_error(exc), self.trainer.epoch)
+        self.finished.emit(result)
+
+
+class TaskWorker(QObject):
+    """Runs ``function(progress=..., should_stop=...)`` on its thread.
+
+    ``function`` receives a ``progress(done, total, label)`` callback and a
+    ``should_stop()`` check; its return value arrives through ``succeeded``.
+    """
+
+    progressed = Signal(int, int, str)  # done, total (0 if unknown), label
+    succeeded = Signal(object)
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        super().__init__()
+        self.function = function
+        self._stop = threading.Event()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def _progress(self, done: int, total: int | None, label: str = "") -> None:
+        self.progressed.emit(int(done), int(total or 0), str(label))
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.function(progress=self._progress, should_stop=self._stop.is_set)
+        except Exception as exc:
+            self.failed.emit(describe_error(exc))
+        else:
+            self.succeeded.emit(result)
+        finally:
+            self.finished.emit()
