@@ -66,7 +66,7 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
         raise DataError(f"{source}: IDX header declares 0 dimensions")
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise DataError(f"{source}: truncated IDX header ({len(data)} bytes, {ndim} dimensions need {header})")
+        raise DataError(f"{source}: truncated IDX header ({len(data)} bytes, {ndim} dims need {header})")
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
     expected = math.prod(dims) * dtype.itemsize
