@@ -1,0 +1,133 @@
+"""CSV tables: label column, task detection, standardisation and the errors users will meet."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from netcore.data.csv import load_csv
+from netcore.data.dataset import DataError
+from netcore.data.registry import load_dataset
+
+
+def write(tmp_path, text: str, name="table.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def table(n: int, label=lambda i: "ab"[i % 2]) -> str:
+    """Rows "i, 2i, label(i)": the first feature names its row, so pairs can be traced."""
+    return "x,double,kind\n" + "".join(f"{i},{2 * i},{label(i)}\n" for i in range(n))
+
+
+def test_string_labels_make_classes(tmp_path):
+    names = ["setosa", "virginica", "versicolor"]
+    ds = load_csv(write(tmp_path, table(10, lambda i: names[i % 3])), standardize=False)
+    assert ds.name == "table" and ds.task == "classification"
+    assert ds.class_names == ["setosa", "versicolor", "virginica"], "sorted"
+    assert (len(ds.x_train), len(ds.x_test)) == (7, 3)
+    assert ds.x_train.dtype == np.float32 and ds.y_train.dtype == np.int64
+    rows = np.concatenate([ds.x_train, ds.x_test])
+    labels = np.concatenate([ds.y_train, ds.y_test])
+    expected = [names[int(i) % 3] for i in rows[:, 0]]
+    assert [ds.class_names[k] for k in labels] == expected, "features and labels stay paired"
+    np.testing.assert_array_equal(rows[:, 1], 2 * rows[:, 0])
+    assert ds.preprocessing == {"features": ["x", "double"], "label": "kind"}
+
+
+def test_standardised_with_training_statistics(tmp_path):
+    ds = load_csv(write(tmp_path, table(40)), test_ratio=0.25, seed=3)
+    np.testing.assert_allclose(ds.x_train.mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(ds.x_train.std(axis=0), 1.0, atol=1e-5)
+    mean, std = ds.preprocessing["mean"], ds.preprocessing["std"]
+    assert isinstance(mean, list) and len(mean) == 2 and len(std) == 2
+    raw = load_csv(write(tmp_path, table(40)), test_ratio=0.25, seed=3, standardize=False)
+    np.testing.assert_allclose(raw.x_train.mean(axis=0), mean, rtol=1e-6)
+    np.testing.assert_allclose((raw.x_test - mean) / std, ds.x_test, rtol=1e-5, atol=1e-6)
+
+
+def test_label_column_by_name_or_index(tmp_path):
+    path = write(tmp_path, "a,species,b\n1,cat,2\n3,dog,4\n5,cat,6\n")
+    for label in ("species", 1, -2):
+        ds = load_csv(path, label=label, standardize=False, test_ratio=0.34)
+        assert ds.class_names == ["cat", "dog"] and ds.preprocessing["features"] == ["a", "b"]
+        rows = np.concatenate([ds.x_train, ds.x_test])
+        assert sorted(rows[:, 0].tolist()) == [1, 3, 5] and np.all(rows[:, 1] == rows[:, 0] + 1)
+
+
+def test_small_integer_labels_are_classes_sorted_numerically(tmp_path):
+    ds = load_csv(write(tmp_path, table(12, lambda i: [2, 10, 2.0, 9][i % 4])))
+    assert ds.task == "classification"
+    assert ds.class_names == ["2", "9", "10"], "numeric order; 2 and 2.0 are one class"
+
+
+def test_fractional_or_many_valued_labels_mean_regression(tmp_path):
+    ds = load_csv(write(tmp_path, table(10, lambda i: i * 0.5)), standardize=False)
+    assert ds.task == "regression" and ds.class_names == []
+    assert ds.y_train.dtype == np.float32 and ds.y_train.shape == (7,)
+    np.testing.assert_array_equal(ds.y_train, ds.x_train[:, 0] * 0.5)
+    assert load_csv(write(tmp_path, table(30, lambda i: i))).task == "regression", "30 distinct integers"
+    assert load_csv(write(tmp_path, table(30, lambda i: i % 20))).task == "classification"
+
+
+def test_explicit_task(tmp_path):
+    path = write(tmp_path, table(30, lambda i: i))
+    assert load_csv(path, task="classification").num_classes == 30
+    with pytest.raises(DataError, match="regression needs a numeric label"):
+        load_csv(write(tmp_path, table(4)), task="regression")
+    with pytest.raises(DataError, match="task must be one of"):
+        load_csv(path, task="clustering")
+
+
+def test_semicolons_bom_and_blank_lines(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffa;b;y\r\n1;2;no\r\n\r\n3;4;yes\r\n5;6;no\r\n".encode())
+    ds = load_csv(path, standardize=False, test_ratio=0.34)
+    assert ds.preprocessing["features"] == ["a", "b"] and ds.class_names == ["no", "yes"]
+    assert len(ds.x_train) + len(ds.x_test) == 3
+
+
+def error(tmp_path, text: str, **kwargs) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(DataError) as info:
+        load_csv(path, **kwargs)
+    assert str(path) in str(info.value), "the message names the file"
+    return str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="nope.csv: file not found"):
+        load_csv(tmp_path / "nope.csv")
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("", "empty file"),
+        ("\n\n", "empty file"),
+        ("1,2,3\n4,5,6\n", "header row"),
+        ("a,b,y\n1,2,x\n3,4\n", "line 3 has 2 fields but the header has 3"),
+        ("a,b,y\n1,2,x\n3,oops,z\n", "line 3, column 'b' holds 'oops'"),
+        ("a,b,y\n1,2,x\n,4,z\n", "line 3, column 'a' holds an empty value"),
+        ("a,b,y\n1,2,x\n3,inf,z\n", "line 3, column 'b' holds 'inf'"),
+        ("a,b,y\n1,2,x\n", "at least 2 data rows, found 1"),
+        ("a,b,a\n1,2,x\n3,4,y\n", "'a' appears twice"),
+        ("y\n1\n2\n", "at least 2 columns"),
+    ],
+)
+def test_errors_say_what_and_where(tmp_path, text, match):
+    assert match in error(tmp_path, text)
+
+
+def test_unknown_label_column_lists_the_columns(tmp_path):
+    message = error(tmp_path, table(4), label="target")
+    assert "no column named 'target'; columns are x, double, kind" in message
+
+
+def test_registry_csv(tmp_path):
+    path = write(tmp_path, table(20))
+    ds = load_dataset(f"csv:{path}", label="kind", seed=5, test_ratio=0.5, noise=None)
+    assert ds.class_names == ["a", "b"] and len(ds.x_test) == 10
+    with pytest.raises(DataError, match="option noise does not apply"):
+        load_dataset(f"csv:{path}", noise=0.1)
