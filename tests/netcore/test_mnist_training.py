@@ -1,0 +1,24 @@
+"""Real MNIST: the shipped MLP spec reaches the accuracy the foundations promise."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from netcore.data.mnist import load_mnist
+from netcore.experiment import evaluate_on_test, make_trainer
+from netcore.network import Network
+from netcore.train import TrainSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_mnist_mlp_reaches_97_5_percent_in_5_epochs(mnist_dir):
+    data = load_mnist(mnist_dir, download=False)
+    spec = json.loads((ROOT / "resources/networks/mnist_mlp.json").read_text())
+    network = Network(spec, seed=0)
+    trainer = make_trainer(network, data, TrainSettings(epochs=5, batch_size=32, lr=1e-3))
+    assert trainer.run().status == "finished"
+    assert evaluate_on_test(network, data)["accuracy"] >= 0.975
