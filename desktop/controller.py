@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from desktop.worker import TaskWorker, TrainingWorker
 from netcore.data.dataset import Dataset
@@ -83,21 +83,25 @@ class Controller(QObject):
         thread = QThread(self)
         worker = TaskWorker(function)
         worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.progressed.connect(self.task_progressed)
-        worker.succeeded.connect(on_success)
-        worker.failed.connect(on_failure or self.error.emit)
-        worker.finished.connect(thread.quit)
+        # A plain Python callable connected to a worker's signal would run on the worker's
+        # thread; a relay living on this thread makes the callbacks queued onto the UI thread.
         entry = (thread, worker)
-        self._tasks.append(entry)
 
         def forget() -> None:
             if entry in self._tasks:
                 self._tasks.remove(entry)
             worker.deleteLater()
             thread.deleteLater()
+            relay.deleteLater()
 
-        thread.finished.connect(forget)
+        relay = _Relay(on_success, on_failure or self.error.emit, forget, self)
+        thread.started.connect(worker.run)
+        worker.progressed.connect(self.task_progressed)
+        worker.succeeded.connect(relay.succeed)
+        worker.failed.connect(relay.fail)
+        worker.finished.connect(thread.quit)
+        thread.finished.connect(relay.done)
+        self._tasks.append(entry)
         thread.start()
         return worker
 
@@ -177,6 +181,7 @@ class Controller(QObject):
         self.training_started.emit(planned)
         thread.start()
 
+    @Slot(object, object)
     def _on_worker_epoch_finished(self, stats: EpochStats, params: np.ndarray) -> None:
         self.history.append(stats.to_dict())
         self.epoch_finished.emit(stats)
@@ -186,9 +191,11 @@ class Controller(QObject):
         display.flat_params[...] = params
         self._publish(display, f"training: epoch {stats.epoch}")
 
+    @Slot(object)
     def _on_worker_finished(self, result: TrainResult) -> None:
         self._last_result = result
 
+    @Slot()
     def _on_thread_finished(self) -> None:
         thread, worker = self._thread, self._worker
         self._thread = self._worker = None
@@ -298,6 +305,27 @@ class Controller(QObject):
         if self.network is not None and self.network.spec != spec and not self.busy:
             self.network = self.trainer = None
             self.history = []
+
+
+class _Relay(QObject):
+    """Calls back on the thread it lives on (the UI thread)."""
+
+    def __init__(self, on_success: Callable[[Any], None], on_failure: Callable[[str], None],
+                 on_done: Callable[[], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self._on_success, self._on_failure, self._on_done = on_success, on_failure, on_done
+
+    @Slot(object)
+    def succeed(self, result: Any) -> None:
+        self._on_success(result)
+
+    @Slot(str)
+    def fail(self, message: str) -> None:
+        self._on_failure(message)
+
+    @Slot()
+    def done(self) -> None:
+        self._on_done()
 
 
 def _static_settings(settings: TrainSettings) -> tuple:

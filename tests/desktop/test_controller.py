@@ -1,0 +1,170 @@
+"""The controller and its workers: training on a thread, pause, stop, shutdown."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QObject, QThread, Signal
+
+from desktop.controller import Controller, DataChoice
+from desktop.widgets.plot import LivePlot
+from netcore.train import TrainSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+XOR_SPEC = json.loads((ROOT / "resources/networks/xor.json").read_text())
+MOONS_SPEC = {"input_shape": [2], "layers": [{"type": "dense", "units": 16, "activation": "tanh"},
+                                             {"type": "dense", "units": 2}]}
+
+
+@pytest.fixture
+def controller(qtbot):
+    c = Controller()
+    yield c
+    c.shutdown()
+    assert c._thread is None or not c._thread.isRunning()
+
+
+def test_training_xor_through_the_controller_reaches_the_plot(qtbot, controller):
+    plot = LivePlot()
+    qtbot.addWidget(plot)
+    controller.batch_finished.connect(plot.add_batch)
+    controller.epoch_finished.connect(plot.add_epoch)
+    networks = []
+    controller.network_changed.connect(lambda net, name: networks.append(name))
+    settings = TrainSettings(epochs=2000, batch_size=4, optimizer="sgd", lr=2.0, shuffle=False)
+    with qtbot.waitSignal(controller.training_finished, timeout=60000) as finished:
+        controller.start_training(XOR_SPEC, settings, DataChoice("xor", {"n": 4, "noise": 0.0}))
+    assert finished.args[0].status == "finished"
+    assert controller.state == "idle"
+    assert len(controller.history) == 2000
+    assert plot.series["loss"].n == 2000 and plot.series["batch_loss"].n > 0
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+    assert list(controller.network.predict(x).ravel() > 0.5) == [False, True, True, False]
+    assert networks[-1].startswith("trained here")
+
+
+def test_batch_signals_are_throttled(qtbot, controller):
+    batches = []
+    controller.batch_finished.connect(batches.append)
+    settings = TrainSettings(epochs=3, batch_size=1, lr=0.01)
+    with qtbot.waitSignal(controller.training_finished, timeout=60000):
+        controller.start_training(MOONS_SPEC, settings, DataChoice("moons", {"n": 1000}))
+    # 3 epochs x 700 single-sample batches, but at most ~20 signals a second plus each epoch's last
+    assert 3 <= len(batches) < 3 * 700 / 4
+
+
+def test_pause_resume_and_stop_leave_no_running_thread(qtbot, controller):
+    settings = TrainSettings(epochs=100000, batch_size=8, lr=0.01)
+    epochs = []
+    controller.epoch_finished.connect(epochs.append)
+    controller.start_training(MOONS_SPEC, settings, DataChoice("moons", {"n": 400}))
+    qtbot.waitUntil(lambda: len(epochs) >= 2, timeout=20000)
+    controller.pause()
+    assert controller.state == "paused"
+    qtbot.wait(100)
+    frozen = len(epochs)
+    qtbot.wait(300)
+    assert len(epochs) <= frozen + 1  # at most the epoch that was finishing
+    controller.resume()
+    qtbot.waitUntil(lambda: len(epochs) >= frozen + 2, timeout=20000)
+    thread = controller._thread
+    with qtbot.waitSignal(controller.training_finished, timeout=20000) as finished:
+        controller.stop()
+    assert finished.args[0].status == "cancelled"
+    assert controller.state == "idle" and controller._thread is None
+    assert not thread.isRunning() if _alive(thread) else True
+
+
+def test_stop_while_paused_and_shutdown_while_training(qtbot, controller):
+    settings = TrainSettings(epochs=100000, batch_size=8, lr=0.01)
+    controller.start_training(MOONS_SPEC, settings, DataChoice("moons", {"n": 400}))
+    qtbot.waitUntil(lambda: controller.state == "training" and len(controller.history) >= 1, timeout=20000)
+    controller.pause()
+    with qtbot.waitSignal(controller.training_finished, timeout=20000):
+        controller.stop()
+    controller.start_training(MOONS_SPEC, settings, DataChoice("moons", {"n": 400}))
+    qtbot.waitUntil(lambda: controller.state == "training", timeout=20000)
+    thread = controller._thread
+    controller.shutdown()
+    assert not thread.isRunning()
+
+
+def test_live_learning_rate_change_reaches_the_trainer(qtbot, controller):
+    settings = TrainSettings(epochs=100000, batch_size=8, lr=0.01)
+    batches = []
+    controller.batch_finished.connect(batches.append)
+    controller.start_training(MOONS_SPEC, settings, DataChoice("moons", {"n": 400}))
+    qtbot.waitUntil(lambda: len(batches) >= 2, timeout=20000)
+    controller.change_live(lr=0.123, batch_size=16)
+    qtbot.waitUntil(lambda: abs(batches[-1].lr - 0.123) < 1e-9, timeout=20000)
+    with qtbot.waitSignal(controller.training_finished, timeout=20000):
+        controller.stop()
+    assert controller.trainer.batch_size == 16
+
+
+def test_divergence_is_reported_and_weights_stay_finite(qtbot, controller):
+    settings = TrainSettings(epochs=50, batch_size=10, optimizer="sgd", lr=1e9)
+    spec = {"input_shape": [2], "layers": [{"type": "dense", "units": 16, "activation": "relu"},
+                                           {"type": "dense", "units": 16, "activation": "relu"},
+                                           {"type": "dense", "units": 2}]}
+    with qtbot.waitSignal(controller.training_finished, timeout=30000) as finished:
+        controller.start_training(spec, settings, DataChoice("moons", {"n": 400, "noise": 0.1}))
+    result = finished.args[0]
+    assert result.status == "diverged" and "learning rate" in result.message
+    assert np.all(np.isfinite(controller.network.flat_params))
+
+
+def test_bad_dataset_is_an_error_signal_not_an_exception(qtbot, controller):
+    with qtbot.waitSignal(controller.error, timeout=10000) as error:
+        controller.start_training(MOONS_SPEC, TrainSettings(), DataChoice("idx:/no/such/folder"))
+    assert "/no/such/folder" in error.args[0]
+    assert controller.state == "idle"
+
+
+def test_design_that_does_not_fit_the_data_is_an_error(qtbot, controller):
+    spec = {"input_shape": [784], "layers": [{"type": "dense", "units": 10}]}
+    with qtbot.waitSignal(controller.error, timeout=10000) as error:
+        controller.start_training(spec, TrainSettings(), DataChoice("moons"))
+    assert "784" in error.args[0]
+
+
+class _Emitter(QObject):
+    flag = Signal(bool)
+
+    def __init__(self):
+        super().__init__()
+        self.received = 0
+        self.flag.connect(self._count)
+
+    def _count(self, value):
+        self.received += 1
+
+
+class _BoolThread(QThread):
+    def __init__(self, emitter):
+        super().__init__()
+        self.emitter = emitter
+
+    def run(self):
+        for i in range(3000):
+            self.emitter.flag.emit(i % 2 == 0)
+
+
+def test_bool_signals_survive_thousands_of_emits(qtbot):
+    """PySide6 6.12.0 aborts the process here (see shared NOTES): the pin must keep it out."""
+    emitter = _Emitter()
+    for i in range(3000):
+        emitter.flag.emit(True)
+    thread = _BoolThread(emitter)
+    thread.start()
+    thread.wait(20000)
+    qtbot.waitUntil(lambda: emitter.received == 6000, timeout=10000)
+
+
+def _alive(obj) -> bool:
+    try:
+        obj.objectName()
+        return True
+    except RuntimeError:
+        return False
