@@ -1,0 +1,202 @@
+"""The preprocessing pipeline laid open: each stage's image, what the network makes of it, toggles."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from desktop.widgets.prediction import gray_pixmap
+from netcore.digits import Reading, digit_input_problem
+from netcore.network import Network
+
+THUMB = 72
+SIDE = 28
+
+# (preprocess_digit flag, checkbox text, tooltip); defaults are preprocess_digit's
+TOGGLES = (
+    ("crop", "crop to ink", "Cut the canvas to the ink's bounding box"),
+    ("fit", "fit 20x20", "Scale the digit so its longer side is 20 px, as MNIST does"),
+    ("centre", "centre of mass", "Move the centre of mass to the middle of the 28x28 frame"),
+    ("normalize_stroke", "stroke width", "Thicken or thin the stroke to MNIST's width"),
+    ("deskew", "deskew", "Shear a slanted digit upright"),
+)
+DEFAULTS = {"crop": True, "fit": True, "centre": True, "normalize_stroke": True, "deskew": False}
+
+CAPTIONS = {
+    "raw": "raw",
+    "ink": "ink",
+    "crop": "crop",
+    "stroke": "stroke width",
+    "deskew": "deskew",
+    "fit20": "fit 20x20",
+    "scaled": "scaled",
+    "centred": "centred",
+    "placed": "placed",
+}
+FINAL_STAGES = ("centred", "placed")
+
+
+def as_network_input(image: np.ndarray) -> np.ndarray:
+    """A stage image (h, w, 0..1 ink) as a 28x28 frame, the way a naive pipeline would feed it.
+
+    Images that fit are pasted in the middle unscaled; larger ones are padded to a square and
+    shrunk to 28x28 (anti-aliased), keeping the aspect ratio.
+    """
+    h, w = image.shape
+    if max(h, w) > SIDE:
+        side = max(h, w)
+        square = np.zeros((side, side), np.float32)
+        top, left = (side - h) // 2, (side - w) // 2
+        square[top : top + h, left : left + w] = image
+        pil = Image.fromarray(square).resize((SIDE, SIDE), Image.Resampling.BOX)
+        return np.clip(np.asarray(pil, dtype=np.float32), 0.0, 1.0)
+    out = np.zeros((SIDE, SIDE), np.float32)
+    top, left = (SIDE - h) // 2, (SIDE - w) // 2
+    out[top : top + h, left : left + w] = image
+    return out
+
+
+def stage_predictions(network: Network, stages: dict[str, np.ndarray]) -> dict[str, tuple[int, float]]:
+    """(label, probability) for every stage but "raw", each fed as ``as_network_input`` makes it."""
+    names = [name for name in stages if name != "raw"]
+    if not names or digit_input_problem(network) is not None:
+        return {}
+    x = np.stack([as_network_input(stages[name]) for name in names])
+    probs = network.predict_proba(x.reshape((len(names),) + network.input_shape).astype(network.dtype))
+    return {name: (int(p.argmax()), float(p.max())) for name, p in zip(names, probs, strict=True)}
+
+
+class StageThumb(QWidget):
+    """One stage: thumbnail, caption with its size, the network's answer for it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.picture = QLabel()
+        self.picture.setFixedSize(THUMB + 2, THUMB + 2)
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.picture.setStyleSheet("background: black; border: 1px solid #555;")
+        self.caption = QLabel()
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.answer = QLabel()
+        self.answer.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
+        layout.addWidget(self.picture, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.answer)
+
+    def show_stage(self, name: str, image: np.ndarray, answer: tuple[int, float] | None, final: bool) -> None:
+        h, w = image.shape
+        smooth = max(h, w) > THUMB  # shrink smoothly, enlarge with visible pixels
+        self.picture.setPixmap(gray_pixmap(image, QSize(THUMB, THUMB), smooth=smooth))
+        self.caption.setText(f"{CAPTIONS.get(name, name)}\n{w}x{h}")
+        self.caption.setToolTip(name)
+        self.answer.setText("" if answer is None else f"{answer[0]} · {answer[1]:.0%}")
+        font = QFont(self.answer.font())
+        font.setBold(final)
+        self.answer.setFont(font)
+
+
+class PreprocessInspector(QWidget):
+    """Stage thumbnails (raw -> ... -> 28x28) with the network's answer under each, and toggles.
+
+    Signals:
+        options_changed(dict): the preprocess_digit flags after a toggle changed.
+    Methods: ``options()``, ``set_options(dict)``, ``set_reading(reading, network)``,
+    ``stage_names()``, ``answers()``.
+    """
+
+    options_changed = Signal(dict)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._boxes: dict[str, QCheckBox] = {}
+        self._thumbs: list[StageThumb] = []
+        self._names: list[str] = []
+        self._answers: dict[str, tuple[int, float]] = {}
+
+        toggles = QHBoxLayout()
+        toggles.addWidget(QLabel("Steps:"))
+        for flag, text, tip in TOGGLES:
+            box = QCheckBox(text)
+            box.setChecked(DEFAULTS[flag])
+            box.setToolTip(f"{tip} (preprocess_digit {flag}=…)")
+            box.toggled.connect(self._on_box_toggled)
+            self._boxes[flag] = box
+            toggles.addWidget(box)
+        toggles.addStretch(1)
+
+        self._row = QHBoxLayout()
+        self._row.setSpacing(6)
+        self._placeholder = QLabel("Draw a digit to see each step of the preprocessing.")
+        self._placeholder.setEnabled(False)
+        self._row.addWidget(self._placeholder)
+        self._row.addStretch(1)
+
+        note = QLabel(
+            "Under each step: what the network answers if that image alone, fitted into 28x28, "
+            "were its input. The last one is what it really gets."
+        )
+        note.setWordWrap(True)
+        note.setEnabled(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(toggles)
+        layout.addLayout(self._row)
+        layout.addWidget(note)
+
+    # -- options ------------------------------------------------------------------------
+    def options(self) -> dict[str, bool]:
+        """The preprocess_digit keyword flags the check boxes say."""
+        return {flag: box.isChecked() for flag, box in self._boxes.items()}
+
+    def set_options(self, options: dict[str, bool]) -> None:
+        unknown = set(options) - set(self._boxes)
+        if unknown:
+            raise ValueError(f"unknown preprocessing options {sorted(unknown)}; known: {sorted(self._boxes)}")
+        changed = False
+        for flag, value in options.items():
+            box = self._boxes[flag]
+            if box.isChecked() != bool(value):
+                box.blockSignals(True)
+                box.setChecked(bool(value))
+                box.blockSignals(False)
+                changed = True
+        if changed:
+            self.options_changed.emit(self.options())
+
+    def _on_box_toggled(self, _checked: bool) -> None:
+        self.options_changed.emit(self.options())
+
+    # -- stages -------------------------------------------------------------------------
+    def set_reading(self, reading: Reading | None, network: Network | None = None) -> None:
+        """Show the stages of ``reading``; with ``network`` also the answer for each stage."""
+        stages = dict(reading.stages) if reading is not None else {}
+        readable = reading is not None and reading.image is not None  # else the stages hold no digit
+        self._answers = stage_predictions(network, stages) if network is not None and readable else {}
+        self._names = list(stages)
+        while len(self._thumbs) < len(stages):
+            thumb = StageThumb()
+            self._row.insertWidget(len(self._thumbs), thumb)
+            self._thumbs.append(thumb)
+        for i, thumb in enumerate(self._thumbs):
+            if i < len(self._names):
+                name = self._names[i]
+                final = name in FINAL_STAGES
+                thumb.show_stage(name, stages[name], self._answers.get(name), final)
+                thumb.show()
+            else:
+                thumb.hide()
+        self._placeholder.setVisible(not stages)
+
+    def stage_names(self) -> list[str]:
+        return list(self._names)
+
+    def answers(self) -> dict[str, tuple[int, float]]:
+        """Stage name -> (label, probability) currently shown."""
+        return dict(self._answers)
