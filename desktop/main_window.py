@@ -440,6 +440,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         self._save_state()
         self.controller.shutdown()
+        self.digits.shutdown()
         super().closeEvent(event)
 
 
