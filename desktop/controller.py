@@ -7,7 +7,6 @@ All signals here are emitted on the UI thread.
 
 from __future__ import annotations
 
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from desktop.handwriting import MNIST_WITH_HANDWRITING, with_handwriting
 from desktop.worker import TaskWorker, TrainingWorker
 from netcore.data.dataset import Dataset
 from netcore.experiment import check_fit, evaluate_on_test, make_trainer
@@ -77,8 +77,12 @@ class Controller(QObject):
         return self.state != "idle"
 
     # -- background tasks ------------------------------------------------------------
-    def run_task(self, function: Callable[..., Any], on_success: Callable[[Any], None],
-                 on_failure: Callable[[str], None] | None = None) -> TaskWorker:
+    def run_task(
+        self,
+        function: Callable[..., Any],
+        on_success: Callable[[Any], None],
+        on_failure: Callable[[str], None] | None = None,
+    ) -> TaskWorker:
         """Run ``function(progress=, should_stop=)`` on a thread; callbacks run on the UI thread."""
         thread = QThread(self)
         worker = TaskWorker(function)
@@ -124,6 +128,8 @@ class Controller(QObject):
                     raise RuntimeError("download cancelled")
                 progress(done, total or 0, f"downloading {name}")
 
+            if choice.name == MNIST_WITH_HANDWRITING:
+                return with_handwriting(load_dataset("mnist", data_dir=data_dir, progress=report))
             return load_dataset(choice.name, data_dir=data_dir, progress=report, **choice.options)
 
         def loaded(data: Dataset) -> None:
@@ -139,8 +145,9 @@ class Controller(QObject):
         self.run_task(work, loaded, failed)
 
     # -- training --------------------------------------------------------------------
-    def start_training(self, spec: dict, settings: TrainSettings, choice: DataChoice,
-                       epochs: int | None = None) -> None:
+    def start_training(
+        self, spec: dict, settings: TrainSettings, choice: DataChoice, epochs: int | None = None
+    ) -> None:
         """Train ``epochs`` (default: the settings') more epochs of ``spec`` on ``choice``."""
         if self.busy:
             return
@@ -156,15 +163,20 @@ class Controller(QObject):
             check_fit(self.network, data)
             key = (choice.key(), choice.augment, _static_settings(settings))
             if self.trainer is None or self._trainer_key != key:
-                self.trainer = make_trainer(self.network, data, settings, augment=_augmentation(choice.augment))
+                self.trainer = make_trainer(
+                    self.network, data, settings, augment=_augmentation(choice.augment)
+                )
                 self.trainer.history = [_epoch_from_dict(h) for h in self.history]
                 self._trainer_key = key
             self.trainer.base_lr, self.trainer.batch_size = settings.lr, settings.batch_size
         except ValueError as exc:
             self.error.emit(str(exc))
             return
-        self.model_meta = {"dataset": {"name": data.name, **choice.options}, "preprocessing": data.preprocessing,
-                           "class_names": data.class_names}
+        self.model_meta = {
+            "dataset": {"name": data.name, **choice.options},
+            "preprocessing": data.preprocessing,
+            "class_names": data.class_names,
+        }
         planned = epochs or settings.epochs
         worker = TrainingWorker(self.trainer, planned)
         thread = QThread(self)
@@ -277,8 +289,9 @@ class Controller(QObject):
             class_names=list(self.model_meta.get("class_names", [])),
             extra={"augment": self.data_choice.augment},
         )
-        self.run_task(lambda progress, should_stop: save_model(model, path),
-                      lambda _: self.model_saved.emit(str(path)))
+        self.run_task(
+            lambda progress, should_stop: save_model(model, path), lambda _: self.model_saved.emit(str(path))
+        )
 
     def open_model(self, path: str, name: str | None = None) -> None:
         if self.busy:
@@ -288,8 +301,11 @@ class Controller(QObject):
             self.network = model.network
             self.history = list(model.history)
             self.trainer = None
-            self.model_meta = {"dataset": model.dataset, "preprocessing": model.preprocessing,
-                               "class_names": model.class_names}
+            self.model_meta = {
+                "dataset": model.dataset,
+                "preprocessing": model.preprocessing,
+                "class_names": model.class_names,
+            }
             if model.settings:
                 try:
                     self.settings = TrainSettings.from_dict(model.settings)
@@ -310,8 +326,13 @@ class Controller(QObject):
 class _Relay(QObject):
     """Calls back on the thread it lives on (the UI thread)."""
 
-    def __init__(self, on_success: Callable[[Any], None], on_failure: Callable[[str], None],
-                 on_done: Callable[[], None], parent: QObject) -> None:
+    def __init__(
+        self,
+        on_success: Callable[[Any], None],
+        on_failure: Callable[[str], None],
+        on_done: Callable[[], None],
+        parent: QObject,
+    ) -> None:
         super().__init__(parent)
         self._on_success, self._on_failure, self._on_done = on_success, on_failure, on_done
 
@@ -347,5 +368,3 @@ def _augmentation(name: str):
     from netcore.augment import STRENGTHS
 
     return STRENGTHS.get(name)
-
-

@@ -18,6 +18,8 @@ import numpy as np
 import platformdirs
 from PIL import Image, UnidentifiedImageError
 
+from netcore.data.dataset import DataError, Dataset
+
 SIDE = 28
 LABELS = range(10)
 
@@ -100,3 +102,34 @@ def load_samples(directory: str | os.PathLike | None = None) -> tuple[np.ndarray
 def count_samples(directory: str | os.PathLike | None = None) -> int:
     """How many sample files the set holds (without decoding them)."""
     return len(_sample_files(_root(directory)))
+
+
+MNIST_WITH_HANDWRITING = "mnist+handwriting"
+HANDWRITING_REPEAT = 50  # a few dozen own samples must weigh something against 60,000
+
+
+def with_handwriting(
+    mnist: Dataset, directory: str | os.PathLike | None = None, repeat: int = HANDWRITING_REPEAT
+) -> Dataset:
+    """MNIST's training set plus the user's samples (each repeated ``repeat`` times).
+
+    The test split is the user's own samples, so the figures after fine-tuning say how
+    well the network reads this person's handwriting. Raises DataError when there are none.
+    """
+    x, y = load_samples(directory)
+    if len(x) == 0:
+        raise DataError(
+            "there are no saved handwriting samples yet: draw digits and use 'Save to my handwriting'"
+        )
+    x_train = np.concatenate([mnist.x_train, np.repeat(x, repeat, axis=0)])
+    y_train = np.concatenate([mnist.y_train, np.repeat(y, repeat)])
+    return Dataset(
+        MNIST_WITH_HANDWRITING,
+        x_train,
+        y_train,
+        x,
+        y,
+        "classification",
+        list(mnist.class_names),
+        dict(mnist.preprocessing),
+    )

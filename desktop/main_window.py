@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressDialog,
     QSplitter,
-    QWidget,
 )
 
 from desktop.controller import Controller
@@ -22,7 +21,7 @@ from desktop.widgets.designer import DesignerPanel
 from desktop.widgets.digit_panel import DigitPanel
 from desktop.widgets.plot import LivePlot
 from desktop.widgets.training import TrainingPanel
-from netcore.spec import SpecError, load_spec, save_spec
+from netcore.spec import SpecError, save_spec
 from netcore.train import TrainResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,8 +31,12 @@ TEMPLATE_DATASETS = {"xor": "xor", "mnist_mlp": "mnist", "mnist_cnn": "mnist", "
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, controller: Controller | None = None, settings: QSettings | None = None,
-                 load_default_model: bool = True) -> None:
+    def __init__(
+        self,
+        controller: Controller | None = None,
+        settings: QSettings | None = None,
+        load_default_model: bool = True,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("netcore studio")
         self.controller = controller or Controller()
@@ -248,8 +251,17 @@ class MainWindow(QMainWindow):
         self.act_step.setEnabled(idle and valid)
         self.act_pause.setEnabled(state in ("training", "paused"))
         self.act_stop.setEnabled(not idle)
-        for action in (self.act_open, self.act_save, self.act_save_as, self.act_open_design, self.act_new,
-                       self.act_reset, self.act_import_idx, self.act_import_csv, self.recent_menu.menuAction()):
+        for action in (
+            self.act_open,
+            self.act_save,
+            self.act_save_as,
+            self.act_open_design,
+            self.act_new,
+            self.act_reset,
+            self.act_import_idx,
+            self.act_import_csv,
+            self.recent_menu.menuAction(),
+        ):
             action.setEnabled(idle)
 
     # -- designs -------------------------------------------------------------------------
@@ -274,7 +286,9 @@ class MainWindow(QMainWindow):
             self.training.epochs.setValue(3)
 
     def _open_design(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open design", self._last_dir(), "Network designs (*.json)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open design", self._last_dir(), "Network designs (*.json)"
+        )
         if path:
             self.open_design(path)
 
@@ -288,7 +302,9 @@ class MainWindow(QMainWindow):
         self._remember_dir(path)
 
     def _save_design(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save design", self._last_dir(), "Network designs (*.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save design", self._last_dir(), "Network designs (*.json)"
+        )
         if not path:
             return
         if not path.endswith(".json"):
@@ -371,15 +387,20 @@ class MainWindow(QMainWindow):
     def show_error(self, message: str) -> None:
         """A non-blocking dialog with the engine's one-line message."""
         self.last_error = message
-        box = QMessageBox(QMessageBox.Icon.Warning, "netcore studio", message, QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "netcore studio", message, QMessageBox.StandardButton.Ok, self
+        )
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.statusBar().showMessage(message, 10000)
 
     def _about(self) -> None:
-        QMessageBox.about(self, "About netcore studio",
-                          "netcore studio: design a network, watch it learn, draw digits for it.\n"
-                          "Every line of the learning engine is hand-written NumPy.")
+        QMessageBox.about(
+            self,
+            "About netcore studio",
+            "netcore studio: design a network, watch it learn, draw digits for it.\n"
+            "Every line of the learning engine is hand-written NumPy.",
+        )
 
     # -- persistence -----------------------------------------------------------------------
     def _restore(self) -> None:
@@ -442,5 +463,3 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         self.digits.shutdown()
         super().closeEvent(event)
-
-

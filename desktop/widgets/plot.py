@@ -72,19 +72,28 @@ class LivePlot(QWidget):
         self.redraws = 0  # how many times curves were redrawn (tests check the rate bound)
 
     def _make_curves(self) -> None:
-        self.series = {name: Series() for name in ("batch_loss", "batch_acc", "loss", "acc", "val_loss", "val_acc")}
+        self.series = {
+            name: Series() for name in ("batch_loss", "batch_acc", "loss", "acc", "val_loss", "val_acc")
+        }
         self._ema: dict[str, float | None] = {"loss": None, "acc": None}
         thin = {"width": 1.5}
         self.curves = {
             "batch_loss": self.loss_plot.plot(pen=pg.mkPen(TRAIN_COLOUR, **thin), name="train (per batch)"),
-            "loss": self.loss_plot.plot(pen=None, symbol="o", symbolSize=7, symbolBrush=TRAIN_COLOUR,
-                                        name="train (epoch)"),
-            "val_loss": self.loss_plot.plot(pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=7,
-                                            symbolBrush=VAL_COLOUR, name="validation"),
+            "loss": self.loss_plot.plot(
+                pen=None, symbol="o", symbolSize=7, symbolBrush=TRAIN_COLOUR, name="train (epoch)"
+            ),
+            "val_loss": self.loss_plot.plot(
+                pen=pg.mkPen(VAL_COLOUR, width=2),
+                symbol="s",
+                symbolSize=7,
+                symbolBrush=VAL_COLOUR,
+                name="validation",
+            ),
             "batch_acc": self.acc_plot.plot(pen=pg.mkPen(TRAIN_COLOUR, **thin)),
             "acc": self.acc_plot.plot(pen=None, symbol="o", symbolSize=7, symbolBrush=TRAIN_COLOUR),
-            "val_acc": self.acc_plot.plot(pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=7,
-                                          symbolBrush=VAL_COLOUR),
+            "val_acc": self.acc_plot.plot(
+                pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=7, symbolBrush=VAL_COLOUR
+            ),
         }
 
     # -- feeding -------------------------------------------------------------------------
@@ -103,8 +112,12 @@ class LivePlot(QWidget):
     def add_epoch(self, stats: EpochStats | dict) -> None:
         row = stats.to_dict() if isinstance(stats, EpochStats) else stats
         x = float(row["epoch"])
-        for key, name in (("loss", "loss"), ("accuracy", "acc"), ("val_loss", "val_loss"),
-                          ("val_accuracy", "val_acc")):
+        for key, name in (
+            ("loss", "loss"),
+            ("accuracy", "acc"),
+            ("val_loss", "val_loss"),
+            ("val_accuracy", "val_acc"),
+        ):
             value = row.get(key)
             if value is not None and np.isfinite(value):
                 self.series[name].append(x, value)

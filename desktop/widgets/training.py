@@ -37,7 +37,9 @@ SCHEDULES = ["constant", "step", "exponential", "cosine"]
 AUGMENTATIONS = ["off", "light", "strong"]
 
 
-def _double(low: float, high: float, value: float, decimals: int = 4, adaptive: bool = False) -> QDoubleSpinBox:
+def _double(
+    low: float, high: float, value: float, decimals: int = 4, adaptive: bool = False
+) -> QDoubleSpinBox:
     box = QDoubleSpinBox()
     box.setRange(low, high)
     box.setDecimals(decimals)
@@ -165,8 +167,12 @@ class TrainingPanel(QWidget):
         name = self.dataset.currentData()
         options: dict = {}
         if name in SYNTHETIC:
-            options = {"noise": round(self.noise.value(), 4), "n": self.samples.value(),
-                       "test_ratio": round(self.test_ratio.value(), 4), "seed": self.seed.value()}
+            options = {
+                "noise": round(self.noise.value(), 4),
+                "n": self.samples.value(),
+                "test_ratio": round(self.test_ratio.value(), 4),
+                "seed": self.seed.value(),
+            }
         elif name.startswith("csv:"):
             options = {"test_ratio": round(self.test_ratio.value(), 4), "seed": self.seed.value()}
         augment = self.augment.currentText() if self.augment.isEnabled() else "off"
@@ -191,9 +197,14 @@ class TrainingPanel(QWidget):
     def settings(self) -> TrainSettings:
         epochs = self.epochs.value()
         return TrainSettings(
-            epochs=epochs, batch_size=self.batch_size.value(), optimizer=self.optimizer.currentText(),
-            lr=float(self.lr.value()), l2=float(self.l2.value()), val_split=float(self.val_split.value()),
-            schedule={"name": self.schedule.currentText(), "epochs": float(epochs)}, seed=self.seed.value(),
+            epochs=epochs,
+            batch_size=self.batch_size.value(),
+            optimizer=self.optimizer.currentText(),
+            lr=float(self.lr.value()),
+            l2=float(self.l2.value()),
+            val_split=float(self.val_split.value()),
+            schedule={"name": self.schedule.currentText(), "epochs": float(epochs)},
+            seed=self.seed.value(),
         )
 
     def set_settings(self, s: TrainSettings) -> None:
@@ -217,8 +228,19 @@ class TrainingPanel(QWidget):
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         self.stop_button.setEnabled(running or state == "loading")
         # What may not change during a run; lr and batch size stay live.
-        for w in (self.dataset, self.noise, self.samples, self.test_ratio, self.val_split, self.augment,
-                  self.optimizer, self.schedule, self.l2, self.seed, self.epochs):
+        for w in (
+            self.dataset,
+            self.noise,
+            self.samples,
+            self.test_ratio,
+            self.val_split,
+            self.augment,
+            self.optimizer,
+            self.schedule,
+            self.l2,
+            self.seed,
+            self.epochs,
+        ):
             w.setEnabled(not running and state != "loading")
         if not running and state != "loading":
             self._on_dataset_changed()

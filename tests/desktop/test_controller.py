@@ -13,8 +13,10 @@ from netcore.train import TrainSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 XOR_SPEC = json.loads((ROOT / "resources/networks/xor.json").read_text())
-MOONS_SPEC = {"input_shape": [2], "layers": [{"type": "dense", "units": 16, "activation": "tanh"},
-                                             {"type": "dense", "units": 2}]}
+MOONS_SPEC = {
+    "input_shape": [2],
+    "layers": [{"type": "dense", "units": 16, "activation": "tanh"}, {"type": "dense", "units": 2}],
+}
 
 
 @pytest.fixture
@@ -105,9 +107,14 @@ def test_live_learning_rate_change_reaches_the_trainer(qtbot, controller):
 
 def test_divergence_is_reported_and_weights_stay_finite(qtbot, controller):
     settings = TrainSettings(epochs=50, batch_size=10, optimizer="sgd", lr=1e9)
-    spec = {"input_shape": [2], "layers": [{"type": "dense", "units": 16, "activation": "relu"},
-                                           {"type": "dense", "units": 16, "activation": "relu"},
-                                           {"type": "dense", "units": 2}]}
+    spec = {
+        "input_shape": [2],
+        "layers": [
+            {"type": "dense", "units": 16, "activation": "relu"},
+            {"type": "dense", "units": 16, "activation": "relu"},
+            {"type": "dense", "units": 2},
+        ],
+    }
     with qtbot.waitSignal(controller.training_finished, timeout=30000) as finished:
         controller.start_training(spec, settings, DataChoice("moons", {"n": 400, "noise": 0.1}))
     result = finished.args[0]

@@ -24,9 +24,26 @@ def run(capsys, *argv):
 
 def test_train_xor_writes_model_and_metrics(tmp_path, capsys):
     model, metrics = tmp_path / "xor.npz", tmp_path / "m.json"
-    code, out, err = run(capsys, "train", "--arch", XOR, "--dataset", "xor", "--epochs", "3",
-                         "--batch-size", "4", "--optimizer", "sgd", "--lr", "2", "--out", model,
-                         "--metrics-out", metrics)
+    code, out, err = run(
+        capsys,
+        "train",
+        "--arch",
+        XOR,
+        "--dataset",
+        "xor",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "4",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "2",
+        "--out",
+        model,
+        "--metrics-out",
+        metrics,
+    )
     assert code == 0, err
     assert out.count("epoch ") == 3 and "saved" in out
     data = json.loads(metrics.read_text())
@@ -38,11 +55,34 @@ def test_train_xor_writes_model_and_metrics(tmp_path, capsys):
 
 def test_train_evaluate_summary_on_spirals(tmp_path, capsys):
     spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"input_shape": [2], "layers": [{"type": "dense", "units": 32, "activation": "tanh"},
-                                                               {"type": "dense", "units": 2}]}))
+    spec.write_text(
+        json.dumps(
+            {
+                "input_shape": [2],
+                "layers": [
+                    {"type": "dense", "units": 32, "activation": "tanh"},
+                    {"type": "dense", "units": 2},
+                ],
+            }
+        )
+    )
     model = tmp_path / "s.npz"
-    code, out, err = run(capsys, "train", "--arch", spec, "--dataset", "moons", "--epochs", "30",
-                         "--lr", "0.01", "--val-split", "0.2", "--out", model)
+    code, out, err = run(
+        capsys,
+        "train",
+        "--arch",
+        spec,
+        "--dataset",
+        "moons",
+        "--epochs",
+        "30",
+        "--lr",
+        "0.01",
+        "--val-split",
+        "0.2",
+        "--out",
+        model,
+    )
     assert code == 0, err
     assert "val_accuracy" in out
     code, out, err = run(capsys, "evaluate", model, "--dataset", "moons", "--json")
@@ -58,7 +98,10 @@ def test_train_evaluate_summary_on_spirals(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["train", "--arch", "missing.json", "--dataset", "xor", "--out", "x.npz"], "cannot read missing.json"),
+        (
+            ["train", "--arch", "missing.json", "--dataset", "xor", "--out", "x.npz"],
+            "cannot read missing.json",
+        ),
         (["train", "--arch", XOR, "--dataset", "nope", "--out", "x.npz"], "unknown dataset"),
         (["train", "--arch", MLP, "--dataset", "xor", "--out", "x.npz"], "takes inputs of shape 784"),
         (["train", "--arch", XOR, "--dataset", "xor", "--epochs", "0", "--out", "x.npz"], "epochs"),
