@@ -16,13 +16,15 @@ from PySide6.QtWidgets import (
     QSplitter,
 )
 
-from desktop.controller import Controller
+from desktop.controller import Controller, DataChoice
+from desktop.handwriting import MNIST_WITH_HANDWRITING, load_samples
 from desktop.widgets.designer import DesignerPanel
 from desktop.widgets.digit_panel import DigitPanel
 from desktop.widgets.plot import LivePlot
 from desktop.widgets.training import TrainingPanel
+from netcore.digits import digit_input_problem
 from netcore.spec import SpecError, save_spec
-from netcore.train import TrainResult
+from netcore.train import TrainResult, TrainSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "resources" / "models" / "digits.npz"
@@ -102,6 +104,12 @@ class MainWindow(QMainWindow):
         self.act_pause = a("&Pause / Resume", self._toggle_pause, QKeySequence("F7"))
         self.act_stop = a("St&op", self.controller.stop, QKeySequence("Shift+F5"))
         self.act_reset = a("&Reset weights", self._reset, QKeySequence("Ctrl+R"))
+        self.act_finetune = a(
+            "&Fine-tune on MNIST + my handwriting",
+            self._fine_tune,
+            tip="One epoch at a low learning rate on MNIST plus your saved digits",
+        )
+        self.act_eval_mine = a("&Evaluate on my handwriting", self._evaluate_handwriting)
         self.act_about = a("&About", self._about)
 
         bar = self.menuBar()
@@ -132,6 +140,9 @@ class MainWindow(QMainWindow):
         train = bar.addMenu("&Train")
         for action in (self.act_train, self.act_step, self.act_pause, self.act_stop, self.act_reset):
             train.addAction(action)
+        train.addSeparator()
+        train.addAction(self.act_finetune)
+        train.addAction(self.act_eval_mine)
         bar.addMenu("&Help").addAction(self.act_about)
         self._refresh_recent()
 
@@ -177,6 +188,54 @@ class MainWindow(QMainWindow):
             self.controller.resume()
         else:
             self.controller.pause()
+
+    def _digit_network(self):
+        """The current network if it reads 28x28 digits, else None (after saying why)."""
+        network = self.controller.network
+        problem = "there is no network yet" if network is None else digit_input_problem(network)
+        if problem:
+            self.show_error(f"cannot use my handwriting: {problem}")
+            return None
+        return network
+
+    def _fine_tune(self) -> None:
+        network = self._digit_network()
+        if network is None or self.controller.busy:
+            return
+        self.designer.set_spec(network.spec, undoable=False)
+        self.controller.network = network
+        settings = self.training.settings()
+        settings = TrainSettings.from_dict(
+            {
+                **settings.to_dict(),
+                "epochs": 1,
+                "lr": min(settings.lr, 1e-4),
+                "val_split": 0.0,
+                "batch_size": 64,
+            }
+        )
+        self.controller.start_training(network.spec, settings, DataChoice(MNIST_WITH_HANDWRITING), epochs=1)
+
+    def _evaluate_handwriting(self) -> None:
+        network = self._digit_network()
+        if network is None:
+            return
+
+        def work(progress, should_stop):
+            x, y = load_samples()
+            if len(x) == 0:
+                raise ValueError(
+                    "there are no saved handwriting samples yet: draw digits and use 'Save to my handwriting'"
+                )
+            return len(x), network.evaluate(x.reshape((len(x),) + network.input_shape), y)
+
+        def show(result) -> None:
+            count, figures = result
+            text = f"{self.controller.network_name}: {figures['accuracy']:.1%} right on your {count} saved digits"
+            self.training.show_message(text)
+            QMessageBox.information(self, "My handwriting", text)
+
+        self.controller.run_task(work, show)
 
     def _reset(self) -> None:
         self.controller.reset()
