@@ -1,0 +1,734 @@
+"""The network designer: draw, edit and validate a network spec.
+
+Left, the network as a diagram (``NetworkView``) with the engine's message under
+it when the design is invalid; right, the input shape and loss, the layer list
+with Add / Insert / Remove / Move buttons, and a property form for the selected
+layer. Every edit is a ``SpecChange`` on ``undo_stack``; every change re-runs the
+engine's ``check_spec`` (pure shape inference, no arrays), so shapes and
+parameter counts follow the user's typing.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.design_commands import SpecChange
+from desktop.widgets.network_view import MAX_NEURONS, Column, NetworkView
+from netcore.layers import LAYER_TYPES
+from netcore.layers.activations import ACTIVATIONS
+from netcore.layers.dense import INITS
+from netcore.losses import LOSSES
+from netcore.spec import LayerInfo, SpecError, check_spec, make_layer, normalise_shape
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "resources" / "networks"
+KNOWN_TEMPLATES = ("xor", "mnist_mlp", "mnist_cnn")
+
+DEFAULT_SPEC: dict[str, Any] = {
+    "name": "xor",
+    "input_shape": [2],
+    "layers": [
+        {"type": "dense", "units": 4, "activation": "sigmoid"},
+        {"type": "dense", "units": 1, "activation": "sigmoid"},
+    ],
+    "loss": "mse",
+}
+
+# The order of the type combos; types the engine gains later are appended sorted.
+TYPE_ORDER = (
+    "dense", "conv2d", "maxpool2d", "avgpool2d", "batchnorm", "flatten", "dropout",
+    "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "linear", "reshape",
+)  # fmt: skip
+# Settings a freshly added layer starts with (the required ones, and a sensible stride/padding).
+NEW_LAYER: dict[str, dict[str, Any]] = {
+    "dense": {"units": 16, "activation": "relu"},
+    "conv2d": {"filters": 8, "kernel_size": 3, "stride": 1, "padding": "same", "activation": "relu"},
+    "maxpool2d": {"pool_size": 2},
+    "avgpool2d": {"pool_size": 2},
+    "dropout": {"rate": 0.5},
+    "reshape": {"shape": [1, 28, 28]},
+}
+# Spinbox ranges (int) and (min, max, step, decimals) for float settings.
+INT_RANGES = {"units": (1, 65536), "filters": (1, 4096), "kernel_size": (1, 31), "pool_size": (1, 16)}
+INT_RANGES["stride"] = (1, 16)
+FLOAT_RANGES = {
+    "rate": (0.0, 0.95, 0.05, 2),
+    "alpha": (0.0, 0.99, 0.01, 3),
+    "momentum": (0.0, 0.999, 0.01, 3),
+    "eps": (1e-8, 0.1, 1e-5, 8),
+}
+CHOICES = {
+    "activation": [name for name in ACTIVATIONS if name != "none"],
+    "init": list(INITS),
+}
+PADDINGS = ["valid", "same", "0", "1", "2"]
+INVALID_TEXT = QColor(185, 28, 28)
+INVALID_BACK = QColor(254, 226, 226)
+UNKNOWN_TEXT = QColor(128, 128, 128)
+
+
+# -- pure helpers ---------------------------------------------------------------------------
+def available_templates() -> list[str]:
+    """Template names found in resources/networks, the known ones first."""
+    found = {p.stem for p in TEMPLATES_DIR.glob("*.json")} if TEMPLATES_DIR.is_dir() else set()
+    return [n for n in KNOWN_TEMPLATES if n in found] + sorted(found - set(KNOWN_TEMPLATES))
+
+
+def layer_types() -> list[str]:
+    return [t for t in TYPE_ORDER if t in LAYER_TYPES] + sorted(set(LAYER_TYPES) - set(TYPE_ORDER))
+
+
+def settings_of(kind: str) -> list[tuple[str, Any]]:
+    """(name, default) for each constructor argument of a layer type; default None if required."""
+    if kind not in LAYER_TYPES:
+        return []
+    params = inspect.signature(LAYER_TYPES[kind]).parameters.values()
+    return [
+        (p.name, None if p.default is inspect.Parameter.empty else p.default)
+        for p in params
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+
+
+def new_layer(kind: str, keep: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A spec entry for ``kind``; settings of ``keep`` that the type accepts carry over."""
+    entry: dict[str, Any] = {"type": kind, **copy.deepcopy(NEW_LAYER.get(kind, {}))}
+    names = {name for name, _ in settings_of(kind)}
+    for name, value in (keep or {}).items():
+        if name in names:
+            entry[name] = copy.deepcopy(value)
+    return entry
+
+
+def parse_shape(text: str) -> list[int] | str:
+    """ "1x28x28", "784", "(1, 28, 28)" -> a list of ints; anything else stays text for the engine."""
+    tokens = [t for t in re.split(r"[x×,\s()\[\]]+", text.strip().lower()) if t]
+    if tokens and all(re.fullmatch(r"[+-]?\d+", t) for t in tokens):
+        return [int(t) for t in tokens]
+    return text
+
+
+def format_shape(shape: Any) -> str:
+    if isinstance(shape, (list, tuple)):
+        return "x".join(str(d) for d in shape)
+    return "" if shape is None else str(shape)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What ``check_spec`` says about a spec, plus the shapes up to the first problem."""
+
+    infos: list[LayerInfo | None]  # one per layer entry; None where the shape is unknown
+    message: str  # "" when valid
+    error_layer: int | None  # 0-based; None when the problem is not one layer's
+    input_ok: bool
+
+    @property
+    def valid(self) -> bool:
+        return not self.message
+
+
+def analyse(spec: dict[str, Any]) -> Analysis:
+    layers = spec.get("layers") if isinstance(spec.get("layers"), list) else []
+    message, where, stray = "", None, False
+    try:
+        check_spec(spec)
+    except SpecError as exc:
+        message, where = str(exc), exc.layer_index
+    except (ValueError, TypeError) as exc:  # a layer that failed without a SpecError
+        message, stray = f"{type(exc).__name__}: {exc}", True
+    # Walk the layers again for the list and the drawing: check_spec stops at the first error.
+    infos: list[LayerInfo | None] = []
+    try:
+        shape: tuple[int, ...] | None = normalise_shape(spec.get("input_shape"))
+    except SpecError:
+        shape = None
+    input_ok = shape is not None
+    for index, entry in enumerate(layers if shape is not None else []):
+        try:
+            layer = make_layer(entry, index)
+            out = tuple(layer.output_shape(shape))
+            count = int(layer.count_params(shape))
+        except (ValueError, TypeError):
+            where = index if stray else where
+            break
+        layer.in_shape, layer.out_shape = shape, out  # lets describe() print "Dense(2 -> 4, ...)"
+        infos.append(LayerInfo(index, layer, shape, out, count))
+        shape = out
+    infos += [None] * (len(layers) - len(infos))
+    return Analysis(infos, message, where, input_ok)
+
+
+def _describe(entry: Any, info: LayerInfo | None, index: int) -> str:
+    if info is not None:
+        return info.layer.describe()
+    try:
+        return make_layer(entry, index).describe()
+    except (ValueError, TypeError):
+        return str(entry.get("type", "?")) if isinstance(entry, dict) else "?"
+
+
+# -- the panel ------------------------------------------------------------------------------
+class DesignerPanel(QWidget):
+    """Design a network. ``spec()`` is the current design; invalid designs are allowed
+    while editing and reported through ``validity_changed``."""
+
+    spec_changed = Signal(dict)  # a deep copy of the new spec, after every change
+    validity_changed = Signal(bool, str)  # (valid, engine message); emitted when either changes
+
+    def __init__(self, parent: QWidget | None = None, spec: dict[str, Any] | None = None) -> None:
+        super().__init__(parent)
+        self._spec: dict[str, Any] = {}
+        self._selected = -1
+        self._analysis = analyse(DEFAULT_SPEC)
+        self._validity: tuple[bool, str] = (True, "")
+        self._editable = True
+        self._weights: dict[int, np.ndarray] = {}
+        self._form_key: tuple[int, str] | None = None
+        self._setters: dict[str, Callable[[Any], None]] = {}
+        self.type_combo: QComboBox | None = None  # the selected layer's type, in the form
+        self.setting_widgets: dict[str, QWidget] = {}  # its settings' editors, by name
+
+        self.undo_stack = QUndoStack(self)
+        self.undo_action: QAction = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.redo_action: QAction = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QKeySequence("Ctrl+Shift+Z"))
+        self.addActions([self.undo_action, self.redo_action])
+        # Connected after the actions' own handlers, so that a locked panel keeps them off.
+        self.undo_stack.canUndoChanged.connect(self._sync_actions)
+        self.undo_stack.canRedoChanged.connect(self._sync_actions)
+
+        self._build_ui()
+        self.set_spec(DEFAULT_SPEC if spec is None else spec, undoable=False)
+
+    # -- public API -------------------------------------------------------------------------
+    def spec(self) -> dict[str, Any]:
+        return copy.deepcopy(self._spec)
+
+    def set_spec(self, spec: dict[str, Any], undoable: bool = True) -> None:
+        """Show ``spec``. Undoable as one step, or (``undoable=False``) replacing the
+        design and forgetting the undo history, e.g. for a model loaded from a file."""
+        n = len(spec.get("layers") or [])
+        select = min(max(self._selected, 0), n - 1)
+        if undoable:
+            self._push("Replace network", spec, select=select)
+        else:
+            self.undo_stack.clear()
+            self._apply(copy.deepcopy(spec), select)
+
+    def is_valid(self) -> bool:
+        return self._analysis.valid
+
+    def validation_message(self) -> str:
+        return self._analysis.message
+
+    def templates(self) -> list[str]:
+        return available_templates()
+
+    def load_template(self, name: str) -> bool:
+        """Load resources/networks/<name>.json as one undoable step; False if it is missing."""
+        path = TEMPLATES_DIR / f"{name}.json"
+        try:
+            spec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if not isinstance(spec, dict):
+            return False
+        self._push(f"Load template {name}", spec, select=0)
+        return True
+
+    def set_weights(self, named: dict[str, np.ndarray]) -> None:
+        """Colour the drawn connections by trained weights ("<layer>.W", shape (D_in, units)).
+
+        Only the small dense matrices the drawing shows are copied; {} returns to grey.
+        """
+        weights = {}
+        for index, entry in enumerate(self._spec.get("layers") or []):
+            w = named.get(f"{index}.W")
+            if (
+                isinstance(entry, dict)
+                and entry.get("type") == "dense"
+                and w is not None
+                and w.ndim == 2
+                and max(w.shape) <= MAX_NEURONS
+            ):
+                weights[index] = np.array(w, dtype=np.float32)
+        self._weights = weights
+        self.view.set_weights(weights)
+
+    def set_editable(self, editable: bool) -> None:
+        """Allow or forbid editing (the window forbids it while training)."""
+        self._editable = editable
+        for widget in (self._network_box, self._form_box, *self._edit_buttons, self._type_to_add):
+            widget.setEnabled(editable)
+        self._sync_actions()
+        self._update_buttons()
+
+    def _sync_actions(self) -> None:
+        self.undo_action.setEnabled(self._editable and self.undo_stack.canUndo())
+        self.redo_action.setEnabled(self._editable and self.undo_stack.canRedo())
+
+    def selected_layer(self) -> int:
+        return self._selected
+
+    def select_layer(self, index: int) -> None:
+        self.layer_list.setCurrentRow(index)
+
+    # -- UI ---------------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self.view = NetworkView()
+        self.view.layer_clicked.connect(self._on_view_layer_clicked)
+        scroll = QScrollArea()
+        scroll.setWidget(self.view)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #b91c1c; font-weight: bold;")
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.totals_label = QLabel()
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(scroll, 1)
+        left_layout.addWidget(self.error_label)
+        left_layout.addWidget(self.totals_label)
+
+        self._network_box = QGroupBox("Network")
+        network_form = QFormLayout(self._network_box)
+        self.input_edit = QLineEdit()
+        self.input_edit.setPlaceholderText("784 or 1x28x28")
+        self.input_edit.setToolTip("Input shape: a length for flat data, CxHxW for images")
+        self.input_edit.textEdited.connect(self._on_input_edited)
+        self.loss_combo = QComboBox()
+        self.loss_combo.addItems([name for name in LOSSES if name != "cross_entropy"])
+        self.loss_combo.currentTextChanged.connect(self._on_loss_changed)
+        network_form.addRow("Input shape", self.input_edit)
+        network_form.addRow("Loss", self.loss_combo)
+
+        layers_box = QGroupBox("Layers")
+        self.layer_list = QListWidget()
+        self.layer_list.currentRowChanged.connect(self._on_list_row_changed)
+        self._type_to_add = QComboBox()
+        self._type_to_add.addItems(layer_types())
+        self._type_to_add.setToolTip("Type of the layer Add and Insert create")
+        self.add_button = QPushButton("Add")
+        self.add_button.setToolTip("Append a layer of this type at the end")
+        self.insert_button = QPushButton("Insert")
+        self.insert_button.setToolTip("Insert a layer of this type before the selected one")
+        self.remove_button = QPushButton("Remove")
+        self.up_button = QPushButton("Move up")
+        self.down_button = QPushButton("Move down")
+        self.add_button.clicked.connect(self._on_add_clicked)
+        self.insert_button.clicked.connect(self._on_insert_clicked)
+        self.remove_button.clicked.connect(self._on_remove_clicked)
+        self.up_button.clicked.connect(lambda: self._move_selected(-1))
+        self.down_button.clicked.connect(lambda: self._move_selected(+1))
+        self._edit_buttons = (
+            self.add_button, self.insert_button, self.remove_button, self.up_button, self.down_button,
+        )  # fmt: skip
+        buttons = QGridLayout()
+        buttons.addWidget(self._type_to_add, 0, 0)
+        buttons.addWidget(self.add_button, 0, 1)
+        buttons.addWidget(self.insert_button, 0, 2)
+        buttons.addWidget(self.remove_button, 1, 0)
+        buttons.addWidget(self.up_button, 1, 1)
+        buttons.addWidget(self.down_button, 1, 2)
+        layers_layout = QVBoxLayout(layers_box)
+        layers_layout.addWidget(self.layer_list, 1)
+        layers_layout.addLayout(buttons)
+
+        self._form_box = QGroupBox("Layer")
+        self._form_box_layout = QVBoxLayout(self._form_box)
+        self._form_widget = QWidget()
+        self._form_box_layout.addWidget(self._form_widget)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self._network_box)
+        right_layout.addWidget(layers_box, 1)
+        right_layout.addWidget(self._form_box)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addWidget(splitter)
+
+    # -- state changes ------------------------------------------------------------------------
+    def _push(self, text: str, after: dict[str, Any], field: Any = None, select: int | None = None) -> None:
+        if after == self._spec and select in (None, self._selected):
+            return
+        select = self._selected if select is None else select
+        self.undo_stack.push(SpecChange(self._apply, self._spec, after, text, field, self._selected, select))
+
+    def _edited(self) -> dict[str, Any]:
+        return copy.deepcopy(self._spec)
+
+    def _apply(self, spec: dict[str, Any], selected: int) -> None:
+        """Show ``spec`` (a state from the undo stack, or a new one) and announce it."""
+        structure = ("input_shape", "layers")
+        if any(spec.get(k) != self._spec.get(k) for k in structure) and self._weights:
+            self._weights = {}  # trained weights belong to the previous design
+            self.view.set_weights({})
+        self._spec = copy.deepcopy(spec)
+        self._analysis = analyse(self._spec)
+        count = len(self._analysis.infos)
+        self._selected = min(max(selected, 0 if count else -1), count - 1)
+        self._refresh()
+        self.spec_changed.emit(self.spec())
+        validity = (self._analysis.valid, self._analysis.message)
+        if validity != self._validity:
+            self._validity = validity
+            self.validity_changed.emit(*validity)
+
+    def _refresh(self) -> None:
+        a = self._analysis
+        layers = self._spec.get("layers") or []
+        _set_text(self.input_edit, format_shape(self._spec.get("input_shape")), parse_shape)
+        self.input_edit.setStyleSheet("" if a.input_ok else "QLineEdit { background: #fee2e2; }")
+        loss = str(self._spec.get("loss", "softmax_cross_entropy"))
+        if self.loss_combo.findText(loss) < 0:
+            self.loss_combo.addItem(loss)
+        if self.loss_combo.currentText() != loss:
+            self.loss_combo.blockSignals(True)
+            self.loss_combo.setCurrentText(loss)
+            self.loss_combo.blockSignals(False)
+
+        self.layer_list.blockSignals(True)
+        if self.layer_list.count() != len(layers):
+            self.layer_list.clear()
+            self.layer_list.addItems([""] * len(layers))
+        for index, entry in enumerate(layers):
+            self._refresh_item(self.layer_list.item(index), index, entry, a.infos[index])
+        self.layer_list.setCurrentRow(self._selected)
+        self.layer_list.blockSignals(False)
+
+        self.view.set_columns(self._columns())
+        self.view.set_selected(self._selected if self._selected >= 0 else -2)
+        self.error_label.setText(a.message)
+        self.error_label.setVisible(bool(a.message))
+        if a.valid:
+            total = sum(info.num_params for info in a.infos if info is not None)
+            self.totals_label.setText(f"{len(layers)} layers · {total:,} parameters · loss {loss}")
+        else:
+            self.totals_label.setText(f"{len(layers)} layers · design not valid yet")
+        self._refresh_form()
+        self._update_buttons()
+
+    def _refresh_item(self, item: QListWidgetItem, index: int, entry: Any, info: LayerInfo | None) -> None:
+        a = self._analysis
+        details = f"→ {format_shape(info.out_shape)}" if info else "→ ?"
+        if info and info.num_params:
+            details += f" · {info.num_params:,} params"
+        invalid = index == a.error_layer
+        mark = "⚠ " if invalid else ""  # still visible when the row is selected
+        item.setText(f"{mark}{index + 1}. {_describe(entry, info, index)}\n      {details}")
+        item.setToolTip(a.message if invalid else "")
+        if invalid:
+            item.setForeground(INVALID_TEXT)
+        elif info is None:
+            item.setForeground(UNKNOWN_TEXT)
+        else:
+            item.setForeground(QBrush())
+        item.setBackground(INVALID_BACK if invalid else QBrush())
+
+    def _columns(self) -> list[Column]:
+        a = self._analysis
+        shape = self._spec.get("input_shape")
+        size = math.prod(shape) if a.input_ok and isinstance(shape, list) else 0
+        flat = a.input_ok and isinstance(shape, list) and len(shape) == 1 and shape[0] <= MAX_NEURONS
+        columns = [
+            Column(
+                -1,
+                "input",
+                format_shape(shape) or "?",
+                size,
+                shape[0] if flat else None,
+                invalid=not a.input_ok,
+            )
+        ]
+        for index, entry in enumerate(self._spec.get("layers") or []):
+            entry = entry if isinstance(entry, dict) else {}
+            info = a.infos[index]
+            kind = str(entry.get("type", "?"))
+            units = entry.get("units")
+            neurons = (
+                units if kind == "dense" and isinstance(units, int) and 0 < units <= MAX_NEURONS else None
+            )
+            params = info.num_params if info else int(kind in ("dense", "conv2d"))
+            columns.append(
+                Column(
+                    index,
+                    kind,
+                    format_shape(info.out_shape) if info else "?",
+                    math.prod(info.out_shape) if info else 0,
+                    neurons,
+                    thin=params == 0 or kind == "batchnorm",
+                    activation=entry.get(
+                        "activation", "linear" if "activation" in dict(settings_of(kind)) else None
+                    ),
+                    invalid=index == a.error_layer,
+                    unknown=info is None,
+                )
+            )
+        return columns
+
+    def _update_buttons(self) -> None:
+        n, sel, ok = len(self._spec.get("layers") or []), self._selected, self._editable
+        self.add_button.setEnabled(ok)
+        self.insert_button.setEnabled(ok)
+        self.remove_button.setEnabled(ok and sel >= 0)
+        self.up_button.setEnabled(ok and sel > 0)
+        self.down_button.setEnabled(ok and 0 <= sel < n - 1)
+
+    # -- the property form ----------------------------------------------------------------------
+    def _refresh_form(self) -> None:
+        layers = self._spec.get("layers") or []
+        entry = layers[self._selected] if 0 <= self._selected < len(layers) else None
+        if not isinstance(entry, dict):  # a hand-written file may hold anything; check_spec says what
+            entry = None
+        kind = _kind(entry) if entry is not None else ""
+        key = (self._selected, kind)
+        if key != self._form_key:
+            self._form_key = key
+            self._rebuild_form(entry)
+        if entry is not None:
+            defaults = dict(settings_of(kind))
+            for name, setter in self._setters.items():
+                setter(entry.get(name, defaults[name]))
+            info = self._analysis.infos[self._selected]
+            if self._selected == self._analysis.error_layer:
+                self._shape_label.setText(f"{self._in_shape_text(self._selected)} → ? (see the message)")
+            elif info is None:
+                self._shape_label.setText("unknown: fix the layer marked red first")
+            else:
+                self._shape_label.setText(
+                    f"{format_shape(info.in_shape)} → {format_shape(info.out_shape)} · "
+                    f"{info.num_params:,} parameters"
+                )
+
+    def _in_shape_text(self, index: int) -> str:
+        infos = self._analysis.infos
+        if index > 0 and infos[index - 1] is not None:
+            return format_shape(infos[index - 1].out_shape)
+        if index == 0 and self._analysis.input_ok:
+            return format_shape(self._spec.get("input_shape"))
+        return "?"
+
+    def _rebuild_form(self, entry: dict[str, Any] | None) -> None:
+        # Replace the whole form widget later: this may run inside a signal of one of its widgets.
+        self._form_widget.hide()
+        self._form_widget.deleteLater()
+        self._form_widget = QWidget()
+        self._form_box_layout.addWidget(self._form_widget)
+        self._setters = {}
+        form = QFormLayout(self._form_widget)
+        form.setContentsMargins(0, 0, 0, 0)
+        if entry is None:
+            self._form_box.setTitle("Layer")
+            form.addRow(QLabel("Add a layer to edit it here."))
+            return
+        kind = str(entry.get("type", "?"))
+        self._form_box.setTitle(f"Layer {self._selected + 1}")
+        type_combo = QComboBox()
+        type_combo.addItems(layer_types())
+        if type_combo.findText(kind) < 0:
+            type_combo.addItem(kind)
+        type_combo.setCurrentText(kind)
+        type_combo.currentTextChanged.connect(self._on_type_changed)
+        self.type_combo = type_combo
+        form.addRow("Type", type_combo)
+        self.setting_widgets = {}
+        for name, default in settings_of(kind):
+            widget, setter = self._setting_widget(kind, name, entry.get(name, default), default)
+            self._setters[name] = setter
+            self.setting_widgets[name] = widget
+            form.addRow(name.replace("_", " ").capitalize(), widget)
+        self._shape_label = QLabel()
+        self._shape_label.setStyleSheet("color: #4a5568;")
+        form.addRow("Shape", self._shape_label)
+
+    def _setting_widget(
+        self, kind: str, name: str, value: Any, default: Any
+    ) -> tuple[QWidget, Callable[[Any], None]]:
+        """An editor for one setting and a function that shows a value in it (without signals)."""
+
+        def emit(v: Any) -> None:
+            self._on_setting_edited(name, v)
+
+        if name in INT_RANGES and (isinstance(value, int) or value is None):
+            spin = QSpinBox()
+            low, high = INT_RANGES[name]
+            optional = default is None and name not in NEW_LAYER.get(kind, {})
+            if optional:  # e.g. a pooling stride that defaults to the pool size
+                low = 0
+                spin.setSpecialValueText("default")
+            spin.setRange(low, high)
+            spin.valueChanged.connect(lambda v: emit(None if optional and v == 0 else v))
+            return spin, lambda v: _set_value(spin, low if v is None else v)
+        if name in FLOAT_RANGES and isinstance(value, (int, float)):
+            spin = QDoubleSpinBox()
+            low, high, step, decimals = FLOAT_RANGES[name]
+            spin.setRange(low, high)
+            spin.setSingleStep(step)
+            spin.setDecimals(decimals)
+            spin.setStepType(QAbstractSpinBox.StepType.DefaultStepType)
+            spin.valueChanged.connect(lambda v: emit(round(v, decimals)))
+            return spin, lambda v: _set_value(spin, float(v))
+        if name in CHOICES:
+            combo = QComboBox()
+            combo.addItems(CHOICES[name])
+            combo.currentTextChanged.connect(emit)
+            return combo, lambda v: _set_combo(combo, "linear" if v in (None, "none") else str(v))
+        if name == "padding":
+            combo = QComboBox()
+            combo.setEditable(True)
+            combo.addItems(PADDINGS)
+            combo.setToolTip('"valid" (none), "same" (keep the size) or a number of pixels')
+            combo.currentTextChanged.connect(lambda t: emit(int(t) if t.strip().isdigit() else t.strip()))
+            return combo, lambda v: _set_combo(combo, str(v))
+        edit = QLineEdit()
+        if name == "shape":
+            edit.textEdited.connect(lambda t: emit(parse_shape(t)))
+            return edit, lambda v: _set_text(edit, format_shape(v), parse_shape)
+        edit.textEdited.connect(lambda t: emit(_parse_value(t)))
+        return edit, lambda v: _set_text(edit, "" if v is None else json.dumps(v), _parse_value)
+
+    # -- slots ----------------------------------------------------------------------------------
+    def _on_view_layer_clicked(self, index: int) -> None:
+        if index < 0:
+            self.input_edit.setFocus()
+        else:
+            self.layer_list.setCurrentRow(index)
+
+    def _on_list_row_changed(self, row: int) -> None:
+        self._selected = row
+        self.view.set_selected(row if row >= 0 else -2)
+        self._refresh_form()
+        self._update_buttons()
+
+    def _on_input_edited(self, text: str) -> None:
+        after = self._edited()
+        after["input_shape"] = parse_shape(text)
+        self._push("Change input shape", after, field=("input_shape",))
+
+    def _on_loss_changed(self, loss: str) -> None:
+        after = self._edited()
+        after["loss"] = loss
+        self._push(f"Change loss to {loss}", after)
+
+    def _on_setting_edited(self, name: str, value: Any) -> None:
+        index = self._selected
+        after = self._edited()
+        entry = after["layers"][index]
+        if value is None:
+            entry.pop(name, None)
+        else:
+            entry[name] = value
+        self._push(f"Change {name} of layer {index + 1}", after, field=("layer", index, name))
+
+    def _on_type_changed(self, kind: str) -> None:
+        index = self._selected
+        after = self._edited()
+        after["layers"][index] = new_layer(kind, keep=after["layers"][index])
+        self._push(f"Make layer {index + 1} {kind}", after)
+
+    def _on_add_clicked(self) -> None:
+        kind = self._type_to_add.currentText()
+        after = self._edited()
+        after.setdefault("layers", []).append(new_layer(kind))
+        self._push(f"Add {kind}", after, select=len(after["layers"]) - 1)
+
+    def _on_insert_clicked(self) -> None:
+        kind = self._type_to_add.currentText()
+        index = max(self._selected, 0)
+        after = self._edited()
+        after.setdefault("layers", []).insert(index, new_layer(kind))
+        self._push(f"Insert {kind}", after, select=index)
+
+    def _on_remove_clicked(self) -> None:
+        index = self._selected
+        after = self._edited()
+        removed = after["layers"].pop(index)
+        self._push(f"Remove {_kind(removed)}", after, select=min(index, len(after["layers"]) - 1))
+
+    def _move_selected(self, delta: int) -> None:
+        index, target = self._selected, self._selected + delta
+        after = self._edited()
+        layers = after["layers"]
+        layers[index], layers[target] = layers[target], layers[index]
+        self._push(
+            f"Move {_kind(layers[target])} {'up' if delta < 0 else 'down'}",
+            after,
+            select=target,
+        )
+
+
+def _kind(entry: Any) -> str:
+    return str(entry.get("type", "layer")) if isinstance(entry, dict) else "layer"
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _set_value(spin: QSpinBox | QDoubleSpinBox, value: Any) -> None:
+    if spin.value() != value:
+        spin.blockSignals(True)
+        spin.setValue(value)
+        spin.blockSignals(False)
+
+
+def _set_combo(combo: QComboBox, text: str) -> None:
+    if combo.currentText() != text:
+        combo.blockSignals(True)
+        if combo.findText(text) < 0 and not combo.isEditable():
+            combo.addItem(text)
+        combo.setCurrentText(text)
+        combo.blockSignals(False)
+
+
+def _set_text(edit: QLineEdit, text: str, parse: Any) -> None:
+    """Show ``text`` unless the edit already says the same thing (keeps the cursor while typing)."""
+    if parse(edit.text()) != parse(text):
+        edit.setText(text)
