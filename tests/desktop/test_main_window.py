@@ -1,0 +1,121 @@
+"""The whole window: design -> train -> save -> open, errors as dialogs, closing while training."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from desktop.main_window import MainWindow
+
+ROOT = Path(__file__).resolve().parents[2]
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings, load_default_model=False)
+    qtbot.addWidget(w)
+    w._load_template("xor")
+    w.training.epochs.setValue(1500)
+    yield w
+    w.controller.shutdown()
+
+
+def train_and_wait(qtbot, window, timeout=60000):
+    with qtbot.waitSignal(window.controller.training_finished, timeout=timeout) as finished:
+        window.training.train_button.click()
+    return finished.args[0]
+
+
+def test_invalid_design_disables_train_with_the_engines_message(qtbot, window):
+    assert window.training.train_button.isEnabled()
+    spec = {"input_shape": [1, 8, 8], "layers": [{"type": "dense", "units": 2}]}
+    window.designer.set_spec(spec)
+    assert not window.designer.is_valid()
+    assert not window.training.train_button.isEnabled() and not window.act_train.isEnabled()
+    assert "insert a flatten" in window.training.status.text()
+    window.designer.undo_stack.undo()
+    assert window.training.train_button.isEnabled()
+
+
+def test_xor_trains_through_the_window_and_the_plot_gets_points(qtbot, window):
+    result = train_and_wait(qtbot, window)
+    assert result.status == "finished"
+    assert window.plot.series["loss"].n == 1500
+    assert window.plot.redraws > 0
+    out = window.controller.network.predict(XOR_X).ravel()
+    assert list(out > 0.5) == [False, True, True, False]
+    qtbot.waitUntil(lambda: "test accuracy" in window.training.status.text(), timeout=10000)
+
+
+def test_save_then_open_restores_design_history_and_predictions(qtbot, window, tmp_path):
+    train_and_wait(qtbot, window)
+    trained = window.controller.network.predict(XOR_X)
+    history = list(window.controller.history)
+    path = str(tmp_path / "xor.npz")
+    with qtbot.waitSignal(window.controller.model_saved, timeout=10000):
+        window.save_model(path)
+    window._load_template("mnist_mlp")
+    window.controller.reset()
+    assert window.designer.spec()["input_shape"] == [784]
+    with qtbot.waitSignal(window.controller.model_opened, timeout=10000):
+        window.open_model(path)
+    assert window.designer.spec()["input_shape"] == [2]
+    assert window.controller.history == history
+    assert window.plot.series["loss"].n == len(history)
+    np.testing.assert_array_equal(window.controller.network.predict(XOR_X), trained)
+    assert window.model_path == path and window._recent()[0] == path
+    assert window.training.data_choice().name == "xor"
+
+
+def test_a_corrupt_model_file_shows_an_error_dialog(qtbot, window, tmp_path):
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"PK\x03\x04 this is no model")
+    with qtbot.waitSignal(window.controller.error, timeout=10000):
+        window.open_model(str(bad))
+    assert window.last_error and "broken.npz" in window.last_error
+    boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    assert boxes and "broken.npz" in boxes[0].text()
+    assert window.controller.state == "idle"
+
+
+def test_closing_the_window_while_training_stops_the_worker(qtbot, window):
+    window.training.epochs.setValue(100000)
+    window.training.train_button.click()
+    qtbot.waitUntil(
+        lambda: window.controller.state == "training" and len(window.controller.history) > 5, timeout=20000
+    )
+    thread = window.controller._thread
+    window.close()
+    assert not thread.isRunning()
+
+
+def test_design_round_trip_through_json(qtbot, window, tmp_path):
+    from netcore.spec import save_spec
+
+    path = tmp_path / "design.json"
+    spec = json.loads((ROOT / "resources/networks/mnist_mlp.json").read_text())
+    save_spec(spec, path)
+    window.open_design(str(path))
+    assert window.designer.spec()["layers"] == spec["layers"]
+    (tmp_path / "junk.json").write_text("{not json")
+    window.open_design(str(tmp_path / "junk.json"))
+    assert "not a readable JSON design" in window.last_error
+
+
+def test_settings_persist_between_sessions(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    first = MainWindow(settings=settings, load_default_model=False)
+    qtbot.addWidget(first)
+    first._load_template("mnist_mlp")
+    first.close()
+    second = MainWindow(
+        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), load_default_model=False
+    )
+    qtbot.addWidget(second)
+    assert second.designer.spec()["input_shape"] == [784]
+    second.close()
