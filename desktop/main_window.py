@@ -53,18 +53,23 @@ class MainWindow(QMainWindow):
         self.digits = DigitPanel()
         self.digits.set_data_dir(self.controller.data_dir)
 
-        left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.designer)
-        left.addWidget(self.plot)
-        left.setStretchFactor(0, 3)
-        left.setStretchFactor(1, 2)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(self.training)
-        self.splitter.addWidget(self.digits)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 0)
-        self.splitter.setStretchFactor(2, 1)
+        # Top: the design and the pad; bottom: the curves and the settings that drive them.
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.designer)
+        top.addWidget(self.digits)
+        top.setStretchFactor(0, 1)
+        top.setStretchFactor(1, 0)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.plot)
+        bottom.addWidget(self.training)
+        bottom.setStretchFactor(0, 1)
+        bottom.setStretchFactor(1, 0)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(bottom)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self._row_splitters = (top, bottom)
         self.setCentralWidget(self.splitter)
         self.model_label = QLabel()
         self.statusBar().addPermanentWidget(self.model_label)
@@ -467,12 +472,21 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 860)
-        state = self.qsettings.value("window/splitter")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.splitter.restoreState(state)
-        else:
-            self.splitter.setSizes([760, 300, 340])
+            screen = self.screen().availableGeometry()
+            self.resize(min(1440, screen.width()), min(900, screen.height()))
+        splitters = {
+            "window/splitter": self.splitter,
+            "window/top": self._row_splitters[0],
+            "window/bottom": self._row_splitters[1],
+        }
+        for key, splitter in splitters.items():
+            state = self.qsettings.value(key)
+            if isinstance(state, QByteArray) and not state.isEmpty():
+                splitter.restoreState(state)
+        if not isinstance(self.qsettings.value("window/splitter"), QByteArray):
+            self.splitter.setSizes([480, 380])
+            self._row_splitters[0].setSizes([880, 560])
+            self._row_splitters[1].setSizes([860, 580])
         spec_text = self.qsettings.value("design/spec")
         try:
             spec = json.loads(spec_text) if isinstance(spec_text, str) else None
@@ -489,6 +503,8 @@ class MainWindow(QMainWindow):
     def _save_state(self) -> None:
         self.qsettings.setValue("window/geometry", self.saveGeometry())
         self.qsettings.setValue("window/splitter", self.splitter.saveState())
+        self.qsettings.setValue("window/top", self._row_splitters[0].saveState())
+        self.qsettings.setValue("window/bottom", self._row_splitters[1].saveState())
         self.qsettings.setValue("design/spec", json.dumps(self.designer.spec()))
         self.qsettings.setValue("data/name", self.training.data_choice().name)
 

@@ -125,8 +125,10 @@ class TrainingPanel(QWidget):
         self.status.setWordWrap(True)
 
         layout = QVBoxLayout(self)
-        layout.addWidget(data_box)
-        layout.addWidget(train_box)
+        boxes = QHBoxLayout()
+        boxes.addWidget(data_box)
+        boxes.addWidget(train_box)
+        layout.addLayout(boxes)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
