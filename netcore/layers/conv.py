@@ -1,0 +1,277 @@
+"""2-D convolution over NCHW images, as one matrix product per batch (im2col)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from netcore.functional.im2col import (
+    ConvGeometry,
+    batch_rows,
+    col2im,
+    im2col,
+    pad,
+    patch_frame,
+    scatter_frame,
+    unpad,
+)
+from netcore.layers.activations import ReLU, make_activation
+from netcore.layers.base import Layer, ShapeError
+from netcore.layers.dense import INITS, init_weights
+
+PADDINGS = ("valid", "same")
+
+
+def pair(value: Any, what: str) -> tuple[int, int]:
+    """An int or a [h, w] pair of positive ints as (h, w); ValueError naming ``what``."""
+    items = [value, value] if isinstance(value, int) else value
+    if (
+        not isinstance(items, (list, tuple))
+        or len(items) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in items)
+    ):
+        raise ValueError(f"{what} must be a positive integer or a pair [h, w] of them, got {value!r}")
+    return int(items[0]), int(items[1])
+
+
+def dims(shape: tuple[int, ...]) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+class Conv2D(Layer):
+    """y = act(conv(x, W) + b), cross-correlation as in every deep-learning library.
+
+    y[n, f, oh, ow] = b[f] + sum_{c,i,j} W[f, c, i, j] * xpad[n, c, oh*s + i, ow*s + j]
+
+    Shapes:
+        x: (N, C, H, W)   W: (F, C, kh, kw)   b: (F,)   y: (N, F, OH, OW)
+        OH = (H + pad_h - kh) // s + 1 ("same": ceil(H / s))
+    With the patch matrix P = im2col(x) of shape (C*kh*kw, N*OH*OW) and dz = dL/dy * act':
+        y = W P + b,   dL/dW = dz P^T,   dL/db = sum dz,   dL/dx = col2im(W^T dz).
+
+    The patch matrix uses the layout of ``netcore.functional.im2col`` (frames with
+    junk columns that make every copy and add one long run). A batch is padded
+    once; if its patch matrix would exceed ``chunk_bytes`` it is built and used
+    one chunk of samples at a time (and rebuilt chunk by chunk in backward), so
+    memory stays bounded for any batch size. A fused ReLU is applied on the
+    contiguous output buffer and its derivative folded into the copy of dL/dy
+    onto the frame; other activations go through their layer's forward/backward.
+    The output y is a view into a fresh (F, N, ...) array, not a reused buffer.
+    """
+
+    kind = "conv2d"
+    chunk_bytes = 32 * 2**20
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | list[int],
+        stride: int = 1,
+        padding: str | int = "valid",
+        activation: str | None = None,
+        init: str = "auto",
+    ) -> None:
+        super().__init__()
+        if not isinstance(filters, int) or isinstance(filters, bool) or filters < 1:
+            raise ValueError(f"conv2d filters must be a positive integer, got {filters!r}")
+        self.kernel = pair(kernel_size, "conv2d kernel_size")
+        if not isinstance(stride, int) or isinstance(stride, bool) or stride < 1:
+            raise ValueError(f"conv2d stride must be a positive integer, got {stride!r}")
+        if not (
+            padding in PADDINGS
+            or (isinstance(padding, int) and not isinstance(padding, bool) and padding >= 0)
+        ):
+            raise ValueError(f"conv2d padding must be 'valid', 'same' or an integer >= 0, got {padding!r}")
+        if init not in INITS:
+            raise ValueError(f"conv2d init must be one of {INITS}, got {init!r}")
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+        self.act = make_activation(activation)
+        self.init = init
+        self.geom: ConvGeometry | None = None
+        # what backward needs from the last forward
+        self._xp: np.ndarray | None = None  # the padded batch
+        self._chunk_list: list[tuple[int, int]] = []
+        self._kept_cols: np.ndarray | None = None  # the patches, when one chunk held them all
+        self._y: np.ndarray | None = None  # the output, for the fused ReLU's derivative
+        self._buffers: dict[str, np.ndarray] = {}
+
+    # -- shapes ------------------------------------------------------------------------
+    def output_shape(self, in_shape):
+        if len(in_shape) != 3:
+            raise ShapeError(
+                f"needs a CxHxW image input but gets {dims(in_shape)}: "
+                "set input_shape to [channels, height, width] or put a reshape before it"
+            )
+        g = ConvGeometry.create(tuple(in_shape), self.kernel, self.stride, self.padding)
+        if not g.fits:
+            kh, kw = self.kernel
+            where = f"a {in_shape[1]}x{in_shape[2]} input"
+            if g.padded_h != g.height or g.padded_w != g.width:
+                where += f" padded to {g.padded_h}x{g.padded_w}"
+            raise ShapeError(f"kernel {kh}x{kw} does not fit {where}: use padding 'same' or a smaller kernel")
+        return (self.filters, g.out_h, g.out_w)
+
+    def count_params(self, in_shape):
+        return self.filters * in_shape[0] * self.kernel[0] * self.kernel[1] + self.filters
+
+    def build(self, in_shape, rng, dtype=np.float32):
+        super().build(in_shape, rng, dtype)
+        self.geom = ConvGeometry.create(self.in_shape, self.kernel, self.stride, self.padding)
+        c, (kh, kw), f = in_shape[0], self.kernel, self.filters
+        shape = (f, c, kh, kw)
+        self.params = {
+            "W": init_weights(c * kh * kw, f * kh * kw, shape, self.act.kind, self.init, rng, dtype),
+            "b": np.zeros(f, dtype=dtype),
+        }
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    # -- buffers -----------------------------------------------------------------------
+    def _buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A contiguous scratch array of ``shape``, carved from storage reused across calls.
+
+        Its contents are whatever the last user left: callers write before they read.
+        """
+        size = int(np.prod(shape))
+        store = self._buffers.get(name)
+        if store is None or store.size < size or store.dtype != self.dtype:
+            store = self._buffers[name] = np.empty(size, dtype=self.dtype)
+        return store[:size].reshape(shape)
+
+    def _chunks(self, n: int) -> list[tuple[int, int]]:
+        """(start, size) of the sample chunks a batch is processed in."""
+        g = self.geom
+        fh, fw = scatter_frame(g) if self.needs_input_grad else patch_frame(g)
+        per_sample = g.channels * g.kh * g.kw * fh * fw * self.dtype.itemsize
+        size = max(1, min(n, self.chunk_bytes // per_sample))
+        return [(start, min(size, n - start)) for start in range(0, n, size)]
+
+    def _patches(self, xp: np.ndarray, start: int, m: int) -> np.ndarray:
+        """Patch matrix (C*kh*kw, m*fh*fw) of samples start .. start+m-1 of a padded batch."""
+        g = self.geom
+        fh, fw = patch_frame(g)
+        rows = batch_rows(xp, g, start, m)
+        return im2col(rows, g, m, (fh, fw), out=self._buffer("cols", (g.channels * g.kh * g.kw, m * fh * fw)))
+
+    def _framed(
+        self, name: str, dz: np.ndarray, frame: tuple[int, int], relu_y: np.ndarray | None = None
+    ) -> np.ndarray:
+        """dz (m, F, OH, OW) laid out on a frame, zero in the junk columns: (F, m*fh*fw).
+
+        With ``relu_y`` (the fused ReLU's output) it writes dz * [y > 0] instead.
+        """
+        m, f, oh, ow = dz.shape
+        out = self._buffer(name, (f, m * frame[0] * frame[1]))
+        if frame != (oh, ow):
+            out.fill(0)
+        inner = out.reshape(f, m, *frame)[:, :, :oh, :ow]
+        if relu_y is None:
+            inner[...] = dz.transpose(1, 0, 2, 3)
+        else:
+            np.multiply(dz.transpose(1, 0, 2, 3), relu_y.transpose(1, 0, 2, 3) > 0, out=inner)
+        return out
+
+    def _reframed(
+        self, name: str, framed: np.ndarray, m: int, src: tuple[int, int], dst: tuple[int, int]
+    ) -> np.ndarray:
+        """The same values moved from frame ``src`` to frame ``dst``: (F, m*fh*fw)."""
+        g, f = self.geom, self.filters
+        out = self._buffer(name, (f, m * dst[0] * dst[1]))
+        out.fill(0)
+        view = out.reshape(f, m, *dst)[:, :, : g.out_h, : g.out_w]
+        view[...] = framed.reshape(f, m, *src)[:, :, : g.out_h, : g.out_w]
+        return out
+
+    # -- computation -------------------------------------------------------------------
+    def forward(self, x, training=False):
+        g, n, f = self.geom, x.shape[0], self.filters
+        fh, fw = patch_frame(g)
+        w = self.params["W"].reshape(f, -1)
+        # padded once per batch (kept for backward); patches are built per chunk of samples
+        xp = self._buffers.get("pad")
+        if xp is None or xp.shape != (g.channels, g.padded_length(n)) or xp.dtype != self.dtype:
+            xp = self._buffers["pad"] = np.zeros((g.channels, g.padded_length(n)), dtype=self.dtype)
+        self._xp = pad(x, g, out=xp)
+        # z = W P + b on the patch frame, a fresh array: y is returned as a view of it
+        z = np.empty((f, n * fh * fw), dtype=self.dtype)
+        self._chunk_list = chunks = self._chunks(n)
+        for start, m in chunks:
+            cols = self._patches(xp, start, m)
+            np.matmul(w, cols, out=z[:, start * fh * fw : (start + m) * fh * fw])
+        z += self.params["b"][:, None]
+        # with a single chunk, backward finds the patches still in their buffer
+        self._kept_cols = cols if len(chunks) == 1 else None
+        # the outputs are the top-left OH x OW corner of each sample's frame
+        y = z.reshape(f, n, fh, fw)[:, :, : g.out_h, : g.out_w].transpose(1, 0, 2, 3)
+        if self._fused_relu:
+            # over the whole frame at once (contiguous); the junk columns do not matter
+            np.maximum(z, self._zero_row(z.shape[1]), out=z)
+            self._y = y
+            return y
+        return self.act.forward(y, training, inplace=True)
+
+    @property
+    def _fused_relu(self) -> bool:
+        return type(self.act) is ReLU
+
+    def _zero_row(self, length: int) -> np.ndarray:
+        """(1, length) zeros, never written: np.maximum(z, row) is ~4x faster than np.maximum(z, 0)."""
+        zeros = self._buffers.get("zeros")
+        if zeros is None or zeros.size < length or zeros.dtype != self.dtype:
+            zeros = self._buffers["zeros"] = np.zeros(length, dtype=self.dtype)
+        return zeros[None, :length]
+
+    def backward(self, dy):
+        g, f = self.geom, self.filters
+        fused_relu = self._fused_relu
+        dz = dy if fused_relu else self.act.backward(dy)
+        n = dz.shape[0]
+        w = self.params["W"].reshape(f, -1)
+        dw, db = self.grads["W"].reshape(f, -1), self.grads["b"]
+        pf, sf = patch_frame(g), scatter_frame(g)
+        dxp = None
+        if self.needs_input_grad:
+            dxp = self._buffer("dpad", (g.channels, g.padded_length(n)))
+            dxp.fill(0)
+        for start, m in self._chunk_list:
+            cols = self._kept_cols
+            if cols is None:  # several chunks: rebuilt, as only the last one was kept
+                cols = self._patches(self._xp, start, m)
+            relu_y = self._y[start : start + m] if fused_relu else None
+            dzp = self._framed("dz_patch", dz[start : start + m], pf, relu_y)
+            if start == 0:
+                np.matmul(dzp, cols.T, out=dw)  # dL/dW = dz P^T
+                np.sum(dzp, axis=1, out=db)
+            else:
+                dw += np.matmul(dzp, cols.T, out=self._buffer("dw", dw.shape))
+                db += dzp.sum(axis=1)
+            if dxp is None:
+                continue
+            dzs = dzp if sf == pf else self._reframed("dz_scatter", dzp, m, pf, sf)
+            dcols = np.matmul(w.T, dzs, out=self._buffer("dcols", (w.shape[1], m * sf[0] * sf[1])))
+            col2im(dcols, g, m, sf, out=batch_rows(dxp, g, start, m))  # dL/dx = col2im(W^T dz)
+        return None if dxp is None else np.ascontiguousarray(unpad(dxp, g, n))
+
+    # -- description -------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        cfg: dict[str, Any] = {
+            "type": self.kind,
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "activation": self.act.kind,
+        }
+        if self.init != "auto":
+            cfg["init"] = self.init
+        return cfg
+
+    def describe(self) -> str:
+        src = dims(self.in_shape) if self.in_shape else "?"
+        dst = dims(self.out_shape) if self.out_shape else f"{self.filters} filters"
+        kh, kw = self.kernel
+        stride = f", stride {self.stride}" if self.stride != 1 else ""
+        return f"Conv2D({src} -> {dst}, {kh}x{kw}{stride}, {self.act.kind})"

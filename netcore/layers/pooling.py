@@ -1,0 +1,162 @@
+"""2-D max and average pooling over NCHW images.
+
+A window of ph x pw pixels moves by the stride (default: the pool size, so windows
+do not overlap); rows and columns that no whole window covers are dropped.
+Both layers loop over the ph*pw offsets inside a window, never over samples or
+pixels: offset (i, j) of every window at once is the strided view
+``x[:, :, i::s, j::s]`` cut to (OH, OW). In the common case (stride == pool, H
+and W divisible) that is exactly ``x.reshape(N, C, OH, p, OW, p)[:, :, :, i, :, j]``,
+the windows tile the input, and backward writes each input once instead of
+accumulating into zeros.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from netcore.layers.base import Layer, ShapeError
+from netcore.layers.conv import dims, pair
+
+
+class _Pool2D(Layer):
+    """Shared shape logic. Shapes: x (N, C, H, W) -> y (N, C, OH, OW), OH = (H - ph) // sh + 1."""
+
+    label = "Pool2D"
+
+    def __init__(self, pool_size: int | list[int] = 2, stride: int | list[int] | None = None) -> None:
+        super().__init__()
+        self.pool = pair(pool_size, f"{self.kind} pool_size")
+        self.strides = self.pool if stride is None else pair(stride, f"{self.kind} stride")
+        self.pool_size = pool_size
+        self.stride = stride
+        self._x_shape: tuple[int, ...] | None = None
+
+    def output_shape(self, in_shape):
+        if len(in_shape) != 3:
+            raise ShapeError(
+                f"needs a CxHxW image input but gets {dims(in_shape)}: pool before the flatten, not after it"
+            )
+        (ph, pw), (sh, sw) = self.pool, self.strides
+        if in_shape[1] < ph or in_shape[2] < pw:
+            raise ShapeError(
+                f"pool {ph}x{pw} does not fit a {in_shape[1]}x{in_shape[2]} input: "
+                "use a smaller pool_size or remove a pooling layer before it"
+            )
+        return (in_shape[0], (in_shape[1] - ph) // sh + 1, (in_shape[2] - pw) // sw + 1)
+
+    def _windows(self, x: np.ndarray, out_hw: tuple[int, int]):
+        """(k, view) for each offset k = i*pw + j: view[n, c, oh, ow] = x[n, c, oh*sh + i, ow*sw + j]."""
+        (ph, pw), (sh, sw) = self.pool, self.strides
+        oh, ow = out_hw
+        for i in range(ph):
+            for j in range(pw):
+                yield i * pw + j, x[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+
+    @property
+    def overlapping(self) -> bool:
+        return self.strides[0] < self.pool[0] or self.strides[1] < self.pool[1]
+
+    def _grad_buffer(self, dy: np.ndarray) -> np.ndarray:
+        """dL/dx to fill: uninitialised when the windows tile the input exactly, else zeros."""
+        shape = self._x_shape
+        (ph, pw), (sh, sw) = self.pool, self.strides
+        tiled = (sh, sw) == (ph, pw) and shape[2] == ph * dy.shape[2] and shape[3] == pw * dy.shape[3]
+        return (np.empty if tiled else np.zeros)(shape, dtype=dy.dtype)
+
+    def config(self) -> dict[str, Any]:
+        cfg: dict[str, Any] = {"type": self.kind, "pool_size": self.pool_size}
+        if self.stride is not None:
+            cfg["stride"] = self.stride
+        return cfg
+
+    def describe(self) -> str:
+        (ph, pw), (sh, sw) = self.pool, self.strides
+        stride = "" if (sh, sw) == (ph, pw) else f", stride {sh}" if sh == sw else f", stride {sh}x{sw}"
+        shapes = (
+            f"{dims(self.in_shape)} -> {dims(self.out_shape)}, " if self.in_shape and self.out_shape else ""
+        )
+        return f"{self.label}({shapes}{ph}x{pw}{stride})"
+
+
+class MaxPool2D(_Pool2D):
+    """y = max over each window.
+
+    dL/dx: each window's dL/dy goes to ONE input, the first maximum in row-major
+    window order (as in PyTorch); tied inputs get nothing. Forward keeps the
+    winning offset per output as uint8 (not the input).
+    """
+
+    kind = "maxpool2d"
+    label = "MaxPool2D"
+
+    def __init__(self, pool_size: int | list[int] = 2, stride: int | list[int] | None = None) -> None:
+        super().__init__(pool_size, stride)
+        if self.pool[0] * self.pool[1] > 255:
+            raise ValueError(f"maxpool2d pool_size must cover at most 255 pixels, got {pool_size!r}")
+        self._argmax: np.ndarray | None = None
+
+    def forward(self, x, training=False):
+        out_hw = self.output_shape(x.shape[1:])[1:]
+        y = argmax = greater = scratch = None
+        for k, view in self._windows(x, out_hw):
+            if y is None:
+                y = view.copy()
+                argmax = np.zeros(y.shape, dtype=np.uint8)
+                greater = np.empty(y.shape, dtype=bool)
+                scratch = np.empty(y.shape, dtype=np.uint8)
+                continue
+            # offsets come in increasing order, so the latest strict improvement is the
+            # largest k: argmax = max(argmax, k * [view > y]) keeps the first maximum
+            np.greater(view, y, out=greater)
+            np.multiply(greater, np.uint8(k), out=scratch)
+            np.maximum(argmax, scratch, out=argmax)
+            np.maximum(y, view, out=y)
+        self._x_shape = x.shape
+        self._argmax = argmax
+        return y
+
+    def backward(self, dy):
+        if self._argmax is None:
+            raise RuntimeError("maxpool2d backward needs a forward first")
+        dx = self._grad_buffer(dy)
+        mask = np.empty(dy.shape, dtype=bool)
+        overlapping = self.overlapping
+        for k, view in self._windows(dx, dy.shape[2:]):
+            np.equal(self._argmax, k, out=mask)
+            if overlapping:
+                view += dy * mask
+            else:
+                np.multiply(dy, mask, out=view)
+        return dx
+
+
+class AvgPool2D(_Pool2D):
+    """y = mean over each window;  dL/dx = dL/dy / (ph*pw) spread over the window."""
+
+    kind = "avgpool2d"
+    label = "AvgPool2D"
+
+    def forward(self, x, training=False):
+        out_hw = self.output_shape(x.shape[1:])[1:]
+        y = None
+        for _, view in self._windows(x, out_hw):
+            if y is None:
+                y = view.copy()
+            else:
+                y += view
+        y *= 1.0 / (self.pool[0] * self.pool[1])
+        self._x_shape = x.shape
+        return y
+
+    def backward(self, dy):
+        dx = self._grad_buffer(dy)
+        share = dy * (1.0 / (self.pool[0] * self.pool[1]))
+        overlapping = self.overlapping
+        for _, view in self._windows(dx, dy.shape[2:]):
+            if overlapping:
+                view += share
+            else:
+                view[...] = share
+        return dx

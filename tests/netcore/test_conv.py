@@ -1,0 +1,334 @@
+"""Conv2D and the im2col/col2im helpers: against loops, against central differences."""
+
+import numpy as np
+import pytest
+
+from netcore.functional.im2col import (
+    ConvGeometry,
+    col2im,
+    im2col,
+    pad,
+    patch_frame,
+    scatter_frame,
+    unpad,
+)
+from netcore.layers import Conv2D
+from netcore.network import Network
+from netcore.spec import SpecError, check_spec, make_layer
+from tests.gradcheck import check_layer, numerical_grad, relative_error
+
+TOL = 1e-6
+
+
+def built(layer, in_shape, dtype=np.float64, seed=1):
+    layer.build(in_shape, np.random.default_rng(seed), dtype)
+    return layer
+
+
+def conv_loops(x, w, b, stride, pads):
+    """Direct definition: y[n,f,oh,ow] = b[f] + sum_{c,i,j} w[f,c,i,j] xpad[n,c,oh*s+i,ow*s+j]."""
+    (top, bottom), (left, right) = pads
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    n, _, hp, wp = xp.shape
+    f, c, kh, kw = w.shape
+    oh, ow = (hp - kh) // stride + 1, (wp - kw) // stride + 1
+    y = np.zeros((n, f, oh, ow))
+    for s in range(n):
+        for k in range(f):
+            for r in range(oh):
+                for q in range(ow):
+                    patch = xp[s, :, r * stride : r * stride + kh, q * stride : q * stride + kw]
+                    y[s, k, r, q] = np.sum(patch * w[k]) + b[k]
+    return y
+
+
+def pads_of(layer):
+    g = layer.geom
+    return (g.pad_top, g.pad_bottom), (g.pad_left, g.pad_right)
+
+
+# (in_shape, filters, kernel_size, stride, padding)
+CASES = [
+    ((1, 6, 6), 2, 3, 1, "same"),
+    ((2, 7, 6), 3, 3, 1, "valid"),
+    ((3, 6, 7), 2, [2, 3], 1, "same"),
+    ((2, 7, 7), 2, 3, 2, "same"),
+    ((2, 8, 7), 3, [3, 2], 2, "valid"),
+    ((1, 5, 6), 2, 3, 1, 1),
+    ((2, 6, 5), 2, [1, 3], 2, 2),
+    ((2, 5, 5), 1, 4, 1, "same"),  # even kernel: the odd pixel of padding goes after
+    ((3, 4, 4), 4, 2, 3, 4),  # padding wider than the kernel
+]
+
+
+@pytest.mark.parametrize("in_shape,filters,kernel,stride,padding", CASES)
+def test_forward_matches_loops(in_shape, filters, kernel, stride, padding):
+    rng = np.random.default_rng(0)
+    layer = built(Conv2D(filters, kernel, stride, padding), in_shape)
+    layer.params["b"][...] = rng.standard_normal(filters)
+    x = rng.standard_normal((3,) + in_shape)
+    y = layer.forward(x)
+    expected = conv_loops(x, layer.params["W"], layer.params["b"], stride, pads_of(layer))
+    assert y.shape == (3,) + layer.output_shape(in_shape)
+    np.testing.assert_allclose(y, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("in_shape,filters,kernel,stride,padding", CASES)
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_gradients(in_shape, filters, kernel, stride, padding, activation):
+    rng = np.random.default_rng(1)
+    layer = built(Conv2D(filters, kernel, stride, padding, activation=activation), in_shape)
+    layer.params["b"][...] = 0.1 * rng.standard_normal(filters)
+    errors = check_layer(layer, rng.standard_normal((2,) + in_shape), training=True)
+    assert max(errors.values()) < TOL, errors
+
+
+def test_gradients_with_tanh_and_one_sample_chunks():
+    """Chunked processing (patches rebuilt in backward) and a non-fused activation."""
+    rng = np.random.default_rng(2)
+    layer = built(Conv2D(3, 3, 1, "same", activation="tanh"), (2, 5, 6))
+    layer.chunk_bytes = 1  # one sample per chunk
+    x = rng.standard_normal((3, 2, 5, 6))
+    errors = check_layer(layer, x, training=True)
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_chunked_equals_whole_batch(activation):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 3, 8, 7))
+    dy = rng.standard_normal((5, 4, 8, 7))
+    results = []
+    for chunk_bytes in (Conv2D.chunk_bytes, 1, 2 * 75 * 10 * 10 * 8):  # whole, 1, 2 samples
+        layer = built(Conv2D(4, [3, 4], 1, "same", activation=activation), (3, 8, 7))
+        layer.chunk_bytes = chunk_bytes
+        y = layer.forward(x, training=True).copy()
+        dx = layer.backward(dy)
+        results.append((y, dx, layer.grads["W"].copy(), layer.grads["b"].copy()))
+    for other in results[1:]:
+        for a, b in zip(results[0], other, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-12)
+
+
+def test_backward_follows_the_latest_forward():
+    """An inference forward in between must not leave stale patches behind."""
+    rng = np.random.default_rng(4)
+    layer = built(Conv2D(2, 3, 1, "same", activation="relu"), (1, 6, 6))
+    x1, x2 = rng.standard_normal((2, 1, 6, 6)), rng.standard_normal((2, 1, 6, 6))
+    dy = rng.standard_normal((2, 2, 6, 6))
+    layer.forward(x2, training=True)
+    layer.backward(dy)
+    expected = layer.grads["W"].copy()
+    layer.forward(x1, training=True)
+    layer.forward(x2, training=False)
+    layer.backward(dy)
+    np.testing.assert_allclose(layer.grads["W"], expected, atol=1e-12)
+
+
+def test_first_layer_skips_input_gradient_and_keeps_weight_gradients():
+    rng = np.random.default_rng(5)
+    layer = built(Conv2D(2, 3, 1, "same"), (1, 5, 5))
+    x, dy = rng.standard_normal((2, 1, 5, 5)), rng.standard_normal((2, 2, 5, 5))
+    layer.forward(x, training=True)
+    layer.backward(dy)
+    expected = layer.grads["W"].copy()
+    layer.needs_input_grad = False
+    layer.forward(x, training=True)
+    assert layer.backward(dy) is None
+    np.testing.assert_allclose(layer.grads["W"], expected, atol=1e-12)
+
+
+def test_outputs_are_fresh_arrays():
+    """Outputs collected from several forwards (as predict does) must not share memory."""
+    layer = built(Conv2D(2, 3, 1, "same", activation="relu"), (1, 5, 5))
+    a = layer.forward(np.ones((2, 1, 5, 5)))
+    b = layer.forward(np.zeros((2, 1, 5, 5)))
+    assert not np.shares_memory(a, b)
+    assert a.max() > 0
+
+
+def test_float32_stays_float32():
+    rng = np.random.default_rng(6)
+    layer = built(Conv2D(4, 3, 2, "same", activation="relu"), (3, 9, 9), dtype=np.float32)
+    x = rng.standard_normal((4, 3, 9, 9)).astype(np.float32)
+    y = layer.forward(x, training=True)
+    dx = layer.backward(np.ones_like(y))
+    assert y.dtype == dx.dtype == layer.grads["W"].dtype == layer.grads["b"].dtype == np.float32
+    assert layer.params["W"].dtype == np.float32
+
+
+def test_he_init_and_parameter_shapes():
+    layer = built(Conv2D(64, 5, activation="relu"), (32, 12, 12), dtype=np.float32, seed=0)
+    w = layer.params["W"]
+    assert w.shape == (64, 32, 5, 5) and layer.params["b"].shape == (64,)
+    assert abs(w.std() - np.sqrt(2 / (32 * 25))) < 0.05 * np.sqrt(2 / (32 * 25))
+    assert layer.count_params((32, 12, 12)) == w.size + 64 == layer.num_params()
+
+
+# -- im2col / col2im ------------------------------------------------------------------
+
+
+GEOMETRIES = [
+    ((2, 6, 7), (3, 3), 1, "same"),
+    ((1, 5, 5), (2, 3), 1, "valid"),
+    ((3, 7, 6), (3, 2), 2, "same"),
+    ((2, 6, 6), (3, 3), 3, 1),
+    ((1, 4, 5), (3, 3), 1, 3),
+]
+
+
+def patches_by_loops(x, g):
+    """cols[(c,i,j), (n,oh,ow)] = xpad[n, c, oh*s + i, ow*s + j] on the compact (OH, OW) grid."""
+    xp = np.pad(x, ((0, 0), (0, 0), (g.pad_top, g.pad_bottom), (g.pad_left, g.pad_right)))
+    n, s = x.shape[0], g.stride
+    cols = np.zeros((g.channels, g.kh, g.kw, n, g.out_h, g.out_w))
+    for i in range(g.kh):
+        for j in range(g.kw):
+            cols[:, i, j] = xp[:, :, i : i + s * g.out_h : s, j : j + s * g.out_w : s].transpose(1, 0, 2, 3)
+    return cols
+
+
+@pytest.mark.parametrize("in_shape,kernel,stride,padding", GEOMETRIES)
+def test_im2col_matches_loops(in_shape, kernel, stride, padding):
+    g = ConvGeometry.create(in_shape, kernel, stride, padding)
+    x = np.random.default_rng(7).standard_normal((3,) + in_shape)
+    for fh, fw in {patch_frame(g), scatter_frame(g)}:
+        cols = im2col(pad(x, g), g, 3, (fh, fw)).reshape(g.channels, g.kh, g.kw, 3, fh, fw)
+        np.testing.assert_array_equal(cols[..., : g.out_h, : g.out_w], patches_by_loops(x, g))
+
+
+@pytest.mark.parametrize("in_shape,kernel,stride,padding", GEOMETRIES)
+def test_col2im_is_the_adjoint_of_im2col(in_shape, kernel, stride, padding):
+    """<col2im(A), x> == <A, im2col(x)> for the map x (N,C,H,W) -> patches, on both frames."""
+    rng = np.random.default_rng(8)
+    g = ConvGeometry.create(in_shape, kernel, stride, padding)
+    n = 3
+    x = rng.standard_normal((n,) + in_shape)
+    for fh, fw in {patch_frame(g), scatter_frame(g)}:
+        a = rng.standard_normal((g.channels * g.kh * g.kw, n * fh * fw))
+        lhs = np.vdot(unpad(col2im(a, g, n, (fh, fw)), g, n), x)
+        rhs = np.vdot(a, im2col(pad(x, g), g, n, (fh, fw)))
+        assert abs(lhs - rhs) < 1e-10 * max(1.0, abs(rhs))
+
+
+def test_geometry_shares_padding_between_neighbours():
+    g = ConvGeometry.create((8, 14, 14), (5, 5), 1, "same")
+    assert (g.out_h, g.out_w) == (14, 14) and (g.padded_h, g.padded_w) == (18, 18)
+    assert (g.block_h, g.block_w) == (16, 16)  # 2 rows/columns of padding shared
+    assert patch_frame(g) == (14, 16) and scatter_frame(g) == (16, 16)
+
+
+def test_col2im_counts_how_many_patches_hold_each_pixel():
+    g = ConvGeometry.create((1, 4, 4), (3, 3), 1, "same")
+    fh, fw = scatter_frame(g)
+    ones = np.zeros((9, 2, fh, fw))
+    ones[:, :, : g.out_h, : g.out_w] = 1  # every real patch entry of 2 images; junk stays 0
+    counts = unpad(col2im(ones.reshape(9, -1), g, 2, (fh, fw)), g, 2)
+    # interior pixels lie in 9 patches, edge pixels in 6, corners in 4
+    np.testing.assert_array_equal(counts[0, 0], [[4, 6, 6, 4], [6, 9, 9, 6], [6, 9, 9, 6], [4, 6, 6, 4]])
+
+
+# -- specs, description ----------------------------------------------------------------
+
+
+def test_spec_error_for_a_kernel_that_does_not_fit():
+    spec = {
+        "input_shape": [1, 3, 3],
+        "layers": [
+            {"type": "conv2d", "filters": 4, "kernel_size": 5},
+            {"type": "flatten"},
+            {"type": "dense", "units": 2},
+        ],
+    }
+    with pytest.raises(SpecError) as info:
+        check_spec(spec)
+    assert str(info.value) == (
+        "layer 1 (conv2d) kernel 5x5 does not fit a 3x3 input: use padding 'same' or a smaller kernel"
+    )
+    assert info.value.layer_index == 0
+    spec["layers"][0]["padding"] = "same"
+    check_spec(spec)
+
+
+def test_spec_error_for_a_flat_input():
+    spec = {
+        "input_shape": [784],
+        "layers": [
+            {"type": "conv2d", "filters": 4, "kernel_size": 3},
+            {"type": "flatten"},
+            {"type": "dense", "units": 2},
+        ],
+    }
+    with pytest.raises(SpecError, match=r"layer 1 \(conv2d\) needs a CxHxW image input but gets 784"):
+        check_spec(spec)
+
+
+@pytest.mark.parametrize(
+    "settings,message",
+    [
+        ({"filters": 0, "kernel_size": 3}, "filters"),
+        ({"filters": 2, "kernel_size": [3]}, "kernel_size"),
+        ({"filters": 2, "kernel_size": 3, "stride": 0}, "stride"),
+        ({"filters": 2, "kernel_size": 3, "padding": "full"}, "padding"),
+        ({"filters": 2, "kernel_size": 3, "activation": "swish"}, "activation"),
+    ],
+)
+def test_bad_settings_name_the_setting(settings, message):
+    with pytest.raises(SpecError, match=message):
+        make_layer({"type": "conv2d", **settings}, 0)
+
+
+def test_describe_and_config_round_trip():
+    layer = built(Conv2D(8, 5, padding="same", activation="relu"), (1, 28, 28), np.float32)
+    assert repr(layer) == "Conv2D(1x28x28 -> 8x28x28, 5x5, relu)"
+    assert (
+        repr(built(Conv2D(4, [3, 2], stride=2), (3, 9, 9))) == "Conv2D(3x9x9 -> 4x4x4, 3x2, stride 2, linear)"
+    )
+    again = make_layer(layer.config(), 0)
+    assert again.config() == layer.config()
+
+
+# -- a small CNN end to end ----------------------------------------------------------------
+
+CNN = {
+    "input_shape": [2, 8, 9],
+    "layers": [
+        {"type": "conv2d", "filters": 3, "kernel_size": 3, "padding": "same", "activation": "relu"},
+        {"type": "maxpool2d", "pool_size": 2},
+        {"type": "conv2d", "filters": 4, "kernel_size": [2, 3], "stride": 1, "activation": "tanh"},
+        {"type": "avgpool2d", "pool_size": 2, "stride": 1},
+        {"type": "flatten"},
+        {"type": "dense", "units": 3},
+    ],
+    "loss": "softmax_cross_entropy",
+}
+
+
+def test_whole_cnn_gradient():
+    net = Network(CNN, seed=3, dtype=np.float64)
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 2, 8, 9))
+    target = net.loss.targets(rng.integers(0, 3, 3), 3, np.float64)
+
+    def value():
+        return net.loss.forward(net.forward(x, training=True), target)
+
+    value()
+    net.backward(net.loss.backward())
+    analytic = {k: g.copy() for k, g in net.named_grads().items()}
+    assert set(analytic) == {"0.W", "0.b", "2.W", "2.b", "5.W", "5.b"}
+    for name, p in net.named_params().items():
+        assert relative_error(analytic[name], numerical_grad(value, p)) < TOL, name
+
+
+def test_reference_cnn_shapes_and_summary():
+    import json
+    from pathlib import Path
+
+    spec = json.loads((Path(__file__).resolve().parents[2] / "resources/networks/mnist_cnn.json").read_text())
+    net = Network(spec)
+    assert net.output_shape == (10,)
+    assert net.num_params == (8 * 25 + 8) + (16 * 8 * 25 + 16) + (16 * 7 * 7 * 10 + 10)
+    assert "Conv2D(1x28x28 -> 8x28x28, 5x5, relu)" in net.summary()
+    x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
+    assert net.predict(x).dtype == np.float32
