@@ -178,6 +178,9 @@ class Controller(QObject):
             "class_names": data.class_names,
         }
         planned = epochs or settings.epochs
+        if self.display_network is self.network:
+            # The worker is about to own this network: the pad must read with its own copy.
+            self._publish(copy_network(self.network), self.network_name)
         worker = TrainingWorker(self.trainer, planned)
         thread = QThread(self)
         worker.moveToThread(thread)
@@ -194,13 +197,13 @@ class Controller(QObject):
         thread.start()
 
     @Slot(object, object)
-    def _on_worker_epoch_finished(self, stats: EpochStats, params: np.ndarray) -> None:
+    def _on_worker_epoch_finished(self, stats: EpochStats, weights: dict[str, np.ndarray]) -> None:
         self.history.append(stats.to_dict())
         self.epoch_finished.emit(stats)
         display = self.display_network
-        if display is None or display.spec != self.network.spec:
-            display = Network(self.network.spec, seed=0)
-        display.flat_params[...] = params
+        if display is None or display is self.network or display.spec != self.network.spec:
+            display = Network(self.network.spec, seed=0, dtype=self.network.dtype)
+        display.load_state_dict(weights)
         self._publish(display, f"training: epoch {stats.epoch}")
 
     @Slot(object)
@@ -294,6 +297,7 @@ class Controller(QObject):
         )
 
     def open_model(self, path: str, name: str | None = None) -> None:
+        """Load a model off the UI thread and make it the current network (design, history...)."""
         if self.busy:
             return
 
@@ -315,6 +319,12 @@ class Controller(QObject):
             self.model_opened.emit(model, str(path))
 
         self.run_task(lambda progress, should_stop: load_model(path), opened)
+
+    def open_reader(self, path: str, name: str) -> None:
+        """Load a model only for the drawing pad to read with (the shipped default model)."""
+        self.run_task(
+            lambda progress, should_stop: load_model(path), lambda model: self._publish(model.network, name)
+        )
 
     def adopt_design(self, spec: dict) -> None:
         """The user changed the design: the next Train starts from new weights."""
@@ -347,6 +357,13 @@ class _Relay(QObject):
     @Slot()
     def done(self) -> None:
         self._on_done()
+
+
+def copy_network(network: Network) -> Network:
+    """An independent network with the same design and weights (and BatchNorm statistics)."""
+    twin = Network(network.spec, seed=0, dtype=network.dtype)
+    twin.load_state_dict(network.state_dict())
+    return twin
 
 
 def _static_settings(settings: TrainSettings) -> tuple:

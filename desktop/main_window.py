@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QSplitter,
 )
 
-from desktop.controller import Controller, DataChoice
+from desktop.controller import Controller, DataChoice, copy_network
 from desktop.handwriting import MNIST_WITH_HANDWRITING, load_samples
 from desktop.widgets.designer import DesignerPanel
 from desktop.widgets.digit_panel import DigitPanel
@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore()
         if load_default_model and DEFAULT_MODEL.exists():
-            self.controller.open_model(str(DEFAULT_MODEL), name="default digits model")
+            self.controller.open_reader(str(DEFAULT_MODEL), name="default digits model (shipped)")
         self._update_enabled()
 
     # -- actions and menus ---------------------------------------------------------------
@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
 
     def _digit_network(self):
         """The current network if it reads 28x28 digits, else None (after saying why)."""
-        network = self.controller.network
+        network = self.controller.network or self.controller.display_network
         problem = "there is no network yet" if network is None else digit_input_problem(network)
         if problem:
             self.show_error(f"cannot use my handwriting: {problem}")
@@ -208,7 +208,8 @@ class MainWindow(QMainWindow):
         if network is None or self.controller.busy:
             return
         self.designer.set_spec(network.spec, undoable=False)
-        self.controller.network = network
+        if self.controller.network is not network:  # the shipped reader: fine-tune a copy of it
+            self.controller.network, self.controller.history = copy_network(network), []
         settings = self.training.settings()
         settings = TrainSettings.from_dict(
             {
@@ -398,10 +399,9 @@ class MainWindow(QMainWindow):
             self.training.set_settings(self.controller.settings)
         if model.dataset.get("name"):
             self.training.set_data_choice(model.dataset["name"], model.dataset)
-        if Path(path).resolve() != DEFAULT_MODEL.resolve():
-            self.model_path = path
-            self._add_recent(path)
-            self._remember_dir(path)
+        self.model_path = path
+        self._add_recent(path)
+        self._remember_dir(path)
         self.statusBar().showMessage(f"opened {path}", 5000)
 
     def _save_model(self) -> None:
@@ -495,7 +495,7 @@ class MainWindow(QMainWindow):
         if spec:
             self.designer.set_spec(spec, undoable=False)
         else:
-            self._load_template("mnist_mlp" if DEFAULT_MODEL.exists() else "xor")
+            self._load_template("xor")
         data_name = self.qsettings.value("data/name")
         if isinstance(data_name, str):
             self.training.set_data_choice(data_name)

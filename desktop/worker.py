@@ -30,7 +30,7 @@ class TrainingWorker(QObject):
     """Runs ``trainer.run(epochs)`` on its thread; pause, stop and live settings via flags."""
 
     batch_finished = Signal(object)  # BatchStats, at most ~20 per second
-    epoch_finished = Signal(object, object)  # EpochStats, copy of the flat parameters
+    epoch_finished = Signal(object, object)  # EpochStats, copied weights and layer state (state_dict)
     finished = Signal(object)  # TrainResult
     failed = Signal(str)
 
@@ -80,7 +80,7 @@ class TrainingWorker(QObject):
             self.batch_finished.emit(stats)
 
     def _on_epoch(self, stats: EpochStats) -> None:
-        self.epoch_finished.emit(stats, self.trainer.network.flat_params.copy())
+        self.epoch_finished.emit(stats, self.trainer.network.state_dict())
 
     @Slot()
     def run(self) -> None:

@@ -46,6 +46,23 @@ def test_training_xor_through_the_controller_reaches_the_plot(qtbot, controller)
     assert networks[-1].startswith("trained here")
 
 
+def test_the_pad_never_reads_with_the_network_being_trained(qtbot, controller):
+    settings = TrainSettings(epochs=3, batch_size=16, lr=0.01)
+    seen, separate = [], []
+    controller.network_changed.connect(lambda net, name: seen.append(net))
+    controller.training_started.connect(
+        lambda _: separate.append(controller.display_network is not controller.network)
+    )
+    for _ in range(2):  # the second run continues the first run's network
+        with qtbot.waitSignal(controller.training_finished, timeout=60000):
+            controller.start_training(MOONS_SPEC, settings, DataChoice("moons", {"n": 300}))
+    assert separate == [True, True]
+    assert len(controller.history) == 6
+    during = [net for net in seen[:-1] if net is not seen[-1]]
+    assert during and all(net is not controller.network for net in during)
+    np.testing.assert_array_equal(seen[-2].flat_params, controller.network.flat_params)
+
+
 def test_batch_signals_are_throttled(qtbot, controller):
     batches = []
     controller.batch_finished.connect(batches.append)
