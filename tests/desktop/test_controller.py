@@ -178,7 +178,7 @@ class _BoolThread(QThread):
 def test_bool_signals_survive_thousands_of_emits(qtbot):
     """PySide6 6.12.0 aborts the process here (see shared NOTES): the pin must keep it out."""
     emitter = _Emitter()
-    for i in range(3000):
+    for _ in range(3000):
         emitter.flag.emit(True)
     thread = _BoolThread(emitter)
     thread.start()
