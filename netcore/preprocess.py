@@ -15,8 +15,9 @@ follows it and adds what a drawing pad or a photo needs:
 - ``deskew``: optional shear that makes the principal axis vertical (classic MNIST deskewing).
 - ``centred``: the centre of mass is moved to (14, 14) with a sub-pixel (bilinear) shift.
 
-A canvas with nothing readable on it (empty, a single dot, a tiny mark, a blob, covered in ink)
-gives a ``Preprocessed`` with ``image=None`` and a ``reason`` instead of a meaningless image.
+A canvas with nothing readable on it (empty, a single dot, a tiny mark, a blob, specks, covered
+in ink) gives a ``Preprocessed`` with ``image=None`` and a ``reason`` instead of a meaningless
+image.
 
 Coordinates are array indices (row y, column x). Everything is vectorised NumPy plus Pillow
 resampling; a 280x280 canvas takes a few milliseconds. No Qt here.
@@ -49,6 +50,7 @@ MIN_EXTENT_FRAC = 0.03  # ... or this fraction of the canvas side is too small t
 MIN_ELONGATION = 1.6  # bbox side / stroke width below this: a dot or blob (a disc gives 1.3)
 DOT_FRAC = 0.2  # such a mark smaller than this fraction of the canvas side is a dot
 MAX_INK_FRACTION = 0.5  # more of the canvas than this covered in ink: scribble
+MAX_EULER = 12  # |pieces - holes| above this: scattered specks (MNIST digits: -4..3)
 BACKGROUNDS = ("auto", "light", "dark")
 
 
@@ -224,12 +226,30 @@ def stroke_width(mask: np.ndarray) -> float:
     return float((half_perimeter - math.sqrt(disc)) / 2)
 
 
+def euler_number(mask: np.ndarray) -> int:
+    """Number of 8-connected pieces minus number of holes of a bool mask.
+
+    Gray's bit quads: with Q1, Q3 the 2x2 windows holding one or three set pixels and QD the
+    diagonal pairs, E = (Q1 - Q3 - 2 QD) / 4. A digit has 1 (a "1"), 0 (a "6") or -1 (an "8");
+    random specks have hundreds.
+    """
+    p = _pad(mask.astype(bool, copy=False), 1).view(np.uint8)
+    a, b, c, d = p[:-1, :-1], p[:-1, 1:], p[1:, :-1], p[1:, 1:]
+    s = a + b + c + d
+    q1 = np.count_nonzero(s == 1)
+    q3 = np.count_nonzero(s == 3)
+    qd = np.count_nonzero((s == 2) & (a == d))
+    return (q1 - q3 - 2 * qd) // 4
+
+
 def _nothing_to_read(mask: np.ndarray, width: float) -> str | None:
     n = int(np.count_nonzero(mask))
     if n == 0:
         return "nothing to read: the canvas is empty"
     if n > MAX_INK_FRACTION * mask.size:
         return "nothing to read: the canvas is covered in ink"
+    if abs(euler_number(mask)) > MAX_EULER:
+        return "nothing to read: scattered specks, not strokes"
     top, left, bottom, right = ink_bbox(mask)
     extent = max(bottom - top, right - left)
     if extent < max(MIN_EXTENT_PX, MIN_EXTENT_FRAC * min(mask.shape)):

@@ -14,7 +14,9 @@ from netcore.preprocess import (
     Preprocessed,
     as_gray,
     centre_of_mass,
+    euler_number,
     ink_bbox,
+    ink_mask,
     load_image,
     preprocess_digit,
     shift_bilinear,
@@ -150,6 +152,22 @@ def test_a_canvas_covered_in_scribble_is_flagged():
     result = preprocess_digit(np.asarray(im))
     assert result.image is None and "covered" in result.reason
     assert result.info["ink_fraction"] > 0.5
+
+
+@pytest.mark.parametrize("density", [0.02, 0.3, 0.7])
+def test_random_specks_are_not_read_as_a_digit(density):
+    noise = (np.random.default_rng(0).random((280, 280)) < density).astype(np.uint8) * 255
+    result = preprocess_digit(noise)
+    assert result.image is None and "specks" in result.reason
+
+
+def test_euler_number_counts_pieces_minus_holes():
+    for kind, euler in (("1", 1), ("7", 1), ("0", 0)):
+        assert euler_number(ink_mask(to_ink(draw_digit(kind)))) == euler
+    two = np.zeros((20, 20), bool)
+    two[2:5, 2:5] = two[10:15, 10:15] = True
+    two[12, 12] = False  # a hole in the second piece
+    assert euler_number(two) == 1
 
 
 def test_stroke_normalisation_makes_a_fat_brush_digit_look_like_a_thin_one():
