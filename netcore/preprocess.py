@@ -581,25 +581,40 @@ def _thicken(work: np.ndarray, width: float, predicted) -> tuple[np.ndarray, int
 _RING = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
 
 
-def _thin_step(padded: np.ndarray, first: bool) -> np.ndarray:
-    """One Zhang-Suen sub-iteration (Zhang & Suen, CACM 1984) on a bool mask with a zero border.
+def _zhang_suen_tables() -> tuple[np.ndarray, np.ndarray]:
+    """For every 8-neighbourhood code (bit i = P(i+2)): may the centre go, in pass 1 / pass 2?
 
-    A pixel is removed when it has 2..6 inked neighbours, exactly one 0 -> 1 transition around
-    its ring (so removing it keeps the stroke connected and keeps stroke ends), and it lies on
-    the south-east (first) or north-west (second) boundary. All pixels are decided at once.
-    Returns a new array of the same (padded) shape.
+    Zhang & Suen (CACM 1984): a pixel goes when it has 2..6 inked neighbours, exactly one
+    0 -> 1 transition around its ring (so removing it keeps the stroke connected and keeps
+    stroke ends), and it lies on the south-east (pass 1) or north-west (pass 2) boundary.
+    """
+    bits = (np.arange(256)[:, None] >> np.arange(8)) & 1
+    count = bits.sum(axis=1)
+    rises = ((bits == 0) & (np.roll(bits, -1, axis=1) == 1)).sum(axis=1)
+    p2, _, p4, _, p6, _, p8, _ = bits.T
+    base = (count >= 2) & (count <= 6) & (rises == 1)
+    first = base & ((p2 & p4 & p6) == 0) & ((p4 & p6 & p8) == 0)
+    second = base & ((p2 & p4 & p8) == 0) & ((p2 & p6 & p8) == 0)
+    return first, second
+
+
+_ZS_FIRST, _ZS_SECOND = _zhang_suen_tables()
+
+
+def _thin_step(padded: np.ndarray, first: bool) -> np.ndarray:
+    """One Zhang-Suen sub-iteration on a bool mask with a zero border; returns a new array.
+
+    Every pixel's neighbourhood is packed into one byte and looked up in a 256-entry table,
+    so all pixels are decided at once from the same input.
     """
     h, w = padded.shape[0] - 2, padded.shape[1] - 2
     u8 = padded.view(np.uint8)
-    ring = [u8[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy, dx in _RING]
-    count = sum(ring[1:], ring[0].copy())
-    rises = sum((r1 > r0).view(np.uint8) for r0, r1 in zip(ring, ring[1:] + ring[:1], strict=True))
-    p2, _, p4, _, p6, _, p8, _ = ring
-    if first:
-        keep = (p2 & p4 & p6) | (p4 & p6 & p8)
-    else:
-        keep = (p2 & p4 & p8) | (p2 & p6 & p8)
-    remove = (count >= 2) & (count <= 6) & (rises == 1) & (keep == 0)
+    code = np.zeros((h, w), np.uint8)
+    bit = np.empty((h, w), np.uint8)
+    for i, (dy, dx) in enumerate(_RING):
+        np.left_shift(u8[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w], i, out=bit)
+        code |= bit
+    remove = np.take(_ZS_FIRST if first else _ZS_SECOND, code)
     out = padded.copy()
     out[1:-1, 1:-1] &= ~remove
     return out
