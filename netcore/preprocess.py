@@ -123,7 +123,9 @@ def as_gray(image: np.ndarray) -> np.ndarray:
     if a.ndim != 2 or a.size == 0:
         raise ValueError(f"image must be a non-empty 2-D array, got shape {a.shape}")
     if a.dtype == np.uint8:
-        return a.astype(np.float32) * np.float32(1 / 255)
+        out = a.astype(np.float32)
+        out *= np.float32(1 / 255)
+        return out
     if a.dtype == np.bool_:
         return a.astype(np.float32)
     if np.issubdtype(a.dtype, np.integer):
