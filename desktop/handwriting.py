@@ -10,7 +10,6 @@ No Qt here: the CLI or a notebook can read the same set.
 from __future__ import annotations
 
 import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import platformdirs
 from PIL import Image, UnidentifiedImageError
 
 from netcore.data.dataset import DataError, Dataset
+from netcore.files import atomic_writer
 
 SIDE = 28
 LABELS = range(10)
@@ -56,16 +56,8 @@ def save_sample(image28: np.ndarray, label: int, directory: str | os.PathLike | 
     while target.exists():  # two saves within the same microsecond
         target = folder / f"{stamp}-{n}.png"
         n += 1
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".png.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            Image.fromarray(pixels).save(f, format="PNG")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(target) as f:
+        Image.fromarray(pixels).save(f, format="PNG")
     return target
 
 

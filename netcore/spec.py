@@ -119,7 +119,7 @@ def load_spec(path: str | Path) -> dict[str, Any]:
 
 
 def save_spec(spec: dict[str, Any], path: str | Path) -> None:
-    from netcore.serialization import atomic_write_bytes
+    from netcore.files import atomic_write_bytes
 
     check_spec(spec)
     atomic_write_bytes(Path(path), (json.dumps(spec, indent=2) + "\n").encode("utf-8"))

@@ -14,13 +14,13 @@ from __future__ import annotations
 import gzip
 import math
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from netcore.data.dataset import DataError
+from netcore.files import atomic_write_bytes
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -117,15 +117,3 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compresslevel: int = 6
         data = gzip.compress(data, compresslevel=compresslevel, mtime=0)
     atomic_write_bytes(path, data)
     return path
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -21,6 +20,7 @@ import platformdirs
 
 from netcore.data.dataset import DataError, Dataset
 from netcore.data.idx import read_idx
+from netcore.files import atomic_writer
 
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist",
@@ -132,37 +132,32 @@ def _fetch(
     except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
         raise _Unreachable(str(getattr(e, "reason", e))) from None
 
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with response, os.fdopen(fd, "wb") as out:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            hasher, done = _GunzipHasher(), 0
+    with response, atomic_writer(dest) as out:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        hasher, done = _GunzipHasher(), 0
+        if progress is not None:
+            progress(0, total, dest.name)
+        while True:
+            if should_stop is not None and should_stop():
+                raise DownloadCancelled(f"download of {dest.name} cancelled")
+            try:
+                chunk = response.read(CHUNK)
+            except (OSError, http.client.HTTPException) as e:  # timeouts, resets, IncompleteRead
+                reason = str(e) or type(e).__name__
+                raise _Transient(f"connection broke after {done} bytes ({reason})") from None
+            if not chunk:
+                break
+            out.write(chunk)
+            hasher.feed(chunk)
+            done += len(chunk)
             if progress is not None:
-                progress(0, total, dest.name)
-            while True:
-                if should_stop is not None and should_stop():
-                    raise DownloadCancelled(f"download of {dest.name} cancelled")
-                try:
-                    chunk = response.read(CHUNK)
-                except (OSError, http.client.HTTPException) as e:  # timeouts, resets, IncompleteRead
-                    reason = str(e) or type(e).__name__
-                    raise _Transient(f"connection broke after {done} bytes ({reason})") from None
-                if not chunk:
-                    break
-                out.write(chunk)
-                hasher.feed(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total, dest.name)
+                progress(done, total, dest.name)
+        # checked inside the block: a bad download never replaces anything
         if (total is not None and done < total) or not hasher.complete:
             raise _Transient(f"truncated: got {done} of {total or 'unknown'} bytes")
         if hasher.sha.hexdigest() != sha256:
             raise _BadContent("checksum mismatch (corrupted or different file)")
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _fetch_with_retries(url: str, retries: int, *args) -> None:

@@ -26,7 +26,7 @@ def find_mnist_dir() -> Path:
     pytest.skip(message)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """Path of the data folder holding ``mnist/`` (skips, or fails in CI, when absent)."""
     return find_mnist_dir()

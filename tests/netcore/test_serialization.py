@@ -132,3 +132,12 @@ def test_failed_save_leaves_the_old_file_intact(saved, monkeypatch):
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left behind
+
+
+def test_saved_files_get_ordinary_permissions(saved):
+    import os
+
+    _, path = saved
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
