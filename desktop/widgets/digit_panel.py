@@ -316,7 +316,11 @@ class DigitPanel(QWidget):
             return
         options = self.inspector.options()
         try:
-            reading = classify_image(network, self.pad.image(), self.threshold_value(), **options)
+            # The pad draws white ink on black: say so rather than guess from a border a big
+            # digit may cover.
+            reading = classify_image(
+                network, self.pad.image(), self.threshold_value(), background="dark", **options
+            )
         except Exception as exc:  # a model that fails on this input must not take the window down
             self._reading = None
             self.view.set_message(f"cannot classify: {type(exc).__name__}: {exc}")

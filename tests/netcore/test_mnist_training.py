@@ -1,4 +1,4 @@
-"""Real MNIST: the shipped MLP spec reaches the accuracy the foundations promise."""
+"""Real MNIST: the shipped MLP and CNN specs reach the accuracy they promise."""
 
 import json
 from pathlib import Path
@@ -22,3 +22,14 @@ def test_mnist_mlp_reaches_97_5_percent_in_5_epochs(mnist_dir):
     trainer = make_trainer(network, data, TrainSettings(epochs=5, batch_size=32, lr=1e-3))
     assert trainer.run().status == "finished"
     assert evaluate_on_test(network, data)["accuracy"] >= 0.975
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_mnist_cnn_reaches_99_percent_in_3_epochs(mnist_dir):
+    data = load_mnist(mnist_dir, download=False)
+    spec = json.loads((ROOT / "resources/networks/mnist_cnn.json").read_text())
+    network = Network(spec, seed=0)
+    trainer = make_trainer(network, data, TrainSettings(epochs=3, batch_size=64, lr=1e-3))
+    assert trainer.run().status == "finished"
+    assert evaluate_on_test(network, data)["accuracy"] >= 0.990
