@@ -253,6 +253,7 @@ class MainWindow(QMainWindow):
         if first == 0:
             self.plot.new_run()
         self.training.start_run(planned, first)
+        self.plot.start_run(first, planned)
         self.designer.set_editable(False)
 
     def _on_controller_training_finished(self, result: TrainResult) -> None:

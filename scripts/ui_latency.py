@@ -24,6 +24,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--spec", default="mnist_mlp", help="a template name in resources/networks")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval (s); default: the app's")
     args = parser.parse_args()
 
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
@@ -31,6 +32,11 @@ def main() -> int:
 
     from desktop.main_window import MainWindow
 
+    from desktop.app import share_the_interpreter
+
+    share_the_interpreter()
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     settings = QSettings(str(Path("/tmp/netcore-ui-latency.ini")), QSettings.Format.IniFormat)
     settings.clear()

@@ -4,6 +4,11 @@ Curves are created once and fed with ``setData`` from a timer at most
 ``REFRESH_HZ`` times a second, however fast batches arrive. Batch points are
 smoothed with an exponential moving average; epoch points are drawn as markers.
 Earlier runs stay as faint curves for comparison.
+
+Axes are the expensive part of a pyqtgraph repaint (tick text), and they are
+redrawn whenever a view range changes; so the ranges do not follow every point:
+x spans the planned run, and the loss axis moves only when the data leave it or
+shrink well inside it.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ class Series:
 class LivePlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+        pg.setConfigOptions(antialias=False, background="w", foreground="k")
         self.view = pg.GraphicsLayoutWidget()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -62,6 +67,9 @@ class LivePlot(QWidget):
             plot.setDownsampling(auto=True, mode="peak")
             plot.addLegend(offset=(-10, 10))
         self.acc_plot.setYRange(0, 1.0, padding=0.02)
+        self.loss_plot.enableAutoRange(y=False)
+        self._loss_top = 1.0
+        self.loss_plot.setYRange(0, self._loss_top, padding=0.02)
         self._previous: list[pg.PlotDataItem] = []
         self._make_curves()
         self._dirty = False
@@ -96,6 +104,28 @@ class LivePlot(QWidget):
             ),
         }
 
+    # -- ranges --------------------------------------------------------------------------
+    def start_run(self, first_epoch: int, planned_epochs: int) -> None:
+        """Fix the x axis to the epochs this run will cover (and what came before)."""
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.enableAutoRange(x=False)
+        self.loss_plot.setXRange(0, first_epoch + planned_epochs, padding=0.02)
+
+    def _fit_loss_axis(self) -> None:
+        highest = max(
+            (float(np.max(s.data()[1])) for k, s in self.series.items() if "loss" in k and s.n), default=0.0
+        )
+        if not np.isfinite(highest) or highest <= 0:
+            return
+        if highest > self._loss_top or highest < self._loss_top / 3:
+            self._loss_top = highest * 1.1
+            self.loss_plot.setYRange(0, self._loss_top, padding=0.02)
+
+    def _fit_x_axis(self) -> None:
+        """After loading a history: show all of it."""
+        last = max((float(s.data()[0][-1]) for s in self.series.values() if s.n), default=1.0)
+        self.loss_plot.setXRange(0, max(1.0, last), padding=0.02)
+
     # -- feeding -------------------------------------------------------------------------
     def add_batch(self, stats: BatchStats) -> None:
         x = stats.epoch - 1 + stats.batch / stats.batches
@@ -129,6 +159,7 @@ class LivePlot(QWidget):
         for row in history:
             self.add_epoch(row)
         self._refresh()
+        self._fit_x_axis()
 
     def new_run(self) -> None:
         """Keep the current curves as faint ones and start empty ones."""
@@ -166,6 +197,7 @@ class LivePlot(QWidget):
         self.redraws += 1
         for key, curve in self.curves.items():
             curve.setData(*self.series[key].data())
+        self._fit_loss_axis()
 
     # -- export --------------------------------------------------------------------------
     def export_csv(self, path: str | Path) -> None:
