@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 
-
 # The worker thread trains in NumPy, the UI thread paints in Python (pyqtgraph); both need the
 # GIL. CPython hands it over only every 5 ms by default, and every slot or paint callback waits
 # for one hand-over. A 1 ms interval lets the window in five times as often.

@@ -30,9 +30,8 @@ def main() -> int:
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from desktop.main_window import MainWindow
-
     from desktop.app import share_the_interpreter
+    from desktop.main_window import MainWindow
 
     share_the_interpreter()
     if args.switch_interval:
