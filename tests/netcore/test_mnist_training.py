@@ -30,6 +30,7 @@ def test_mnist_cnn_reaches_99_percent_in_3_epochs(mnist_dir):
     data = load_mnist(mnist_dir, download=False)
     spec = json.loads((ROOT / "resources/networks/mnist_cnn.json").read_text())
     network = Network(spec, seed=0)
-    trainer = make_trainer(network, data, TrainSettings(epochs=3, batch_size=64, lr=1e-3))
+    settings = TrainSettings(epochs=3, batch_size=64, lr=2e-3, schedule={"name": "cosine", "epochs": 3.0})
+    trainer = make_trainer(network, data, settings)
     assert trainer.run().status == "finished"
     assert evaluate_on_test(network, data)["accuracy"] >= 0.990
