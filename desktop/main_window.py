@@ -345,11 +345,18 @@ class MainWindow(QMainWindow):
             self.training.lr.setValue(2.0)
             self.training.batch_size.setValue(4)
             self.training.epochs.setValue(3000)
+        elif "cnn" in name:  # the settings its acceptance test uses
+            self.training.optimizer.setCurrentText("adam")
+            self.training.lr.setValue(2e-3)
+            self.training.schedule.setCurrentText("cosine")
+            self.training.batch_size.setValue(64)
+            self.training.epochs.setValue(3)
         else:
             self.training.optimizer.setCurrentText("adam")
             self.training.lr.setValue(1e-3)
-            self.training.batch_size.setValue(64 if "cnn" in name else 32)
-            self.training.epochs.setValue(3)
+            self.training.schedule.setCurrentText("constant")
+            self.training.batch_size.setValue(32)
+            self.training.epochs.setValue(5)
 
     def _open_design(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
