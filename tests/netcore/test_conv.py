@@ -321,12 +321,21 @@ def test_whole_cnn_gradient():
         assert relative_error(analytic[name], numerical_grad(value, p)) < TOL, name
 
 
-def test_reference_cnn_shapes_and_summary():
-    import json
-    from pathlib import Path
+REFERENCE_CNN = {  # conv5x5x8(same)-relu-maxpool2-conv5x5x16(same)-relu-maxpool2-dense10
+    "input_shape": [1, 28, 28],
+    "layers": [
+        {"type": "conv2d", "filters": 8, "kernel_size": 5, "padding": "same", "activation": "relu"},
+        {"type": "maxpool2d", "pool_size": 2},
+        {"type": "conv2d", "filters": 16, "kernel_size": 5, "padding": "same", "activation": "relu"},
+        {"type": "maxpool2d", "pool_size": 2},
+        {"type": "flatten"},
+        {"type": "dense", "units": 10},
+    ],
+}
 
-    spec = json.loads((Path(__file__).resolve().parents[2] / "resources/networks/mnist_cnn.json").read_text())
-    net = Network(spec)
+
+def test_reference_cnn_shapes_and_summary():
+    net = Network(REFERENCE_CNN)
     assert net.output_shape == (10,)
     assert net.num_params == (8 * 25 + 8) + (16 * 8 * 25 + 16) + (16 * 7 * 7 * 10 + 10)
     assert "Conv2D(1x28x28 -> 8x28x28, 5x5, relu)" in net.summary()
