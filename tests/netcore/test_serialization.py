@@ -141,3 +141,24 @@ def test_saved_files_get_ordinary_permissions(saved):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_cnn_with_batchnorm_round_trips_through_a_file(tmp_path):
+    spec = {
+        "input_shape": [1, 8, 8],
+        "layers": [
+            {"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"},
+            {"type": "batchnorm"},
+            {"type": "maxpool2d", "pool_size": 2},
+            {"type": "flatten"},
+            {"type": "dense", "units": 3},
+        ],
+    }
+    net = Network(spec, seed=1)
+    rng = np.random.default_rng(2)
+    for _ in range(3):  # move the running statistics away from their start
+        net.forward(rng.standard_normal((6, 1, 8, 8)).astype(np.float32), training=True)
+    path = tmp_path / "cnn.npz"
+    save_model(SavedModel(net), path)
+    x = rng.standard_normal((5, 1, 8, 8)).astype(np.float32)
+    np.testing.assert_array_equal(load_model(path).network.predict(x), net.predict(x))
