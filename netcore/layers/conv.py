@@ -54,14 +54,15 @@ class Conv2D(Layer):
     junk columns that make every copy and add one long run). A batch is padded
     once; if its patch matrix would exceed ``chunk_bytes`` it is built and used
     one chunk of samples at a time (and rebuilt chunk by chunk in backward), so
-    memory stays bounded for any batch size. A fused ReLU is applied on the
-    contiguous output buffer and its derivative folded into the copy of dL/dy
-    onto the frame; other activations go through their layer's forward/backward.
-    The output y is a view into a fresh (F, N, ...) array, not a reused buffer.
+    memory stays bounded for any batch size. A fused ReLU is applied to the whole
+    contiguous output buffer z (F, N*fh*fw), and its derivative to dL/dy laid out
+    on that same frame; other activations go through their own forward/backward.
+    The output y is a strided view into z, which is fresh for every forward (never
+    a reused buffer, so outputs of successive calls do not alias).
     """
 
     kind = "conv2d"
-    chunk_bytes = 32 * 2**20
+    chunk_bytes = 16 * 2**20
 
     def __init__(
         self,
@@ -96,7 +97,7 @@ class Conv2D(Layer):
         self._xp: np.ndarray | None = None  # the padded batch
         self._chunk_list: list[tuple[int, int]] = []
         self._kept_cols: np.ndarray | None = None  # the patches, when one chunk held them all
-        self._y: np.ndarray | None = None  # the output, for the fused ReLU's derivative
+        self._z: np.ndarray | None = None  # the fused ReLU's output on the patch frame
         self._buffers: dict[str, np.ndarray] = {}
 
     # -- shapes ------------------------------------------------------------------------
@@ -156,22 +157,13 @@ class Conv2D(Layer):
         rows = batch_rows(xp, g, start, m)
         return im2col(rows, g, m, (fh, fw), out=self._buffer("cols", (g.channels * g.kh * g.kw, m * fh * fw)))
 
-    def _framed(
-        self, name: str, dz: np.ndarray, frame: tuple[int, int], relu_y: np.ndarray | None = None
-    ) -> np.ndarray:
-        """dz (m, F, OH, OW) laid out on a frame, zero in the junk columns: (F, m*fh*fw).
-
-        With ``relu_y`` (the fused ReLU's output) it writes dz * [y > 0] instead.
-        """
+    def _framed(self, name: str, dz: np.ndarray, frame: tuple[int, int]) -> np.ndarray:
+        """dz (m, F, OH, OW) laid out on a frame, zero in the junk columns: (F, m*fh*fw)."""
         m, f, oh, ow = dz.shape
         out = self._buffer(name, (f, m * frame[0] * frame[1]))
         if frame != (oh, ow):
             out.fill(0)
-        inner = out.reshape(f, m, *frame)[:, :, :oh, :ow]
-        if relu_y is None:
-            inner[...] = dz.transpose(1, 0, 2, 3)
-        else:
-            np.multiply(dz.transpose(1, 0, 2, 3), relu_y.transpose(1, 0, 2, 3) > 0, out=inner)
+        out.reshape(f, m, *frame)[:, :, :oh, :ow] = dz.transpose(1, 0, 2, 3)
         return out
 
     def _reframed(
@@ -209,7 +201,7 @@ class Conv2D(Layer):
         if self._fused_relu:
             # over the whole frame at once (contiguous); the junk columns do not matter
             np.maximum(z, self._zero_row(z.shape[1]), out=z)
-            self._y = y
+            self._z = z
             return y
         return self.act.forward(y, training, inplace=True)
 
@@ -240,8 +232,9 @@ class Conv2D(Layer):
             cols = self._kept_cols
             if cols is None:  # several chunks: rebuilt, as only the last one was kept
                 cols = self._patches(self._xp, start, m)
-            relu_y = self._y[start : start + m] if fused_relu else None
-            dzp = self._framed("dz_patch", dz[start : start + m], pf, relu_y)
+            dzp = self._framed("dz_patch", dz[start : start + m], pf)
+            if fused_relu:  # dL/dz = dL/dy * [y > 0], on the frame of the output y came from
+                dzp *= self._z[:, start * pf[0] * pf[1] : (start + m) * pf[0] * pf[1]] > 0
             if start == 0:
                 np.matmul(dzp, cols.T, out=dw)  # dL/dW = dz P^T
                 np.sum(dzp, axis=1, out=db)
