@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,22 @@ def dims(shape: tuple[int, ...]) -> str:
     return "x".join(str(d) for d in shape)
 
 
+class Scratch:
+    """Named work arrays reused from call to call, so a training step allocates (and
+    page-faults) no new large arrays. Contents are whatever the last user left."""
+
+    def __init__(self) -> None:
+        self._store: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """A contiguous array of ``shape``, carved from storage kept under ``name``."""
+        size = math.prod(shape)
+        store = self._store.get(name)
+        if store is None or store.size < size or store.dtype != dtype:
+            store = self._store[name] = np.empty(size, dtype=dtype)
+        return store[:size].reshape(shape)
+
+
 class Conv2D(Layer):
     """y = act(conv(x, W) + b), cross-correlation as in every deep-learning library.
 
@@ -58,11 +75,12 @@ class Conv2D(Layer):
     contiguous output buffer z (F, N*fh*fw), and its derivative to dL/dy laid out
     on that same frame; other activations go through their own forward/backward.
     The output y is a strided view into z, which is fresh for every forward (never
-    a reused buffer, so outputs of successive calls do not alias).
+    a reused buffer, so outputs of successive calls do not alias); dL/dx from
+    backward is a reused buffer, valid until the next backward.
     """
 
     kind = "conv2d"
-    chunk_bytes = 16 * 2**20
+    chunk_bytes = 32 * 2**20
 
     def __init__(
         self,
@@ -98,7 +116,9 @@ class Conv2D(Layer):
         self._chunk_list: list[tuple[int, int]] = []
         self._kept_cols: np.ndarray | None = None  # the patches, when one chunk held them all
         self._z: np.ndarray | None = None  # the fused ReLU's output on the patch frame
-        self._buffers: dict[str, np.ndarray] = {}
+        self._scratch = Scratch()
+        self._padded: np.ndarray | None = None  # zeros outside the pixels, reused
+        self._zeros: np.ndarray | None = None  # never written
 
     # -- shapes ------------------------------------------------------------------------
     def output_shape(self, in_shape):
@@ -132,15 +152,7 @@ class Conv2D(Layer):
 
     # -- buffers -----------------------------------------------------------------------
     def _buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        """A contiguous scratch array of ``shape``, carved from storage reused across calls.
-
-        Its contents are whatever the last user left: callers write before they read.
-        """
-        size = int(np.prod(shape))
-        store = self._buffers.get(name)
-        if store is None or store.size < size or store.dtype != self.dtype:
-            store = self._buffers[name] = np.empty(size, dtype=self.dtype)
-        return store[:size].reshape(shape)
+        return self._scratch.get(name, shape, self.dtype)
 
     def _chunks(self, n: int) -> list[tuple[int, int]]:
         """(start, size) of the sample chunks a batch is processed in."""
@@ -183,9 +195,9 @@ class Conv2D(Layer):
         fh, fw = patch_frame(g)
         w = self.params["W"].reshape(f, -1)
         # padded once per batch (kept for backward); patches are built per chunk of samples
-        xp = self._buffers.get("pad")
+        xp = self._padded
         if xp is None or xp.shape != (g.channels, g.padded_length(n)) or xp.dtype != self.dtype:
-            xp = self._buffers["pad"] = np.zeros((g.channels, g.padded_length(n)), dtype=self.dtype)
+            xp = self._padded = np.zeros((g.channels, g.padded_length(n)), dtype=self.dtype)
         self._xp = pad(x, g, out=xp)
         # z = W P + b on the patch frame, a fresh array: y is returned as a view of it
         z = np.empty((f, n * fh * fw), dtype=self.dtype)
@@ -211,10 +223,9 @@ class Conv2D(Layer):
 
     def _zero_row(self, length: int) -> np.ndarray:
         """(1, length) zeros, never written: np.maximum(z, row) is ~4x faster than np.maximum(z, 0)."""
-        zeros = self._buffers.get("zeros")
-        if zeros is None or zeros.size < length or zeros.dtype != self.dtype:
-            zeros = self._buffers["zeros"] = np.zeros(length, dtype=self.dtype)
-        return zeros[None, :length]
+        if self._zeros is None or self._zeros.size < length or self._zeros.dtype != self.dtype:
+            self._zeros = np.zeros(length, dtype=self.dtype)
+        return self._zeros[None, :length]
 
     def backward(self, dy):
         g, f = self.geom, self.filters
@@ -246,7 +257,11 @@ class Conv2D(Layer):
             dzs = dzp if sf == pf else self._reframed("dz_scatter", dzp, m, pf, sf)
             dcols = np.matmul(w.T, dzs, out=self._buffer("dcols", (w.shape[1], m * sf[0] * sf[1])))
             col2im(dcols, g, m, sf, out=batch_rows(dxp, g, start, m))  # dL/dx = col2im(W^T dz)
-        return None if dxp is None else np.ascontiguousarray(unpad(dxp, g, n))
+        if dxp is None:
+            return None
+        dx = self._buffer("dx", (n,) + self.in_shape)  # valid until the next backward
+        dx[...] = unpad(dxp, g, n)
+        return dx
 
     # -- description -------------------------------------------------------------------
     def config(self) -> dict[str, Any]:

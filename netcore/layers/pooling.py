@@ -8,6 +8,9 @@ pixels: offset (i, j) of every window at once is the strided view
 and W divisible) that is exactly ``x.reshape(N, C, OH, p, OW, p)[:, :, :, i, :, j]``,
 the windows tile the input, and backward writes each input once instead of
 accumulating into zeros.
+
+dL/dx from backward lives in a buffer the layer reuses at its next backward: the
+layer before consumes it at once, and no new large array is allocated per step.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from netcore.layers.base import Layer, ShapeError
-from netcore.layers.conv import dims, pair
+from netcore.layers.conv import Scratch, dims, pair
 
 
 class _Pool2D(Layer):
@@ -32,6 +35,7 @@ class _Pool2D(Layer):
         self.pool_size = pool_size
         self.stride = stride
         self._x_shape: tuple[int, ...] | None = None
+        self._scratch = Scratch()
 
     def output_shape(self, in_shape):
         if len(in_shape) != 3:
@@ -59,11 +63,13 @@ class _Pool2D(Layer):
         return self.strides[0] < self.pool[0] or self.strides[1] < self.pool[1]
 
     def _grad_buffer(self, dy: np.ndarray) -> np.ndarray:
-        """dL/dx to fill: uninitialised when the windows tile the input exactly, else zeros."""
+        """dL/dx to fill, reused by the next backward: zeroed unless the windows tile the input."""
         shape = self._x_shape
         (ph, pw), (sh, sw) = self.pool, self.strides
-        tiled = (sh, sw) == (ph, pw) and shape[2] == ph * dy.shape[2] and shape[3] == pw * dy.shape[3]
-        return (np.empty if tiled else np.zeros)(shape, dtype=dy.dtype)
+        dx = self._scratch.get("dx", shape, dy.dtype)
+        if not ((sh, sw) == (ph, pw) and shape[2] == ph * dy.shape[2] and shape[3] == pw * dy.shape[3]):
+            dx.fill(0)
+        return dx
 
     def config(self) -> dict[str, Any]:
         cfg: dict[str, Any] = {"type": self.kind, "pool_size": self.pool_size}
@@ -103,9 +109,10 @@ class MaxPool2D(_Pool2D):
         for k, view in self._windows(x, out_hw):
             if y is None:
                 y = view.copy()
-                argmax = np.zeros(y.shape, dtype=np.uint8)
-                greater = np.empty(y.shape, dtype=bool)
-                scratch = np.empty(y.shape, dtype=np.uint8)
+                argmax = self._scratch.get("argmax", y.shape, np.uint8)
+                argmax.fill(0)
+                greater = self._scratch.get("greater", y.shape, np.bool_)
+                scratch = self._scratch.get("offset", y.shape, np.uint8)
                 continue
             # offsets come in increasing order, so the latest strict improvement is the
             # largest k: argmax = max(argmax, k * [view > y]) keeps the first maximum
@@ -121,7 +128,7 @@ class MaxPool2D(_Pool2D):
         if self._argmax is None:
             raise RuntimeError("maxpool2d backward needs a forward first")
         dx = self._grad_buffer(dy)
-        mask = np.empty(dy.shape, dtype=bool)
+        mask = self._scratch.get("mask", dy.shape, np.bool_)
         overlapping = self.overlapping
         for k, view in self._windows(dx, dy.shape[2:]):
             np.equal(self._argmax, k, out=mask)
