@@ -34,6 +34,7 @@ copies and adds fast. Two frames are used:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -57,7 +58,10 @@ def pad_amounts(padding: str | int, size: int, kernel: int, stride: int) -> tupl
 
 @dataclass(frozen=True)
 class ConvGeometry:
-    """Sizes of one convolution over images of shape (C, H, W), and their flat layout."""
+    """Sizes of one convolution over images of shape (C, H, W), and their flat layout.
+
+    Derived sizes are computed once (cached): im2col asks for them kh*kw times per call.
+    """
 
     channels: int
     height: int
@@ -79,42 +83,42 @@ class ConvGeometry:
         left, right = pad_amounts(padding, w, kernel[1], stride)
         return cls(c, h, w, kernel[0], kernel[1], stride, top, bottom, left, right)
 
-    @property
+    @cached_property
     def padded_h(self) -> int:
         return self.height + self.pad_top + self.pad_bottom
 
-    @property
+    @cached_property
     def padded_w(self) -> int:
         return self.width + self.pad_left + self.pad_right
 
-    @property
+    @cached_property
     def fits(self) -> bool:
         return self.padded_h >= self.kh and self.padded_w >= self.kw
 
-    @property
+    @cached_property
     def out_h(self) -> int:
         return (self.padded_h - self.kh) // self.stride + 1
 
-    @property
+    @cached_property
     def out_w(self) -> int:
         return (self.padded_w - self.kw) // self.stride + 1
 
-    @property
+    @cached_property
     def block_h(self) -> int:
         """Rows per image in the flat layout (bottom padding shared with the next image)."""
         return max(self.height + max(self.pad_top, self.pad_bottom), (self.out_h - 1) * self.stride + 1)
 
-    @property
+    @cached_property
     def block_w(self) -> int:
         """Values per row in the flat layout (right padding shared with the next row)."""
         return max(self.width + max(self.pad_left, self.pad_right), (self.out_w - 1) * self.stride + 1)
 
-    @property
+    @cached_property
     def sample_size(self) -> int:
         """Values per image and channel in the flat layout: Bh * Bw."""
         return self.block_h * self.block_w
 
-    @property
+    @cached_property
     def tail(self) -> int:
         """Zeros after the last image, as far as the largest shift reaches (its padding)."""
         return (self.kh - 1) * self.block_w + self.kw - 1
