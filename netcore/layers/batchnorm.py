@@ -22,7 +22,7 @@ class BatchNorm(Layer):
 
     Shapes: x and y (N, D) or (N, C, H, W);  gamma, beta, running_mean, running_var (D,) or (C,).
     Gradients (training):  dL/dbeta = sum dy,  dL/dgamma = sum dy * xhat,
-        dL/dx = gamma / (m * sqrt(var + eps)) * (m * dy - dL/dbeta - xhat * dL/dgamma).
+        dL/dx = gamma / sqrt(var + eps) * (dy - (dL/dbeta + xhat * dL/dgamma) / m).
     """
 
     kind = "batchnorm"
@@ -73,7 +73,7 @@ class BatchNorm(Layer):
             m = x.size // x.shape[1]
             mean = x.mean(axis=axes)
             xc = x - self._per_channel(mean, ndim)
-            rows = xc.reshape(x.shape[0], x.shape[1], -1)
+            rows = self._rows(xc)
             var = np.einsum("ncl,ncl->c", rows, rows) / m
             inv_std = 1.0 / np.sqrt(var + self.eps)
             # keep xhat for backward, computed in the buffer of x - mean
@@ -110,18 +110,23 @@ class BatchNorm(Layer):
                 self._inv_std, ndim
             )
         np.sum(dy, axis=axes, out=dbeta)
-        np.sum(dy * xhat, axis=axes, out=dgamma)
+        np.einsum("ncl,ncl->c", self._rows(dy), self._rows(xhat), out=dgamma)
         if not self.needs_input_grad:
             return None
         if not training:
             return dy * scale
-        # dL/dx = gamma / (m sqrt(var + eps)) * (m dy - sum dy - xhat sum(dy xhat))
+        # dL/dx = gamma / sqrt(var + eps) * (dy - (dL/dbeta + xhat dL/dgamma) / m)
         m = dy.size // dy.shape[1]
-        dx = xhat * self._per_channel(dgamma, ndim)
-        dx += self._per_channel(dbeta, ndim)
-        np.subtract(dy * m, dx, out=dx)
-        dx *= scale * (1.0 / m)
+        dx = xhat * self._per_channel(dgamma * (1.0 / m), ndim)
+        dx += self._per_channel(dbeta * (1.0 / m), ndim)
+        np.subtract(dy, dx, out=dx)
+        dx *= scale
         return dx
+
+    @staticmethod
+    def _rows(a: np.ndarray) -> np.ndarray:
+        """(N, C) or (N, C, H, W) as (N, C, L) for per-channel sums."""
+        return a.reshape(a.shape[0], a.shape[1], -1)
 
     def config(self) -> dict[str, Any]:
         return {"type": self.kind, "momentum": self.momentum, "eps": self.eps}

@@ -155,11 +155,12 @@ class Conv2D(Layer):
         return self._scratch.get(name, shape, self.dtype)
 
     def _chunks(self, n: int) -> list[tuple[int, int]]:
-        """(start, size) of the sample chunks a batch is processed in."""
+        """(start, size) of the sample chunks a batch is processed in, of near-equal sizes."""
         g = self.geom
         fh, fw = scatter_frame(g) if self.needs_input_grad else patch_frame(g)
         per_sample = g.channels * g.kh * g.kw * fh * fw * self.dtype.itemsize
-        size = max(1, min(n, self.chunk_bytes // per_sample))
+        count = -(-n // max(1, self.chunk_bytes // per_sample))
+        size = -(-n // count)
         return [(start, min(size, n - start)) for start in range(0, n, size)]
 
     def _patches(self, xp: np.ndarray, start: int, m: int) -> np.ndarray:
