@@ -17,11 +17,21 @@ from netcore.functional.im2col import (
     scatter_frame,
     unpad,
 )
+from netcore.functional.kernel_rows import (
+    reach,
+    row_patches,
+    row_scatter,
+    shift_stack,
+    shift_sum,
+    stacked_weights,
+    unstack_weights,
+)
 from netcore.layers.activations import ReLU, make_activation
 from netcore.layers.base import Layer, ShapeError
 from netcore.layers.dense import INITS, init_weights
 
 PADDINGS = ("valid", "same")
+METHODS = ("im2col", "kernel_rows")
 
 
 def pair(value: Any, what: str) -> tuple[int, int]:
@@ -111,6 +121,7 @@ class Conv2D(Layer):
         self.act = make_activation(activation)
         self.init = init
         self.geom: ConvGeometry | None = None
+        self.method = "im2col"  # or "kernel_rows"; chosen by build (preferred_method)
         # what backward needs from the last forward
         self._xp: np.ndarray | None = None  # the padded batch
         self._chunk_list: list[tuple[int, int]] = []
@@ -149,6 +160,28 @@ class Conv2D(Layer):
             "b": np.zeros(f, dtype=dtype),
         }
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.method = self.preferred_method()
+
+    # -- method ------------------------------------------------------------------------
+    def preferred_method(self) -> str:
+        """The cheaper method: kernel rows for stride 1 when F < C*kw (less memory moved), else im2col."""
+        g = self.geom
+        if g.stride == 1 and g.kh > 1 and self.filters < g.channels * g.kw:
+            return "kernel_rows"
+        return "im2col"
+
+    def use_method(self, method: str) -> None:
+        """Compute with ``method`` from now on (both give the same results; tests use both)."""
+        if method not in METHODS:
+            raise ValueError(f"conv2d method must be one of {METHODS}, got {method!r}")
+        if method == "kernel_rows" and self.stride != 1:
+            raise ValueError("the kernel_rows method needs stride 1")
+        self.method = method
+
+    @property
+    def frame(self) -> tuple[int, int]:
+        """The frame z holds each sample's outputs on (see ``netcore.functional.im2col``)."""
+        return scatter_frame(self.geom) if self.method == "kernel_rows" else patch_frame(self.geom)
 
     # -- buffers -----------------------------------------------------------------------
     def _buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -157,17 +190,24 @@ class Conv2D(Layer):
     def _chunks(self, n: int) -> list[tuple[int, int]]:
         """(start, size) of the sample chunks a batch is processed in, of near-equal sizes."""
         g = self.geom
-        fh, fw = scatter_frame(g) if self.needs_input_grad else patch_frame(g)
-        per_sample = g.channels * g.kh * g.kw * fh * fw * self.dtype.itemsize
-        count = -(-n // max(1, self.chunk_bytes // per_sample))
+        if self.method == "kernel_rows":
+            per_sample = (g.channels * g.kw + g.kh * self.filters) * g.sample_size
+        else:
+            fh, fw = scatter_frame(g) if self.needs_input_grad else patch_frame(g)
+            per_sample = g.channels * g.kh * g.kw * fh * fw
+        count = -(-n // max(1, self.chunk_bytes // (per_sample * self.dtype.itemsize)))
         size = -(-n // count)
         return [(start, min(size, n - start)) for start in range(0, n, size)]
 
     def _patches(self, xp: np.ndarray, start: int, m: int) -> np.ndarray:
-        """Patch matrix (C*kh*kw, m*fh*fw) of samples start .. start+m-1 of a padded batch."""
+        """Patches of samples start .. start+m-1 of a padded batch: im2col's (C*kh*kw, m*fh*fw)
+        or the kernel rows (C*kw, m*Bh*Bw + (kh-1)*Bw)."""
         g = self.geom
-        fh, fw = patch_frame(g)
         rows = batch_rows(xp, g, start, m)
+        if self.method == "kernel_rows":
+            shape = (g.channels * g.kw, m * g.sample_size + reach(g))
+            return row_patches(rows, g, m, out=self._buffer("cols", shape))
+        fh, fw = patch_frame(g)
         return im2col(rows, g, m, (fh, fw), out=self._buffer("cols", (g.channels * g.kh * g.kw, m * fh * fw)))
 
     def _framed(self, name: str, dz: np.ndarray, frame: tuple[int, int]) -> np.ndarray:
@@ -193,19 +233,24 @@ class Conv2D(Layer):
     # -- computation -------------------------------------------------------------------
     def forward(self, x, training=False):
         g, n, f = self.geom, x.shape[0], self.filters
-        fh, fw = patch_frame(g)
-        w = self.params["W"].reshape(f, -1)
+        fh, fw = self.frame
         # padded once per batch (kept for backward); patches are built per chunk of samples
         xp = self._padded
         if xp is None or xp.shape != (g.channels, g.padded_length(n)) or xp.dtype != self.dtype:
             xp = self._padded = np.zeros((g.channels, g.padded_length(n)), dtype=self.dtype)
         self._xp = pad(x, g, out=xp)
-        # z = W P + b on the patch frame, a fresh array: y is returned as a view of it
+        # z = W P + b on the frame, a fresh array: y is returned as a view of it
         z = np.empty((f, n * fh * fw), dtype=self.dtype)
         self._chunk_list = chunks = self._chunks(n)
         for start, m in chunks:
             cols = self._patches(xp, start, m)
-            np.matmul(w, cols, out=z[:, start * fh * fw : (start + m) * fh * fw])
+            out = z[:, start * fh * fw : (start + m) * fh * fw]
+            if self.method == "kernel_rows":
+                wk = stacked_weights(self.params["W"])
+                stacked = np.matmul(wk, cols, out=self._buffer("stacked", (wk.shape[0], cols.shape[1])))
+                shift_sum(stacked, g, m, out=out)
+            else:
+                np.matmul(self.params["W"].reshape(f, -1), cols, out=out)
         z += self.params["b"][:, None]
         # with a single chunk, backward finds the patches still in their buffer
         self._kept_cols = cols if len(chunks) == 1 else None
@@ -229,40 +274,68 @@ class Conv2D(Layer):
         return self._zeros[None, :length]
 
     def backward(self, dy):
-        g, f = self.geom, self.filters
-        fused_relu = self._fused_relu
-        dz = dy if fused_relu else self.act.backward(dy)
+        g = self.geom
+        dz = dy if self._fused_relu else self.act.backward(dy)
         n = dz.shape[0]
-        w = self.params["W"].reshape(f, -1)
-        dw, db = self.grads["W"].reshape(f, -1), self.grads["b"]
-        pf, sf = patch_frame(g), scatter_frame(g)
         dxp = None
         if self.needs_input_grad:
             dxp = self._buffer("dpad", (g.channels, g.padded_length(n)))
             dxp.fill(0)
+        frame = self.frame
+        size = frame[0] * frame[1]
         for start, m in self._chunk_list:
             cols = self._kept_cols
             if cols is None:  # several chunks: rebuilt, as only the last one was kept
                 cols = self._patches(self._xp, start, m)
-            dzp = self._framed("dz_patch", dz[start : start + m], pf)
-            if fused_relu:  # dL/dz = dL/dy * [y > 0], on the frame of the output y came from
-                dzp *= self._z[:, start * pf[0] * pf[1] : (start + m) * pf[0] * pf[1]] > 0
-            if start == 0:
-                np.matmul(dzp, cols.T, out=dw)  # dL/dW = dz P^T
-                np.sum(dzp, axis=1, out=db)
+            dzf = self._framed("dz_frame", dz[start : start + m], frame)
+            if self._fused_relu:  # dL/dz = dL/dy * [y > 0], on the frame of the output y came from
+                dzf *= self._z[:, start * size : (start + m) * size] > 0
+            if self.method == "kernel_rows":
+                self._kernel_rows_backward(dzf, cols, start, m, dxp)
             else:
-                dw += np.matmul(dzp, cols.T, out=self._buffer("dw", dw.shape))
-                db += dzp.sum(axis=1)
-            if dxp is None:
-                continue
-            dzs = dzp if sf == pf else self._reframed("dz_scatter", dzp, m, pf, sf)
-            dcols = np.matmul(w.T, dzs, out=self._buffer("dcols", (w.shape[1], m * sf[0] * sf[1])))
-            col2im(dcols, g, m, sf, out=batch_rows(dxp, g, start, m))  # dL/dx = col2im(W^T dz)
+                self._im2col_backward(dzf, cols, start, m, dxp)
         if dxp is None:
             return None
         dx = self._buffer("dx", (n,) + self.in_shape)  # valid until the next backward
         dx[...] = unpad(dxp, g, n)
         return dx
+
+    def _accumulate(self, start: int, dw: np.ndarray, db: np.ndarray) -> None:
+        """Set (first chunk) or add (later chunks) one chunk's dL/dW (F, C, kh, kw) and dL/db."""
+        if start == 0:
+            self.grads["W"][...] = dw
+            self.grads["b"][...] = db
+        else:
+            self.grads["W"] += dw
+            self.grads["b"] += db
+
+    def _im2col_backward(self, dzp, cols, start, m, dxp) -> None:
+        """dL/dW = dz P^T, dL/db = sum dz, dL/dx += col2im(W^T dz) for one chunk; dzp: (F, m*fh*fw)."""
+        g, f = self.geom, self.filters
+        w = self.params["W"].reshape(f, -1)
+        dw = np.matmul(dzp, cols.T, out=self._buffer("dw", w.shape))
+        self._accumulate(start, dw.reshape(self.grads["W"].shape), dzp.sum(axis=1))
+        if dxp is None:
+            return
+        pf, sf = patch_frame(g), scatter_frame(g)
+        dzs = dzp if sf == pf else self._reframed("dz_scatter", dzp, m, pf, sf)
+        dcols = np.matmul(w.T, dzs, out=self._buffer("dcols", (w.shape[1], m * sf[0] * sf[1])))
+        col2im(dcols, g, m, sf, out=batch_rows(dxp, g, start, m))
+
+    def _kernel_rows_backward(self, dzf, rows, start, m, dxp) -> None:
+        """dL/dW = D R^T, dL/db = sum dz, dL/dx += row_scatter(Wk^T D) for one chunk, with
+        D = shift_stack(dz); dzf: (F, m*Bh*Bw)."""
+        g = self.geom
+        w = self.params["W"]
+        stacked = shift_stack(dzf, g, m, out=self._buffer("dstacked", (g.kh * self.filters, rows.shape[1])))
+        dwk = np.matmul(stacked, rows.T, out=self._buffer("dwk", (stacked.shape[0], rows.shape[0])))
+        dw = unstack_weights(dwk, w.shape, out=self._buffer("dw", w.shape))
+        self._accumulate(start, dw, dzf.sum(axis=1))
+        if dxp is None:
+            return
+        wk = stacked_weights(w)
+        drows = np.matmul(wk.T, stacked, out=self._buffer("drows", rows.shape))
+        row_scatter(drows, g, m, out=batch_rows(dxp, g, start, m))
 
     # -- description -------------------------------------------------------------------
     def config(self) -> dict[str, Any]:

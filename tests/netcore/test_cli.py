@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from netcore.cli import main
 from netcore.network import Network
-from netcore.serialization import SavedModel, load_model, save_model
+from netcore.serialization import ModelFileError, SavedModel, load_model, save_model
 
 ROOT = Path(__file__).resolve().parents[2]
 XOR = str(ROOT / "resources/networks/xor.json")
@@ -131,7 +131,7 @@ def test_bad_spec_and_corrupt_model_are_reported(tmp_path, capsys):
 
 
 def test_debug_shows_the_traceback(capsys):
-    with pytest.raises(Exception):
+    with pytest.raises(ModelFileError):
         main(["summary", "missing.npz", "--debug"])
 
 

@@ -12,7 +12,9 @@ from netcore.functional.im2col import (
     scatter_frame,
     unpad,
 )
+from netcore.functional.kernel_rows import row_patches, row_scatter, shift_stack, shift_sum
 from netcore.layers import Conv2D
+from netcore.layers.conv import METHODS
 from netcore.network import Network
 from netcore.spec import SpecError, check_spec, make_layer
 from tests.gradcheck import check_layer, numerical_grad, relative_error
@@ -61,10 +63,17 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("in_shape,filters,kernel,stride,padding", CASES)
-def test_forward_matches_loops(in_shape, filters, kernel, stride, padding):
+# every case with each method that applies (kernel_rows needs stride 1)
+METHOD_CASES = [
+    (method,) + case for case in CASES for method in METHODS if case[3] == 1 or method == "im2col"
+]
+
+
+@pytest.mark.parametrize("method,in_shape,filters,kernel,stride,padding", METHOD_CASES)
+def test_forward_matches_loops(method, in_shape, filters, kernel, stride, padding):
     rng = np.random.default_rng(0)
     layer = built(Conv2D(filters, kernel, stride, padding), in_shape)
+    layer.use_method(method)
     layer.params["b"][...] = rng.standard_normal(filters)
     x = rng.standard_normal((3,) + in_shape)
     y = layer.forward(x)
@@ -73,35 +82,42 @@ def test_forward_matches_loops(in_shape, filters, kernel, stride, padding):
     np.testing.assert_allclose(y, expected, atol=1e-12)
 
 
-@pytest.mark.parametrize("in_shape,filters,kernel,stride,padding", CASES)
+@pytest.mark.parametrize("method,in_shape,filters,kernel,stride,padding", METHOD_CASES)
 @pytest.mark.parametrize("activation", [None, "relu"])
-def test_gradients(in_shape, filters, kernel, stride, padding, activation):
+def test_gradients(method, in_shape, filters, kernel, stride, padding, activation):
     rng = np.random.default_rng(1)
     layer = built(Conv2D(filters, kernel, stride, padding, activation=activation), in_shape)
+    layer.use_method(method)
     layer.params["b"][...] = 0.1 * rng.standard_normal(filters)
     errors = check_layer(layer, rng.standard_normal((2,) + in_shape), training=True)
     assert max(errors.values()) < TOL, errors
 
 
-def test_gradients_with_tanh_and_one_sample_chunks():
+@pytest.mark.parametrize("method", METHODS)
+def test_gradients_with_tanh_and_one_sample_chunks(method):
     """Chunked processing (patches rebuilt in backward) and a non-fused activation."""
     rng = np.random.default_rng(2)
     layer = built(Conv2D(3, 3, 1, "same", activation="tanh"), (2, 5, 6))
+    layer.use_method(method)
     layer.chunk_bytes = 1  # one sample per chunk
     x = rng.standard_normal((3, 2, 5, 6))
     errors = check_layer(layer, x, training=True)
     assert max(errors.values()) < TOL, errors
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("activation", [None, "relu"])
-def test_chunked_equals_whole_batch(activation):
+def test_chunked_equals_whole_batch(method, activation):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5, 3, 8, 7))
     dy = rng.standard_normal((5, 4, 8, 7))
     results = []
-    for chunk_bytes in (Conv2D.chunk_bytes, 1, 2 * 75 * 10 * 10 * 8):  # whole, 1, 2 samples
+    two_samples = {"im2col": 2 * 36 * 10 * 10 * 8, "kernel_rows": 2 * (3 * 4 + 3 * 4) * 10 * 10 * 8}
+    for chunk_bytes in (Conv2D.chunk_bytes, 1, two_samples[method]):  # whole, 1, 2 samples
         layer = built(Conv2D(4, [3, 4], 1, "same", activation=activation), (3, 8, 7))
+        layer.use_method(method)
         layer.chunk_bytes = chunk_bytes
+        assert len(layer._chunks(5)) == {Conv2D.chunk_bytes: 1, 1: 5, two_samples[method]: 3}[chunk_bytes]
         y = layer.forward(x, training=True).copy()
         dx = layer.backward(dy)
         results.append((y, dx, layer.grads["W"].copy(), layer.grads["b"].copy()))
@@ -226,6 +242,63 @@ def test_col2im_counts_how_many_patches_hold_each_pixel():
     counts = unpad(col2im(ones.reshape(9, -1), g, 2, (fh, fw)), g, 2)
     # interior pixels lie in 9 patches, edge pixels in 6, corners in 4
     np.testing.assert_array_equal(counts[0, 0], [[4, 6, 6, 4], [6, 9, 9, 6], [6, 9, 9, 6], [4, 6, 6, 4]])
+
+
+# -- kernel rows -----------------------------------------------------------------------
+
+ROW_GEOMETRIES = [g for g in GEOMETRIES if g[2] == 1] + [
+    ((3, 5, 4), (1, 3), 1, "same"),
+    ((2, 4, 4), (4, 1), 1, 2),
+]
+
+
+@pytest.mark.parametrize("in_shape,kernel,stride,padding", ROW_GEOMETRIES)
+def test_row_patches_hold_one_kernel_row(in_shape, kernel, stride, padding):
+    """R[(c, j), q] = xp[c, q + j]; at row shift i*Bw they are im2col's patch rows (c, i, j)."""
+    g = ConvGeometry.create(in_shape, kernel, stride, padding)
+    x = np.random.default_rng(9).standard_normal((3,) + in_shape)
+    fh, fw = scatter_frame(g)
+    rows = row_patches(pad(x, g), g, 3).reshape(g.channels, g.kw, -1)
+    cols = im2col(pad(x, g), g, 3, (fh, fw)).reshape(g.channels, g.kh, g.kw, -1)
+    for i in range(g.kh):
+        np.testing.assert_array_equal(rows[:, :, i * g.block_w : i * g.block_w + 3 * fh * fw], cols[:, i])
+
+
+@pytest.mark.parametrize("in_shape,kernel,stride,padding", ROW_GEOMETRIES)
+def test_kernel_row_maps_have_their_adjoints(in_shape, kernel, stride, padding):
+    """<row_scatter(A), x> == <A, row_patches(x)> and <shift_stack(d), Z> == <d, shift_sum(Z)>."""
+    rng = np.random.default_rng(10)
+    g = ConvGeometry.create(in_shape, kernel, stride, padding)
+    n, f = 3, 2
+    x = rng.standard_normal((n,) + in_shape)
+    a = rng.standard_normal(row_patches(pad(x, g), g, n).shape)
+    lhs = np.vdot(unpad(row_scatter(a, g, n, out=np.zeros_like(pad(x, g))), g, n), x)
+    assert abs(lhs - np.vdot(a, row_patches(pad(x, g), g, n))) < 1e-10 * max(1.0, abs(lhs))
+    d = rng.standard_normal((f, n * g.sample_size))
+    z = rng.standard_normal((g.kh * f, a.shape[1]))
+    lhs = np.vdot(shift_stack(d, g, n), z)
+    assert abs(lhs - np.vdot(d, shift_sum(z, g, n, out=np.empty_like(d)))) < 1e-10 * max(1.0, abs(lhs))
+
+
+def test_method_is_chosen_by_memory_moved_and_checked():
+    net = Network(
+        {
+            "input_shape": [1, 28, 28],
+            "layers": [
+                {"type": "conv2d", "filters": 16, "kernel_size": 5, "padding": "same"},
+                {"type": "conv2d", "filters": 32, "kernel_size": 5, "padding": "same"},
+                {"type": "conv2d", "filters": 8, "kernel_size": 3, "stride": 2},
+                {"type": "flatten"},
+                {"type": "dense", "units": 2},
+            ],
+        }
+    )
+    # few input channels: im2col's patches are smaller; many: the kernel rows; stride 2: im2col
+    assert [layer.method for layer in net.layers[:3]] == ["im2col", "kernel_rows", "im2col"]
+    with pytest.raises(ValueError, match="stride 1"):
+        net.layers[2].use_method("kernel_rows")
+    with pytest.raises(ValueError, match="method"):
+        net.layers[1].use_method("winograd")
 
 
 # -- specs, description ----------------------------------------------------------------
