@@ -29,7 +29,13 @@ from netcore.train import TrainResult, TrainSettings
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "resources" / "models" / "digits.npz"
 MAX_RECENT = 8
-TEMPLATE_DATASETS = {"xor": "xor", "mnist_mlp": "mnist", "mnist_cnn": "mnist", "mnist_cnn_large": "mnist"}
+TEMPLATE_DATASETS = {
+    "xor": "xor",
+    "mnist_mlp": "mnist",
+    "mnist_cnn_small": "mnist",
+    "mnist_cnn": "mnist",
+    "mnist_cnn_large": "mnist",
+}
 
 
 class MainWindow(QMainWindow):

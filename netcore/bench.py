@@ -10,7 +10,7 @@ the same process and the ratio netcore/PyTorch is reported (below 1: faster).
 
 from __future__ import annotations
 
-import json
+import math
 import platform
 import resource
 import time
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from netcore.network import Network
+from netcore.spec import SpecError, load_spec
 from netcore.train import Trainer, TrainSettings
 
 SPECS = Path(__file__).resolve().parent.parent / "resources" / "networks"
@@ -126,7 +127,7 @@ def time_torch(spec: dict, x: np.ndarray, y: np.ndarray, batch: int, epochs: int
             opt.step()
         return time.perf_counter() - start
 
-    epoch(batch * 20)  # warm-up
+    epoch(min(batch * 20, len(xt)))  # warm-up
     return min(epoch(len(xt)) for _ in range(epochs))
 
 
@@ -172,10 +173,19 @@ def run_bench(
     use_torch: bool = True,
     data_dir: str | None = None,
     log: Callable[[str], None] | None = print,
+    specs: list[Path] | None = None,
+    batch: int | None = None,
+    samples: int | None = None,
 ) -> dict[str, Any]:
-    """Time the benchmarks; returns a JSON-able report and logs a line per measurement."""
+    """Time the benchmarks; returns a JSON-able report and logs a line per measurement.
+
+    ``specs``: time these 1x28x28-input networks (at ``batch``, default 64) instead
+    of the standard set. ``samples``: a shorter epoch than MNIST's 60,000.
+    """
     say = log or (lambda line: None)
     x, y, source = mnist_like(data_dir)
+    if samples is not None:
+        x, y = x[:samples], y[:samples]
     with_torch = use_torch and torch_available()
     report: dict[str, Any] = {"machine": machine(), "data": source, "torch": with_torch, "results": []}
     if with_torch:
@@ -187,22 +197,29 @@ def run_bench(
         f"PyTorch: {report.get('torch_version', 'not installed')}"
     )
     cases = []
-    if only in (None, "mlp"):
-        cases += [("mlp", SPECS / "mnist_mlp.json", b) for b in MLP_BATCHES]
-    if only in (None, "cnn") and (SPECS / "mnist_cnn.json").exists():
-        cases.append(("cnn", SPECS / "mnist_cnn.json", CNN_BATCH))
-    for name, path, batch in cases:
-        spec = json.loads(path.read_text())
-        row: dict[str, Any] = {"network": name, "spec": path.name, "batch": batch}
-        row["netcore_s"] = time_netcore(spec, x, y, batch, epochs)
+    if specs:
+        cases = [(Path(path).stem, Path(path), batch or CNN_BATCH) for path in specs]
+    if not specs and only in (None, "mlp"):
+        cases += [("mlp", SPECS / "mnist_mlp.json", b) for b in batch and [batch] or MLP_BATCHES]
+    if not specs and only in (None, "cnn"):
+        cases.append(("cnn", SPECS / "mnist_cnn.json", batch or CNN_BATCH))
+    for name, path, batch_size in cases:
+        spec = load_spec(path)
+        if "input_shape" in spec and math.prod(spec["input_shape"]) != 784:
+            raise SpecError(
+                f"{path} takes {spec['input_shape']} inputs; bench feeds 28x28 MNIST-shaped images"
+            )
+        has_conv = any(entry["type"] == "conv2d" for entry in spec["layers"])
+        row: dict[str, Any] = {"network": name, "spec": path.name, "batch": batch_size, "samples": len(x)}
+        row["netcore_s"] = time_netcore(spec, x, y, batch_size, epochs)
         row["netcore_samples_per_s"] = len(x) / row["netcore_s"]
         rate = row["netcore_samples_per_s"]
-        line = f"{name} batch {batch:4d}: netcore {row['netcore_s']:6.2f} s/epoch ({rate:,.0f}/s)"
+        line = f"{name} batch {batch_size:4d}: netcore {row['netcore_s']:6.2f} s/epoch ({rate:,.0f}/s)"
         if with_torch:
-            row["torch_s"] = time_torch(spec, x, y, batch, epochs)
+            row["torch_s"] = time_torch(spec, x, y, batch_size, epochs)
             row["ratio"] = row["netcore_s"] / row["torch_s"]
             line += f"  pytorch {row['torch_s']:6.2f} s/epoch  ratio {row['ratio']:.2f}x"
-        if name == "cnn":
+        if has_conv:
             row["netcore_inference_ms"] = netcore_inference_ms(spec, x)
             line += f"\n{'':18}single-image inference: netcore {row['netcore_inference_ms']:.3f} ms"
             if with_torch:

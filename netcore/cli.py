@@ -112,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", choices=["mlp", "cnn"], help="run one of the benchmarks")
     bench.add_argument("--no-torch", action="store_true", help="skip the PyTorch side")
     bench.add_argument("--data-dir")
+    bench.add_argument("--spec", action="append", help="time this network instead (28x28 inputs; repeatable)")
+    bench.add_argument(
+        "--batch-size", type=int, help="batch size (default: 32/128/512 for the MLP, 64 for CNNs)"
+    )
+    bench.add_argument("--samples", type=int, help="samples per epoch (default: all 60,000)")
     bench.set_defaults(run=cmd_bench)
     return parser
 
@@ -316,6 +321,9 @@ def cmd_bench(args) -> int:
         use_torch=not args.no_torch,
         data_dir=args.data_dir,
         log=None if args.json else print,
+        specs=args.spec,
+        batch=args.batch_size,
+        samples=args.samples,
     )
     report["seconds"] = time.perf_counter() - started
     if args.json:

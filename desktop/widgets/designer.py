@@ -52,7 +52,7 @@ from netcore.losses import LOSSES
 from netcore.spec import LayerInfo, SpecError, check_spec, make_layer, normalise_shape
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "resources" / "networks"
-KNOWN_TEMPLATES = ("xor", "mnist_mlp", "mnist_cnn")
+KNOWN_TEMPLATES = ("xor", "mnist_mlp", "mnist_cnn_small", "mnist_cnn", "mnist_cnn_large")
 
 DEFAULT_SPEC: dict[str, Any] = {
     "name": "xor",

@@ -178,3 +178,20 @@ def test_predict_reads_a_drawn_image(tmp_path, capsys):
     (tmp_path / "junk.png").write_bytes(b"not an image")
     code, _, err = run(capsys, "predict", model, tmp_path / "junk.png")
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_bench_times_a_given_spec_on_a_short_epoch(capsys):
+    spec = Path(__file__).resolve().parents[2] / "resources" / "networks" / "mnist_cnn.json"
+    args = ["bench", "--spec", str(spec), "--batch-size", "16", "--samples", "96", "--no-torch", "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    (row,) = report["results"]
+    assert (row["network"], row["batch"], row["samples"]) == ("mnist_cnn", 16, 96)
+    assert row["netcore_s"] > 0 and row["netcore_inference_ms"] > 0 and "ratio" not in row
+
+
+def test_bench_refuses_a_network_for_other_inputs(tmp_path, capsys):
+    path = tmp_path / "xor.json"
+    path.write_text(json.dumps({"input_shape": [2], "layers": [{"type": "dense", "units": 2}]}))
+    assert main(["bench", "--spec", str(path), "--no-torch", "--samples", "8"]) == 2
+    assert "28x28" in capsys.readouterr().err
