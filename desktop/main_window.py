@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self.qsettings = settings or QSettings("netcore", "netcore studio")
         self.model_path: str | None = None
         self.last_error: str | None = None
+        self.last_info: str | None = None
         self._download_dialog: QProgressDialog | None = None
 
         self.designer = DesignerPanel()
@@ -245,7 +246,7 @@ class MainWindow(QMainWindow):
             count, figures = result
             text = f"{self.controller.network_name}: {figures['accuracy']:.1%} right on your {count} saved digits"
             self.training.show_message(text)
-            QMessageBox.information(self, "My handwriting", text)
+            self.show_info("My handwriting", text)
 
         self.controller.run_task(work, show)
 
@@ -465,9 +466,15 @@ class MainWindow(QMainWindow):
     def show_error(self, message: str) -> None:
         """A non-blocking dialog with the engine's one-line message."""
         self.last_error = message
-        box = QMessageBox(
-            QMessageBox.Icon.Warning, "netcore studio", message, QMessageBox.StandardButton.Ok, self
-        )
+        self._show_box(QMessageBox.Icon.Warning, "netcore studio", message)
+
+    def show_info(self, title: str, message: str) -> None:
+        """A non-blocking dialog with a result worth a second look (also in the status bar)."""
+        self.last_info = message
+        self._show_box(QMessageBox.Icon.Information, title, message)
+
+    def _show_box(self, icon: QMessageBox.Icon, title: str, message: str) -> None:
+        box = QMessageBox(icon, title, message, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.statusBar().showMessage(message, 10000)

@@ -1,5 +1,35 @@
-"""Test-wide settings: Qt draws offscreen."""
+"""Test-wide settings and fixtures: Qt draws offscreen; where MNIST is."""
+
+from __future__ import annotations
 
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from netcore.data.mnist import data_dir, missing_files  # noqa: E402
+
+
+def find_mnist_dir() -> Path:
+    """The data folder whose ``mnist/`` holds the four MNIST files, or skip the calling test.
+
+    Looks in ``$NETCORE_DATA_DIR`` (else the user cache folder). With ``NETCORE_REQUIRE_MNIST=1``
+    (set in CI) a missing MNIST fails the test instead of skipping it.
+    """
+    root = data_dir()
+    missing = missing_files(root / "mnist")
+    if not missing:
+        return root
+    message = "MNIST not found: set NETCORE_DATA_DIR to a folder with mnist/ (CI does)"
+    if os.environ.get("NETCORE_REQUIRE_MNIST") == "1":
+        pytest.fail(f"{message}; {root / 'mnist'} lacks {', '.join(missing)}")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """Path of the data folder holding ``mnist/`` (skips, or fails in CI, when absent)."""
+    return find_mnist_dir()

@@ -119,3 +119,63 @@ def test_settings_persist_between_sessions(qtbot, tmp_path):
     qtbot.addWidget(second)
     assert second.designer.spec()["input_shape"] == [784]
     second.close()
+
+
+# -- my handwriting: evaluate and fine-tune with the shipped reader ---------------------------
+@pytest.fixture
+def reader_window(qtbot, tmp_path, monkeypatch, mnist_dir):
+    """A window reading with the shipped digit model; "my handwriting" is 20 MNIST test digits."""
+    from desktop.controller import Controller
+    from desktop.handwriting import save_sample
+    from netcore.data.mnist import load_mnist
+
+    monkeypatch.setenv("NETCORE_HANDWRITING_DIR", str(tmp_path / "handwriting"))
+    data = load_mnist(mnist_dir, download=False)
+    for image, label in zip(data.x_test[:20], data.y_test[:20], strict=True):
+        save_sample(image[0], int(label))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(controller=Controller(data_dir=str(mnist_dir)), settings=settings)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.controller.display_network is not None, timeout=20000)
+    yield w
+    w.controller.shutdown()
+
+
+def test_evaluate_on_my_handwriting_reports_the_readers_accuracy(qtbot, reader_window):
+    reader_window.act_eval_mine.trigger()
+    qtbot.waitUntil(lambda: reader_window.last_info is not None, timeout=20000)
+    assert "right on your 20 saved digits" in reader_window.last_info
+    accuracy = float(reader_window.last_info.split("%")[0].rsplit(" ", 1)[1])
+    assert accuracy >= 90.0  # the shipped model reads 99.6 % of MNIST's test set
+    assert reader_window.last_error is None
+
+
+def test_evaluate_without_saved_digits_says_how_to_make_some(qtbot, reader_window, tmp_path, monkeypatch):
+    monkeypatch.setenv("NETCORE_HANDWRITING_DIR", str(tmp_path / "nothing here"))
+    reader_window.act_eval_mine.trigger()
+    qtbot.waitUntil(lambda: reader_window.last_error is not None, timeout=20000)
+    assert "Save to my handwriting" in reader_window.last_error
+
+
+def test_fine_tune_trains_a_copy_of_the_reader_on_mnist_and_my_digits(qtbot, reader_window):
+    from desktop.handwriting import MNIST_WITH_HANDWRITING
+
+    w = reader_window
+    reader = w.controller.display_network
+    before = reader.flat_params.copy()
+    batches = []
+    w.controller.batch_finished.connect(batches.append)
+    with qtbot.waitSignal(w.controller.training_started, timeout=30000):
+        w.act_finetune.trigger()
+    qtbot.waitUntil(lambda: len(batches) >= 3, timeout=30000)
+    with qtbot.waitSignal(w.controller.training_finished, timeout=30000) as finished:
+        w.controller.stop()
+    assert finished.args[0].status == "cancelled"
+    choice = w.controller.data_choice
+    assert choice.name == MNIST_WITH_HANDWRITING
+    assert len(w.controller.dataset(choice).y_test) == 20  # the test split is my handwriting
+    assert w.designer.spec() == reader.spec  # the design shown is the reader's
+    trained = w.controller.network
+    assert trained is not reader and not np.array_equal(trained.flat_params, before)
+    np.testing.assert_array_equal(reader.flat_params, before)  # the shipped reader is untouched
+    assert w.controller.settings.lr <= 1e-4
