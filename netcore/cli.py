@@ -193,7 +193,8 @@ def cmd_train(args) -> int:
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        result = trainer.run(on_epoch=print_epoch, should_stop=lambda: stop["requested"])
+        progress = BatchProgress(sys.stderr, args.epochs) if sys.stderr.isatty() else None
+        result = trainer.run(on_batch=progress, on_epoch=print_epoch, should_stop=lambda: stop["requested"])
     finally:
         signal.signal(signal.SIGINT, previous)
     if result.status != "finished":
@@ -233,6 +234,26 @@ def history_row(e) -> dict[str, Any]:
         "val_accuracy": e.val_accuracy,
         "seconds": e.seconds,
     }
+
+
+class BatchProgress:
+    """A one-line progress display within an epoch (for terminals), at most 4 updates a second."""
+
+    def __init__(self, stream, epochs: int) -> None:
+        self.stream, self.epochs, self.shown = stream, epochs, 0.0
+
+    def __call__(self, b) -> None:
+        now = time.monotonic()
+        if now - self.shown < 0.25 and b.batch < b.batches:
+            return
+        self.shown = now
+        line = (
+            f"epoch {b.epoch}/{self.epochs}  batch {b.batch:,}/{b.batches:,}  loss {b.loss:.4f}"
+            f"  {b.samples_per_second:,.0f} samples/s"
+        )
+        end = "\r" if b.batch < b.batches else "\r\033[K"  # the epoch line replaces it
+        self.stream.write(f"\r\033[K{line}{end}")
+        self.stream.flush()
 
 
 def print_epoch(e) -> None:

@@ -195,3 +195,18 @@ def test_bench_refuses_a_network_for_other_inputs(tmp_path, capsys):
     path.write_text(json.dumps({"input_shape": [2], "layers": [{"type": "dense", "units": 2}]}))
     assert main(["bench", "--spec", str(path), "--no-torch", "--samples", "8"]) == 2
     assert "28x28" in capsys.readouterr().err
+
+
+def test_batch_progress_rewrites_one_line_and_clears_it_at_the_epoch_end():
+    import io
+    from types import SimpleNamespace
+
+    from netcore.cli import BatchProgress
+
+    stream = io.StringIO()
+    show = BatchProgress(stream, epochs=2)
+    for batch in (1, 2, 3):  # the second comes too soon after the first and is not shown
+        show(SimpleNamespace(epoch=1, batch=batch, batches=3, loss=0.5, samples_per_second=1000.0))
+    text = stream.getvalue()
+    assert "epoch 1/2  batch 1/3" in text and "batch 2/3" not in text and "batch 3/3" in text
+    assert "\n" not in text and text.endswith("\r\033[K")
