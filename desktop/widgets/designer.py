@@ -3,21 +3,17 @@
 Left, the network as a diagram (``NetworkView``) with the engine's message under
 it when the design is invalid; right, the input shape and loss, the layer list
 with Add / Insert / Remove / Move buttons, and a property form for the selected
-layer. Every edit is a ``SpecChange`` on ``undo_stack``; every change re-runs the
-engine's ``check_spec`` (pure shape inference, no arrays), so shapes and
-parameter counts follow the user's typing.
+layer. Every edit is a ``SpecChange`` on ``undo_stack``; every change re-runs
+``desktop.design.analyse`` (the engine's shape inference, no arrays), so shapes
+and parameter counts follow the user's typing.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import math
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,41 +39,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.design import (
+    DEFAULT_SPEC,
+    NEW_LAYER,
+    TEMPLATES_DIR,
+    analyse,
+    available_templates,
+    describe_entry,
+    format_shape,
+    kind_of,
+    layer_types,
+    new_layer,
+    parse_shape,
+    settings_of,
+)
 from desktop.design_commands import SpecChange
 from desktop.widgets.network_view import MAX_NEURONS, Column, NetworkView
-from netcore.layers import LAYER_TYPES
 from netcore.layers.activations import ACTIVATIONS
 from netcore.layers.dense import INITS
 from netcore.losses import LOSSES
-from netcore.spec import LayerInfo, SpecError, check_spec, make_layer, normalise_shape
+from netcore.spec import LayerInfo
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "resources" / "networks"
-KNOWN_TEMPLATES = ("xor", "mnist_mlp", "mnist_cnn_small", "mnist_cnn", "mnist_cnn_large")
-
-DEFAULT_SPEC: dict[str, Any] = {
-    "name": "xor",
-    "input_shape": [2],
-    "layers": [
-        {"type": "dense", "units": 4, "activation": "sigmoid"},
-        {"type": "dense", "units": 1, "activation": "sigmoid"},
-    ],
-    "loss": "mse",
-}
-
-# The order of the type combos; types the engine gains later are appended sorted.
-TYPE_ORDER = (
-    "dense", "conv2d", "maxpool2d", "avgpool2d", "batchnorm", "flatten", "dropout",
-    "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "linear", "reshape",
-)  # fmt: skip
-# Settings a freshly added layer starts with (the required ones, and a sensible stride/padding).
-NEW_LAYER: dict[str, dict[str, Any]] = {
-    "dense": {"units": 16, "activation": "relu"},
-    "conv2d": {"filters": 8, "kernel_size": 3, "stride": 1, "padding": "same", "activation": "relu"},
-    "maxpool2d": {"pool_size": 2},
-    "avgpool2d": {"pool_size": 2},
-    "dropout": {"rate": 0.5},
-    "reshape": {"shape": [1, 28, 28]},
-}
 # Spinbox ranges (int) and (min, max, step, decimals) for float settings.
 INT_RANGES = {"units": (1, 65536), "filters": (1, 4096), "kernel_size": (1, 31), "pool_size": (1, 16)}
 INT_RANGES["stride"] = (1, 16)
@@ -95,107 +77,6 @@ PADDINGS = ["valid", "same", "0", "1", "2"]
 INVALID_TEXT = QColor(185, 28, 28)
 INVALID_BACK = QColor(254, 226, 226)
 UNKNOWN_TEXT = QColor(128, 128, 128)
-
-
-# -- pure helpers ---------------------------------------------------------------------------
-def available_templates() -> list[str]:
-    """Template names found in resources/networks, the known ones first."""
-    found = {p.stem for p in TEMPLATES_DIR.glob("*.json")} if TEMPLATES_DIR.is_dir() else set()
-    return [n for n in KNOWN_TEMPLATES if n in found] + sorted(found - set(KNOWN_TEMPLATES))
-
-
-def layer_types() -> list[str]:
-    return [t for t in TYPE_ORDER if t in LAYER_TYPES] + sorted(set(LAYER_TYPES) - set(TYPE_ORDER))
-
-
-def settings_of(kind: str) -> list[tuple[str, Any]]:
-    """(name, default) for each constructor argument of a layer type; default None if required."""
-    if kind not in LAYER_TYPES:
-        return []
-    params = inspect.signature(LAYER_TYPES[kind]).parameters.values()
-    return [
-        (p.name, None if p.default is inspect.Parameter.empty else p.default)
-        for p in params
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
-
-
-def new_layer(kind: str, keep: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A spec entry for ``kind``; settings of ``keep`` that the type accepts carry over."""
-    entry: dict[str, Any] = {"type": kind, **copy.deepcopy(NEW_LAYER.get(kind, {}))}
-    names = {name for name, _ in settings_of(kind)}
-    for name, value in (keep or {}).items():
-        if name in names:
-            entry[name] = copy.deepcopy(value)
-    return entry
-
-
-def parse_shape(text: str) -> list[int] | str:
-    """ "1x28x28", "784", "(1, 28, 28)" -> a list of ints; anything else stays text for the engine."""
-    tokens = [t for t in re.split(r"[x×,\s()\[\]]+", text.strip().lower()) if t]
-    if tokens and all(re.fullmatch(r"[+-]?\d+", t) for t in tokens):
-        return [int(t) for t in tokens]
-    return text
-
-
-def format_shape(shape: Any) -> str:
-    if isinstance(shape, (list, tuple)):
-        return "x".join(str(d) for d in shape)
-    return "" if shape is None else str(shape)
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What ``check_spec`` says about a spec, plus the shapes up to the first problem."""
-
-    infos: list[LayerInfo | None]  # one per layer entry; None where the shape is unknown
-    message: str  # "" when valid
-    error_layer: int | None  # 0-based; None when the problem is not one layer's
-    input_ok: bool
-
-    @property
-    def valid(self) -> bool:
-        return not self.message
-
-
-def analyse(spec: dict[str, Any]) -> Analysis:
-    layers = spec.get("layers") if isinstance(spec.get("layers"), list) else []
-    message, where, stray = "", None, False
-    try:
-        check_spec(spec)
-    except SpecError as exc:
-        message, where = str(exc), exc.layer_index
-    except (ValueError, TypeError) as exc:  # a layer that failed without a SpecError
-        message, stray = f"{type(exc).__name__}: {exc}", True
-    # Walk the layers again for the list and the drawing: check_spec stops at the first error.
-    infos: list[LayerInfo | None] = []
-    try:
-        shape: tuple[int, ...] | None = normalise_shape(spec.get("input_shape"))
-    except SpecError:
-        shape = None
-    input_ok = shape is not None
-    for index, entry in enumerate(layers if shape is not None else []):
-        try:
-            layer = make_layer(entry, index)
-            out = tuple(layer.output_shape(shape))
-            count = int(layer.count_params(shape))
-        except (ValueError, TypeError):
-            where = index if stray else where
-            break
-        layer.in_shape, layer.out_shape = shape, out  # lets describe() print "Dense(2 -> 4, ...)"
-        infos.append(LayerInfo(index, layer, shape, out, count))
-        shape = out
-    infos += [None] * (len(layers) - len(infos))
-    return Analysis(infos, message, where, input_ok)
-
-
-def _describe(entry: Any, info: LayerInfo | None, index: int) -> str:
-    if info is not None:
-        return info.layer.describe()
-    try:
-        return make_layer(entry, index).describe()
-    except (ValueError, TypeError):
-        return str(entry.get("type", "?")) if isinstance(entry, dict) else "?"
 
 
 # -- the panel ------------------------------------------------------------------------------
@@ -459,7 +340,7 @@ class DesignerPanel(QWidget):
             details += f" · {info.num_params:,} params"
         invalid = index == a.error_layer
         mark = "⚠ " if invalid else ""  # still visible when the row is selected
-        item.setText(f"{mark}{index + 1}. {_describe(entry, info, index)}\n      {details}")
+        item.setText(f"{mark}{index + 1}. {describe_entry(entry, info, index)}\n      {details}")
         item.setToolTip(a.message if invalid else "")
         if invalid:
             item.setForeground(INVALID_TEXT)
@@ -524,7 +405,7 @@ class DesignerPanel(QWidget):
         entry = layers[self._selected] if 0 <= self._selected < len(layers) else None
         if not isinstance(entry, dict):  # a hand-written file may hold anything; check_spec says what
             entry = None
-        kind = _kind(entry) if entry is not None else ""
+        kind = kind_of(entry) if entry is not None else ""
         key = (self._selected, kind)
         if key != self._form_key:
             self._form_key = key
@@ -687,7 +568,7 @@ class DesignerPanel(QWidget):
         index = self._selected
         after = self._edited()
         removed = after["layers"].pop(index)
-        self._push(f"Remove {_kind(removed)}", after, select=min(index, len(after["layers"]) - 1))
+        self._push(f"Remove {kind_of(removed)}", after, select=min(index, len(after["layers"]) - 1))
 
     def _move_selected(self, delta: int) -> None:
         index, target = self._selected, self._selected + delta
@@ -695,14 +576,10 @@ class DesignerPanel(QWidget):
         layers = after["layers"]
         layers[index], layers[target] = layers[target], layers[index]
         self._push(
-            f"Move {_kind(layers[target])} {'up' if delta < 0 else 'down'}",
+            f"Move {kind_of(layers[target])} {'up' if delta < 0 else 'down'}",
             after,
             select=target,
         )
-
-
-def _kind(entry: Any) -> str:
-    return str(entry.get("type", "layer")) if isinstance(entry, dict) else "layer"
 
 
 def _parse_value(text: str) -> Any:

@@ -14,7 +14,8 @@ import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from desktop.widgets.designer import TEMPLATES_DIR, DesignerPanel, parse_shape  # noqa: E402
+from desktop.design import TEMPLATES_DIR, parse_shape  # noqa: E402
+from desktop.widgets.designer import DesignerPanel  # noqa: E402
 from netcore.layers import LAYER_TYPES  # noqa: E402
 from netcore.spec import check_spec  # noqa: E402
 
