@@ -76,6 +76,10 @@ class Conv2D(Layer):
         OH = (H + pad_h - kh) // s + 1 ("same": ceil(H / s))
     With the patch matrix P = im2col(x) of shape (C*kh*kw, N*OH*OW) and dz = dL/dy * act':
         y = W P + b,   dL/dW = dz P^T,   dL/db = sum dz,   dL/dx = col2im(W^T dz).
+    Two methods compute this (``method``, chosen at build by ``preferred_method``):
+    "im2col" as above, and for stride 1 "kernel_rows" (``netcore.functional.kernel_rows``):
+    patches of one kernel row (C*kw rows, kh times fewer) times the kh kernel rows stacked
+    as kh*F outputs, summed at row shifts -- less memory moved when F < C*kw.
 
     The patch matrix uses the layout of ``netcore.functional.im2col`` (frames with
     junk columns that make every copy and add one long run). A batch is padded
