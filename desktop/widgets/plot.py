@@ -66,6 +66,7 @@ class LivePlot(QWidget):
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
             plot.addLegend(offset=(-10, 10))
+            plot.getAxis("bottom").enableAutoSIPrefix(False)  # epochs, never "x0.001"
         self.acc_plot.setYRange(0, 1.0, padding=0.02)
         self.loss_plot.enableAutoRange(y=False)
         self._loss_top = 1.0

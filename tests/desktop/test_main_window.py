@@ -179,3 +179,12 @@ def test_fine_tune_trains_a_copy_of_the_reader_on_mnist_and_my_digits(qtbot, rea
     assert trained is not reader and not np.array_equal(trained.flat_params, before)
     np.testing.assert_array_equal(reader.flat_params, before)  # the shipped reader is untouched
     assert w.controller.settings.lr <= 1e-4
+
+
+def test_cnn_templates_bring_the_settings_their_figures_were_measured_with(window):
+    window._load_template("mnist_cnn_large")
+    t = window.training
+    assert (t.epochs.value(), t.augment.currentText(), t.batch_size.value()) == (10, "light", 64)
+    assert window.designer.spec()["name"] == "mnist_cnn_large"
+    window._load_template("mnist_cnn_small")
+    assert (t.epochs.value(), t.augment.currentText()) == (3, "off")
