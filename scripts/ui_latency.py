@@ -24,16 +24,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--spec", default="mnist_mlp", help="a template name in resources/networks")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval (s); default: the app's")
+    parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval (s); default: Python's 5 ms")
     args = parser.parse_args()
 
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app import share_the_interpreter
     from desktop.main_window import MainWindow
 
-    share_the_interpreter()
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
     app = QApplication.instance() or QApplication(sys.argv[:1])
