@@ -246,11 +246,12 @@ class Conv2D(Layer):
         # z = W P + b on the frame, a fresh array: y is returned as a view of it
         z = np.empty((f, n * fh * fw), dtype=self.dtype)
         self._chunk_list = chunks = self._chunks(n)
+        if self.method == "kernel_rows":
+            wk = stacked_weights(self.params["W"])
         for start, m in chunks:
             cols = self._patches(xp, start, m)
             out = z[:, start * fh * fw : (start + m) * fh * fw]
             if self.method == "kernel_rows":
-                wk = stacked_weights(self.params["W"])
                 stacked = np.matmul(wk, cols, out=self._buffer("stacked", (wk.shape[0], cols.shape[1])))
                 shift_sum(stacked, g, m, out=out)
             else:
