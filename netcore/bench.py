@@ -183,6 +183,9 @@ def run_bench(
     of the standard set. ``samples``: a shorter epoch than MNIST's 60,000.
     """
     say = log or (lambda line: None)
+    for what, value in (("batch size", batch), ("samples", samples)):
+        if value is not None and value < 1:
+            raise ValueError(f"bench {what} must be a positive integer, got {value}")
     x, y, source = mnist_like(data_dir)
     if samples is not None:
         x, y = x[:samples], y[:samples]
@@ -200,7 +203,7 @@ def run_bench(
     if specs:
         cases = [(Path(path).stem, Path(path), batch or CNN_BATCH) for path in specs]
     if not specs and only in (None, "mlp"):
-        cases += [("mlp", SPECS / "mnist_mlp.json", b) for b in batch and [batch] or MLP_BATCHES]
+        cases += [("mlp", SPECS / "mnist_mlp.json", b) for b in ([batch] if batch else MLP_BATCHES)]
     if not specs and only in (None, "cnn"):
         cases.append(("cnn", SPECS / "mnist_cnn.json", batch or CNN_BATCH))
     for name, path, batch_size in cases:

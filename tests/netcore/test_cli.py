@@ -210,3 +210,8 @@ def test_batch_progress_rewrites_one_line_and_clears_it_at_the_epoch_end():
     text = stream.getvalue()
     assert "epoch 1/2  batch 1/3" in text and "batch 2/3" not in text and "batch 3/3" in text
     assert "\n" not in text and text.endswith("\r\033[K")
+
+
+def test_bench_refuses_an_empty_epoch(capsys):
+    assert main(["bench", "--no-torch", "--samples", "0"]) == 2
+    assert "samples must be a positive integer" in capsys.readouterr().err
