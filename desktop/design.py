@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import inspect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ from netcore.layers import LAYER_TYPES
 from netcore.spec import LayerInfo, SpecError, check_spec, make_layer, normalise_shape
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "resources" / "networks"
-KNOWN_TEMPLATES = ("xor", "mnist_mlp", "mnist_cnn_small", "mnist_cnn", "mnist_cnn_large")
 
 DEFAULT_SPEC: dict[str, Any] = {
     "name": "xor",
@@ -28,6 +27,42 @@ DEFAULT_SPEC: dict[str, Any] = {
     ],
     "loss": "mse",
 }
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a template is trained: the dataset and settings its figures were measured with.
+
+    ``dataset``, ``schedule``, ``augment`` None: leave the training panel's choice as it is.
+    """
+
+    dataset: str | None
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    schedule: str | None = "constant"
+    batch_size: int = 32
+    epochs: int = 5
+    augment: str | None = None
+    data_options: dict[str, Any] | None = None
+
+
+MLP_RECIPE = Recipe(None)
+CNN_RECIPE = Recipe(None, lr=2e-3, schedule="cosine", batch_size=64, epochs=3, augment="off")
+# The shipped templates, in menu order, each with the recipe its description quotes.
+TEMPLATE_RECIPES: dict[str, Recipe] = {
+    "xor": Recipe("xor", "sgd", 2.0, None, batch_size=4, epochs=3000, data_options={"n": 4, "noise": 0.0}),
+    "mnist_mlp": Recipe("mnist"),
+    "mnist_cnn_small": replace(CNN_RECIPE, dataset="mnist"),
+    "mnist_cnn": replace(CNN_RECIPE, dataset="mnist"),
+    "mnist_cnn_large": replace(CNN_RECIPE, dataset="mnist", epochs=10, augment="light"),
+}
+KNOWN_TEMPLATES = tuple(TEMPLATE_RECIPES)
+
+
+def recipe_for(template: str) -> Recipe:
+    """The template's recipe; for one a user added, the CNN or MLP defaults by its name."""
+    return TEMPLATE_RECIPES.get(template) or (CNN_RECIPE if "cnn" in template else MLP_RECIPE)
+
 
 # The order of the type combos; types the engine gains later are appended sorted.
 TYPE_ORDER = (

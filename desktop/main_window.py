@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.controller import Controller, DataChoice, copy_network
+from desktop.design import recipe_for
 from desktop.handwriting import MNIST_WITH_HANDWRITING, load_samples
 from desktop.widgets.designer import DesignerPanel
 from desktop.widgets.digit_panel import DigitPanel
@@ -29,13 +30,6 @@ from netcore.train import TrainResult, TrainSettings
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "resources" / "models" / "digits.npz"
 MAX_RECENT = 8
-TEMPLATE_DATASETS = {
-    "xor": "xor",
-    "mnist_mlp": "mnist",
-    "mnist_cnn_small": "mnist",
-    "mnist_cnn": "mnist",
-    "mnist_cnn_large": "mnist",
-}
 
 
 class MainWindow(QMainWindow):
@@ -343,29 +337,19 @@ class MainWindow(QMainWindow):
         self.model_path = None
 
     def _load_template(self, name: str) -> None:
+        """Load a template and the training settings its description quotes."""
         self.designer.load_template(name)
-        if name in TEMPLATE_DATASETS:
-            self.training.set_data_choice(TEMPLATE_DATASETS[name])
-        if name == "xor":
-            self.training.set_data_choice("xor", {"n": 4, "noise": 0.0})
-            self.training.optimizer.setCurrentText("sgd")
-            self.training.lr.setValue(2.0)
-            self.training.batch_size.setValue(4)
-            self.training.epochs.setValue(3000)
-        elif "cnn" in name:  # the settings its figures were measured with (see its description)
-            large = name == "mnist_cnn_large"
-            self.training.optimizer.setCurrentText("adam")
-            self.training.lr.setValue(2e-3)
-            self.training.schedule.setCurrentText("cosine")
-            self.training.batch_size.setValue(64)
-            self.training.epochs.setValue(10 if large else 3)
-            self.training.augment.setCurrentText("light" if large else "off")
-        else:
-            self.training.optimizer.setCurrentText("adam")
-            self.training.lr.setValue(1e-3)
-            self.training.schedule.setCurrentText("constant")
-            self.training.batch_size.setValue(32)
-            self.training.epochs.setValue(5)
+        recipe, t = recipe_for(name), self.training
+        if recipe.dataset is not None:
+            t.set_data_choice(recipe.dataset, recipe.data_options)
+        t.optimizer.setCurrentText(recipe.optimizer)
+        t.lr.setValue(recipe.lr)
+        if recipe.schedule is not None:
+            t.schedule.setCurrentText(recipe.schedule)
+        t.batch_size.setValue(recipe.batch_size)
+        t.epochs.setValue(recipe.epochs)
+        if recipe.augment is not None:
+            t.augment.setCurrentText(recipe.augment)
 
     def _open_design(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

@@ -14,7 +14,14 @@ import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from desktop.design import TEMPLATES_DIR, parse_shape  # noqa: E402
+from desktop.design import (  # noqa: E402
+    CNN_RECIPE,
+    MLP_RECIPE,
+    TEMPLATE_RECIPES,
+    TEMPLATES_DIR,
+    parse_shape,
+    recipe_for,
+)
 from desktop.widgets.designer import DesignerPanel  # noqa: E402
 from netcore.layers import LAYER_TYPES  # noqa: E402
 from netcore.spec import check_spec  # noqa: E402
@@ -287,6 +294,11 @@ def test_templates_load(qtbot, panel):
         assert panel.spec() == expected
         assert panel.is_valid(), panel.validation_message()
         assert len(check_spec(panel.spec())) == panel.layer_list.count()
+
+
+def test_every_recipe_names_a_shipped_template_and_a_user_template_gets_defaults():
+    assert all((TEMPLATES_DIR / f"{name}.json").exists() for name in TEMPLATE_RECIPES)
+    assert recipe_for("my_cnn") == CNN_RECIPE and recipe_for("my_net") == MLP_RECIPE
 
 
 def test_a_missing_template_is_skipped(panel):
