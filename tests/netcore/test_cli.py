@@ -201,7 +201,7 @@ def test_batch_progress_rewrites_one_line_and_clears_it_at_the_epoch_end():
     import io
     from types import SimpleNamespace
 
-    from netcore.cli import BatchProgress
+    from netcore.cli.train import BatchProgress
 
     stream = io.StringIO()
     show = BatchProgress(stream, epochs=2)
