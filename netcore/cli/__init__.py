@@ -1,4 +1,4 @@
-"""The command line: ``netcore COMMAND ...`` (also ``python -m netcore``).
+"""The netcore command line (also `python -m netcore`): one module per command in this package.
 
 Bad input of any kind exits with status 2 and one line on stderr; ``--debug``
 shows the traceback instead.
