@@ -20,7 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.controller import DataChoice
+from desktop.state import DataChoice
+from netcore.augment import STRENGTHS
+from netcore.optimizers import OPTIMIZERS
+from netcore.schedules import SCHEDULE_NAMES
 from netcore.train import BatchStats, EpochStats, TrainSettings
 
 DATASETS = [
@@ -32,9 +35,7 @@ DATASETS = [
     ("Blobs", "blobs"),
 ]
 SYNTHETIC = {"xor", "spirals", "circles", "moons", "blobs"}
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"]
-SCHEDULES = ["constant", "step", "exponential", "cosine"]
-AUGMENTATIONS = ["off", "light", "strong"]
+AUGMENTATIONS = list(STRENGTHS)  # the engine's names, in its order
 
 
 def _double(
@@ -77,11 +78,11 @@ class TrainingPanel(QWidget):
         self.augment = QComboBox()
         self.augment.addItems(AUGMENTATIONS)
         self.optimizer = QComboBox()
-        self.optimizer.addItems(OPTIMIZERS)
+        self.optimizer.addItems(list(OPTIMIZERS))
         self.optimizer.setCurrentText("adam")
         self.lr = _double(1e-6, 10.0, 1e-3, 6, adaptive=True)
         self.schedule = QComboBox()
-        self.schedule.addItems(SCHEDULES)
+        self.schedule.addItems(list(SCHEDULE_NAMES))
         self.batch_size = _int(1, 60000, 32)
         self.epochs = _int(1, 100000, 10)
         self.l2 = _double(0.0, 1.0, 0.0, 5, adaptive=True)
@@ -194,6 +195,19 @@ class TrainingPanel(QWidget):
             self.samples.setValue(int(options["n"]))
         if "test_ratio" in options:
             self.test_ratio.setValue(float(options["test_ratio"]))
+
+    def apply_recipe(self, recipe) -> None:
+        """Show a template's training recipe (desktop.design.Recipe); None fields stay as they are."""
+        if recipe.dataset is not None:
+            self.set_data_choice(recipe.dataset, recipe.data_options)
+        self.optimizer.setCurrentText(recipe.optimizer)
+        self.lr.setValue(recipe.lr)
+        if recipe.schedule is not None:
+            self.schedule.setCurrentText(recipe.schedule)
+        self.batch_size.setValue(recipe.batch_size)
+        self.epochs.setValue(recipe.epochs)
+        if recipe.augment is not None:
+            self.augment.setCurrentText(recipe.augment)
 
     # -- settings ------------------------------------------------------------------------
     def settings(self) -> TrainSettings:

@@ -126,7 +126,7 @@ def test_settings_persist_between_sessions(qtbot, tmp_path):
 def reader_window(qtbot, tmp_path, monkeypatch, mnist_dir):
     """A window reading with the shipped digit model; "my handwriting" is 20 MNIST test digits."""
     from desktop.controller import Controller
-    from desktop.handwriting import save_sample
+    from netcore.data.handwriting import save_sample
     from netcore.data.mnist import load_mnist
 
     monkeypatch.setenv("NETCORE_HANDWRITING_DIR", str(tmp_path / "handwriting"))
@@ -158,7 +158,7 @@ def test_evaluate_without_saved_digits_says_how_to_make_some(qtbot, reader_windo
 
 
 def test_fine_tune_trains_a_copy_of_the_reader_on_mnist_and_my_digits(qtbot, reader_window):
-    from desktop.handwriting import MNIST_WITH_HANDWRITING
+    from netcore.data.handwriting import MNIST_WITH_HANDWRITING
 
     w = reader_window
     reader = w.controller.display_network
@@ -173,12 +173,18 @@ def test_fine_tune_trains_a_copy_of_the_reader_on_mnist_and_my_digits(qtbot, rea
     assert finished.args[0].status == "cancelled"
     choice = w.controller.data_choice
     assert choice.name == MNIST_WITH_HANDWRITING
-    assert len(w.controller.dataset(choice).y_test) == 20  # the test split is my handwriting
+    data = w.controller.dataset(choice)
+    assert len(data.y_test) == 5  # a quarter of my 20 digits, held out of training
+    assert len(data.y_train) == 60000 + 15 * 50  # MNIST plus the other 15, repeated
     assert w.designer.spec() == reader.spec  # the design shown is the reader's
     trained = w.controller.network
     assert trained is not reader and not np.array_equal(trained.flat_params, before)
     np.testing.assert_array_equal(reader.flat_params, before)  # the shipped reader is untouched
     assert w.controller.settings.lr <= 1e-4
+    # measured on the held-out digits and on MNIST's test set (issue 10, item 7)
+    qtbot.waitUntil(lambda: "did not train on" in w.training.status.text(), timeout=60000)
+    text = w.training.status.text()
+    assert "test accuracy" in text and "(MNIST)" in text and "on 5 of your digits" in text
 
 
 def test_cnn_templates_bring_the_settings_their_figures_were_measured_with(window):

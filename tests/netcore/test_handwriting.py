@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from netcore.data import handwriting
 from netcore.data.dataset import DataError, Dataset
 from netcore.data.handwriting import (
     MNIST_WITH_HANDWRITING,
@@ -48,3 +49,44 @@ def test_how_many_are_held_out():
 def test_no_saved_digits_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="no saved handwriting"):
         with_handwriting(fake_mnist(), tmp_path)
+
+
+# ------------------------------------------------------------------------ my handwriting on disk
+
+
+def test_samples_round_trip_through_png(tmp_path):
+    rng = np.random.default_rng(1)
+    images = rng.random((5, 28, 28)).astype(np.float32)
+    labels = [3, 0, 9, 3, 5]
+    paths = [handwriting.save_sample(img, lab, tmp_path) for img, lab in zip(images, labels, strict=True)]
+    assert len(set(paths)) == 5
+    assert [p.parent.name for p in paths] == [str(lab) for lab in labels]
+    assert not list(tmp_path.rglob("*.tmp"))  # no temporary file left behind
+    x, y = handwriting.load_samples(tmp_path)
+    assert x.shape == (5, 1, 28, 28) and x.dtype == np.float32 and y.dtype == np.int64
+    assert sorted(y.tolist()) == sorted(labels)
+    for img, lab in zip(images, labels, strict=True):  # files come back grouped by label
+        matches = [i for i in range(5) if y[i] == lab and np.abs(x[i, 0] - img).max() <= 0.5 / 255 + 1e-6]
+        assert matches
+    assert handwriting.count_samples(tmp_path) == 5
+
+
+def test_the_folder_comes_from_the_environment_and_may_be_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETCORE_HANDWRITING_DIR", str(tmp_path / "mine"))
+    assert handwriting.handwriting_dir() == tmp_path / "mine"
+    x, y = handwriting.load_samples()
+    assert x.shape == (0, 1, 28, 28) and y.shape == (0,)
+    assert handwriting.count_samples() == 0
+    handwriting.save_sample(np.zeros((28, 28), np.float32), 4)
+    assert handwriting.count_samples() == 1 and (tmp_path / "mine" / "4").is_dir()
+
+
+def test_bad_samples_are_refused_or_skipped(tmp_path):
+    with pytest.raises(ValueError, match="shape"):
+        handwriting.save_sample(np.zeros((20, 20), np.float32), 1, tmp_path)
+    with pytest.raises(ValueError, match="label"):
+        handwriting.save_sample(np.zeros((28, 28), np.float32), 10, tmp_path)
+    handwriting.save_sample(np.ones((28, 28), np.float32), 2, tmp_path)
+    (tmp_path / "2" / "broken.png").write_bytes(b"not a png")
+    x, y = handwriting.load_samples(tmp_path)
+    assert y.tolist() == [2] and x.min() == 1.0
