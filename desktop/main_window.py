@@ -1,9 +1,8 @@
 """The main window composes: it builds the views and menus and connects them to the controller.
 
-Views live in desktop/widgets/ (they draw what they are handed and emit requests), the work in
-desktop/controller.py, the menu table in desktop/menus.py, file dialogs in file_dialogs.py and
-what is remembered between sessions in window_settings.py. Slots here translate a request
-into one controller call, or a controller signal into view updates.
+Views: desktop/widgets/; work: controller.py; menus: menus.py; dialogs: file_dialogs.py and
+messages.py; what is remembered: window_settings.py. A slot here turns a request into one
+controller call, or a controller signal into view updates.
 """
 
 from __future__ import annotations
@@ -13,14 +12,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QProgressDialog, QSplitter
+from PySide6.QtWidgets import QLabel, QMainWindow
 
 from desktop import file_dialogs as files
+from desktop import messages
 from desktop.controller import Controller
 from desktop.design import recipe_for
-from desktop.menus import build_menus, refresh_recent
+from desktop.menus import build_menus, refresh_recent, update_actions
 from desktop.widgets.designer import DesignerPanel
 from desktop.widgets.digit_panel import DigitPanel
+from desktop.widgets.frame import LoadingDialog, splitter
 from desktop.widgets.plot import LivePlot
 from desktop.widgets.training import TrainingPanel
 from desktop.window_settings import WindowSettings
@@ -29,14 +30,7 @@ from netcore.train import TrainResult, TrainSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "resources" / "models" / "digits.npz"
-
-
-def _splitter(orientation: Qt.Orientation, *widgets, stretch=(1, 0)) -> QSplitter:
-    splitter = QSplitter(orientation)
-    for i, widget in enumerate(widgets):
-        splitter.addWidget(widget)
-        splitter.setStretchFactor(i, stretch[i])
-    return splitter
+DEFAULT_SIZES = {"window/splitter": [480, 380], "window/top": [880, 560], "window/bottom": [860, 580]}
 
 
 class MainWindow(QMainWindow):
@@ -50,17 +44,15 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("netcore studio")
         self.controller = controller or Controller()
         self.memory = WindowSettings(settings or QSettings("netcore", "netcore studio"))
-        self.model_path: str | None = None
-        self.last_error: str | None = None
-        self.last_info: str | None = None
-        self._download_dialog: QProgressDialog | None = None
+        self.model_path = self.last_error = self.last_info = None  # str | None each
+        self._download_dialog: LoadingDialog | None = None
 
         self.designer, self.plot = DesignerPanel(), LivePlot()
         self.training, self.digits = TrainingPanel(), DigitPanel()
         # Top: the design and the pad; bottom: the curves and the settings that drive them.
-        top = _splitter(Qt.Orientation.Horizontal, self.designer, self.digits)
-        bottom = _splitter(Qt.Orientation.Horizontal, self.plot, self.training)
-        self.splitter = _splitter(Qt.Orientation.Vertical, top, bottom, stretch=(1, 1))
+        top = splitter(Qt.Orientation.Horizontal, self.designer, self.digits)
+        bottom = splitter(Qt.Orientation.Horizontal, self.plot, self.training)
+        self.splitter = splitter(Qt.Orientation.Vertical, top, bottom, stretch=(1, 1))
         self._splitters = {"window/splitter": self.splitter, "window/top": top, "window/bottom": bottom}
         self.setCentralWidget(self.splitter)
         self.model_label = QLabel()
@@ -120,20 +112,17 @@ class MainWindow(QMainWindow):
     def toggle_pause(self) -> None:
         (self.controller.resume if self.controller.state == "paused" else self.controller.pause)()
 
-    def stop(self) -> None:
-        self.controller.stop()
-
     def fine_tune(self) -> None:
         if not self.controller.busy and (settings := self._settings()) is not None:
             self.controller.fine_tune(settings)
 
     def evaluate_handwriting(self) -> None:
-        def show(count: int, figures: dict) -> None:
-            text = f"{self.controller.network_name}: {figures['accuracy']:.1%} right on your {count} saved digits"
-            self.training.show_message(text)
-            self.show_info("My handwriting", text)
-
-        self.controller.evaluate_handwriting(show)
+        name = self.controller.network_name
+        self.controller.evaluate_handwriting(
+            lambda count, figures: self.show_info(
+                "My handwriting", self.training.show_mine(name, count, figures)
+            )
+        )
 
     def reset(self) -> None:
         self.controller.reset()
@@ -150,36 +139,20 @@ class MainWindow(QMainWindow):
 
     def _on_controller_training_finished(self, result: TrainResult) -> None:
         self.designer.set_editable(True)
-        self.training.show_message(result.message)
+        self.training.show_result(result)
         if result.status in ("diverged", "failed"):
             self.show_error(result.message)
         elif self.controller.network is not None:
             self.controller.evaluate_test(self._show_test_figures)
-        self.training.progress.setFormat(result.message)
 
     def _show_test_figures(self, figures: dict) -> None:
-        text = f"test loss {figures['loss']:.4f}"
-        if "accuracy" in figures:
-            text += f" · test accuracy {figures['accuracy']:.2%}"
-        if "handwriting_count" in figures:
-            text += " (MNIST)"
-            if "handwriting_accuracy" in figures:
-                text += (
-                    f" · {figures['handwriting_accuracy']:.1%} right on {figures['handwriting_count']} "
-                    "of your digits it did not train on"
-                )
-        self.training.show_message(text)
-        self.statusBar().showMessage(text, 10000)
+        self.statusBar().showMessage(self.training.show_test_figures(figures), 10000)
 
     def _on_controller_state_changed(self, state: str) -> None:
         self._update_enabled()
         if state == "loading":
-            dialog = QProgressDialog("Loading the dataset…", "Cancel", 0, 0, self)
-            dialog.setWindowTitle("netcore studio")
-            dialog.setWindowModality(Qt.WindowModality.WindowModal)
-            dialog.setMinimumDuration(400)
-            dialog.canceled.connect(self.controller.stop)
-            self._download_dialog = dialog
+            self._download_dialog = LoadingDialog(self)
+            self._download_dialog.canceled.connect(self.controller.stop)
         elif self._download_dialog is not None:
             self._download_dialog.close()
             self._download_dialog = None
@@ -187,10 +160,7 @@ class MainWindow(QMainWindow):
     def _on_controller_task_progressed(self, done: int, total: int, label: str) -> None:
         self.training.show_task(done, total, label)
         if self._download_dialog is not None:
-            self._download_dialog.setLabelText(label or "Loading…")
-            self._download_dialog.setMaximum(max(total, 0))
-            if total:
-                self._download_dialog.setValue(min(done, total))
+            self._download_dialog.show_progress(done, total, label)
 
     def _on_controller_network_changed(self, network, name: str) -> None:
         self.digits.set_network(network, name)
@@ -199,22 +169,12 @@ class MainWindow(QMainWindow):
 
     def _on_designer_validity_changed(self, valid: bool, message: str) -> None:
         self._update_enabled()
-        if not valid:
-            self.training.show_message(f"design error: {message}")
-        elif self.controller.state == "idle":
-            self.training.show_message("ready")
+        self.training.show_design_validity(valid, message, idle=self.controller.state == "idle")
 
     def _update_enabled(self) -> None:
         state, valid = self.controller.state, self.designer.is_valid()
-        idle = state == "idle"
         self.training.set_state(state, can_train=valid)
-        self.act_train.setEnabled(idle and valid)
-        self.act_step.setEnabled(idle and valid)
-        self.act_pause.setEnabled(state in ("training", "paused"))
-        self.act_stop.setEnabled(not idle)
-        for action in (self.act_open, self.act_save, self.act_save_as, self.act_open_design, self.act_new,
-                       self.act_reset, self.act_import_idx, self.act_import_csv, self.recent_menu.menuAction()):  # fmt: skip
-            action.setEnabled(idle)
+        update_actions(self, state, valid)
 
     # -- designs -------------------------------------------------------------------------------
     def new_design(self) -> None:
@@ -267,10 +227,7 @@ class MainWindow(QMainWindow):
         self._remember_model(path, f"opened {path}")
 
     def save_model_current(self) -> None:
-        if self.model_path:
-            self.save_model(self.model_path)
-        else:
-            self.save_model_as()
+        self.save_model(self.model_path) if self.model_path else self.save_model_as()
 
     def save_model_as(self) -> None:
         if path := files.save_file(self, "Save model", self.memory.last_dir(), files.MODELS, ".npz"):
@@ -284,9 +241,6 @@ class MainWindow(QMainWindow):
         self.memory.add_recent(path)
         self._refresh_recent()
         self.statusBar().showMessage(message, 5000)
-
-    def _recent(self) -> list[str]:
-        return self.memory.recent()
 
     def _refresh_recent(self) -> None:
         refresh_recent(self.recent_menu, self.memory.recent(), self.open_model)
@@ -310,35 +264,23 @@ class MainWindow(QMainWindow):
 
     # -- messages --------------------------------------------------------------------------------
     def show_error(self, message: str) -> None:
-        """A non-blocking dialog with the engine's one-line message."""
+        """A non-blocking dialog with the engine's one-line message (also in the status bar)."""
         self.last_error = message
-        self._show_box(QMessageBox.Icon.Warning, "netcore studio", message)
+        messages.open_box(self, message)
+        self.statusBar().showMessage(message, 10000)
 
     def show_info(self, title: str, message: str) -> None:
         """A non-blocking dialog with a result worth a second look (also in the status bar)."""
         self.last_info = message
-        self._show_box(QMessageBox.Icon.Information, title, message)
-
-    def _show_box(self, icon: QMessageBox.Icon, title: str, message: str) -> None:
-        box = QMessageBox(icon, title, message, QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+        messages.open_box(self, message, title, error=False)
         self.statusBar().showMessage(message, 10000)
 
     def about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About netcore studio",
-            "netcore studio: design a network, watch it learn, draw digits for it.\n"
-            "Every line of the learning engine is hand-written NumPy.",
-        )
+        messages.about(self)
 
     # -- persistence -------------------------------------------------------------------------------
     def _restore(self) -> None:
-        if not self.memory.restore_layout(self, self._splitters):
-            self.splitter.setSizes([480, 380])
-            self._splitters["window/top"].setSizes([880, 560])
-            self._splitters["window/bottom"].setSizes([860, 580])
+        self.memory.restore_layout(self, self._splitters, DEFAULT_SIZES)
         spec = self.memory.design()
         if spec:
             self.designer.set_spec(spec, undoable=False)

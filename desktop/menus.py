@@ -1,7 +1,8 @@
 """The window's actions and menu bar, in one table: a new menu entry is one line here.
 
-``ACTIONS`` maps an attribute name to (menu, text, slot name on the window, shortcut, tip);
-``None`` as text is a separator. ``build_menus`` creates the QActions as attributes of the
+``ACTIONS`` maps an attribute name to (menu, text, slot, shortcut, tip); the slot is a method
+name on the window ("train") or a dotted path from it ("controller.stop"); "sep..." entries
+are separators. ``build_menus`` creates the QActions as attributes of the
 window (``window.act_train``...) and the menus in table order.
 """
 
@@ -38,7 +39,7 @@ ACTIONS: dict[str, tuple[str, str, str, object, str]] = {
     "act_train": ("&Train", "&Train", "train", "F5", ""),
     "act_step": ("&Train", "&Step one epoch", "step", "F6", ""),
     "act_pause": ("&Train", "&Pause / Resume", "toggle_pause", "F7", ""),
-    "act_stop": ("&Train", "St&op", "stop", "Shift+F5", ""),
+    "act_stop": ("&Train", "St&op", "controller.stop", "Shift+F5", ""),
     "act_reset": ("&Train", "&Reset weights", "reset", "Ctrl+R", ""),
     "sep_train": ("&Train", "", "", None, ""),
     "act_finetune": (
@@ -76,9 +77,33 @@ def build_menus(window: QMainWindow, templates: list[str], load_template: Callab
                 action.setShortcut(QKeySequence(shortcut))
             if tip:
                 action.setStatusTip(tip)
-            action.triggered.connect(lambda _=False, s=slot: getattr(window, s)())
+            action.triggered.connect(lambda _=False, s=slot: _resolve(window, s)())
             menu.addAction(action)
             setattr(window, attr, action)
+
+
+def _resolve(window: QMainWindow, path: str) -> Callable[[], object]:
+    """``"train"`` -> window.train; ``"controller.stop"`` -> window.controller.stop."""
+    target = window
+    for name in path.split("."):
+        target = getattr(target, name)
+    return target
+
+
+IDLE_ONLY = ("act_open", "act_save", "act_save_as", "act_open_design", "act_new", "act_reset",
+             "act_import_idx", "act_import_csv")  # fmt: skip
+
+
+def update_actions(window: QMainWindow, state: str, design_valid: bool) -> None:
+    """Enable what the controller's ``state`` (idle, loading, training, paused) allows."""
+    idle = state == "idle"
+    window.act_train.setEnabled(idle and design_valid)
+    window.act_step.setEnabled(idle and design_valid)
+    window.act_pause.setEnabled(state in ("training", "paused"))
+    window.act_stop.setEnabled(not idle)
+    for name in IDLE_ONLY:
+        getattr(window, name).setEnabled(idle)
+    window.recent_menu.menuAction().setEnabled(idle)
 
 
 def refresh_recent(menu: QMenu, paths: list[str], open_model: Callable[[str], None]) -> None:

@@ -23,8 +23,10 @@ class WindowSettings:
         return value if isinstance(value, QByteArray) and not value.isEmpty() else None
 
     # -- layout ----------------------------------------------------------------------------
-    def restore_layout(self, window: QMainWindow, splitters: dict[str, QSplitter]) -> bool:
-        """Geometry and splitter positions; False when there were none saved (first start)."""
+    def restore_layout(
+        self, window: QMainWindow, splitters: dict[str, QSplitter], defaults: dict[str, list[int]]
+    ) -> None:
+        """Geometry and splitter positions; ``defaults`` (key -> sizes) on the first start."""
         geometry = self._bytes("window/geometry")
         if geometry is not None:
             window.restoreGeometry(geometry)
@@ -35,7 +37,8 @@ class WindowSettings:
             state = self._bytes(key)
             if state is not None:
                 splitter.restoreState(state)
-        return self._bytes("window/splitter") is not None
+            elif key in defaults:
+                splitter.setSizes(defaults[key])
 
     def save_layout(self, window: QMainWindow, splitters: dict[str, QSplitter]) -> None:
         self.store.setValue("window/geometry", window.saveGeometry())

@@ -300,6 +300,38 @@ class TrainingPanel(QWidget):
     def show_message(self, text: str) -> None:
         self.status.setText(text)
 
+    def show_result(self, result) -> None:
+        """How a run ended (a netcore.train.TrainResult), in the status line and the progress bar."""
+        self.show_message(result.message)
+        self.progress.setFormat(result.message)
+
+    def show_design_validity(self, valid: bool, message: str, idle: bool) -> None:
+        if not valid:
+            self.show_message(f"design error: {message}")
+        elif idle:
+            self.show_message("ready")
+
+    def show_mine(self, name: str, count: int, figures: dict) -> str:
+        """Show how ``name`` reads the user's ``count`` saved digits; return the line."""
+        text = f"{name}: {figures['accuracy']:.1%} right on your {count} saved digits"
+        self.show_message(text)
+        return text
+
+    def show_test_figures(self, figures: dict) -> str:
+        """Show test figures (Controller.evaluate_test's dict) as one line, and return it."""
+        text = f"test loss {figures['loss']:.4f}"
+        if "accuracy" in figures:
+            text += f" · test accuracy {figures['accuracy']:.2%}"
+        if "handwriting_count" in figures:
+            text += " (MNIST)"
+            if "handwriting_accuracy" in figures:
+                text += (
+                    f" · {figures['handwriting_accuracy']:.1%} right on {figures['handwriting_count']} "
+                    "of your digits it did not train on"
+                )
+        self.show_message(text)
+        return text
+
 
 def format_seconds(seconds: float) -> str:
     seconds = int(round(seconds))

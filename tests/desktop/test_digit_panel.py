@@ -5,13 +5,10 @@ asks for one and shows what it is handed."""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
 from desktop.widgets.digit_panel import DigitPanel
-from netcore.data.mnist import data_dir, missing_files
 from netcore.data import handwriting
 from netcore.network import Network
 from tests.desktop.conftest import draw_stroke, line

@@ -68,7 +68,7 @@ def test_save_then_open_restores_design_history_and_predictions(qtbot, window, t
     assert window.controller.history == history
     assert window.plot.series["loss"].n == len(history)
     np.testing.assert_array_equal(window.controller.network.predict(XOR_X), trained)
-    assert window.model_path == path and window._recent()[0] == path
+    assert window.model_path == path and window.memory.recent()[0] == path
     assert window.training.data_choice().name == "xor"
 
 
