@@ -31,7 +31,7 @@ from netcore.experiment import (
     saved_model,
 )
 from netcore.network import Network
-from netcore.serialization import SavedModel, load_model, save_model
+from netcore.serialization import ModelFileError, SavedModel, load_model, save_model
 from netcore.train import EpochStats, Trainer, TrainingControl, TrainResult, TrainSettings
 
 __all__ = ["Controller", "DataChoice", "copy_network"]
@@ -407,7 +407,12 @@ class Controller(QObject):
             return
 
         def work(progress, should_stop):
-            model = load_model(path)
+            try:
+                model = load_model(path)
+            except ModelFileError:
+                raise  # its message names the file already
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                raise ValueError(f"cannot open {Path(path).name}: {exc}") from None
             try:
                 parse_history(model.history)
                 settings = parse_settings(model.settings)

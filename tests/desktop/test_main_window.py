@@ -83,6 +83,40 @@ def test_a_corrupt_model_file_shows_an_error_dialog(qtbot, window, tmp_path):
     assert window.controller.state == "idle"
 
 
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"history": [{"epoch": 1, "loss": "low"}]},
+        {"history": {"epoch": 1}},
+        {"settings": {"lr": "fast"}},
+        {"settings": ["adam"]},
+        {"dataset": "mnist"},
+    ],
+    ids=["history-value", "history-type", "settings-value", "settings-type", "dataset-type"],
+)
+def test_a_model_with_malformed_history_or_settings_leaves_the_window_as_it_was(
+    qtbot, window, tmp_path, broken
+):
+    from netcore.network import Network
+    from netcore.serialization import SavedModel, save_model
+
+    path = tmp_path / "odd.npz"
+    spec = {"input_shape": [3], "layers": [{"type": "dense", "units": 2}], "loss": "softmax_cross_entropy"}
+    save_model(SavedModel(Network(spec, seed=0), **broken), path)
+    train_and_wait(qtbot, window)
+    before = (window.designer.spec(), window.controller.network, list(window.controller.history))
+    curve = window.plot.series["loss"].n
+    errors = []
+    window.controller.error.connect(errors.append)
+    with qtbot.waitSignal(window.controller.error, timeout=10000):
+        window.open_model(str(path))
+    qtbot.wait(50)  # nothing else arrives after the error
+    assert len(errors) == 1 and errors[0].startswith("cannot open odd.npz:") and "\n" not in errors[0]
+    assert (window.designer.spec(), window.controller.network, window.controller.history) == before
+    assert window.plot.series["loss"].n == curve and window.model_path is None
+    assert len([b for b in window.findChildren(QMessageBox) if b.isVisible()]) == 1
+
+
 def test_closing_the_window_while_training_stops_the_worker(qtbot, window):
     window.training.epochs.setValue(100000)
     window.training.train_button.click()
