@@ -2,8 +2,9 @@
 
 The window and the widgets ask the controller to act (methods) and listen to its signals; they
 never start threads, load data or run a network for more than reading one digit. Every thread
-starts through ``_launch``; a new background job is a method here that calls ``run_task`` with
-an engine function (see ``evaluate_handwriting``). All signals are emitted on the UI thread.
+starts through ``self.threads`` (desktop/tasks.py); a new background job is a method here that
+calls ``run_task`` with an engine function and a callback (see ``evaluate_handwriting``).
+All signals are emitted on the UI thread.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from desktop.state import DataChoice, Session, copy_network
+from desktop.tasks import Threads
 from desktop.worker import TaskWorker, TrainingWorker
 from netcore.data.dataset import Dataset
 from netcore.data.handwriting import MNIST_WITH_HANDWRITING, load_samples, with_handwriting
@@ -60,7 +62,8 @@ class Controller(QObject):
         self._trainer: Trainer | None = None
         self._trainer_key: tuple | None = None
         self._datasets: dict[tuple, Dataset] = {}
-        self._threads: dict[QThread, QObject] = {}  # strong references while they run
+        self.threads = Threads(self)  # every thread starts there
+        self.threads.task_progressed.connect(self.task_progressed)
         self._thread: QThread | None = None  # the training thread
         self._control: TrainingControl | None = None
         self._last_result: TrainResult | None = None
@@ -84,59 +87,28 @@ class Controller(QObject):
             self.state = state
             self.state_changed.emit(state)
 
-    # -- threads: the one way work starts --------------------------------------------------
-    def _launch(self, worker: QObject, on_thread_finished: Callable[[], None]) -> QThread:
-        """Run ``worker.run`` on a new QThread kept here until it ends.
-
-        ``on_thread_finished`` must be a slot of a QObject on the UI thread (queued there).
-        """
-        thread = QThread(self)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.finished.connect(thread.quit)
-        thread.finished.connect(on_thread_finished)
-        self._threads[thread] = worker
-        thread.start()
-        return thread
-
-    def _retire(self, thread: QThread) -> None:
-        worker = self._threads.pop(thread, None)
-        if worker is not None:
-            worker.deleteLater()
-        thread.deleteLater()
-
+    # -- threads ---------------------------------------------------------------------------
     def run_task(
         self,
         function: Callable[..., Any],
         on_success: Callable[[Any], None],
         on_failure: Callable[[str], None] | None = None,
     ) -> TaskWorker:
-        """Run ``function(progress=, should_stop=)`` off the UI thread; callbacks run on the UI thread."""
-        worker = TaskWorker(function)
-        # A plain callable connected to a worker's signal would run on the worker's thread;
-        # a relay living on this thread queues the callbacks onto the UI thread.
-        relay = _Relay(on_success, on_failure or self.error.emit, self)
-        worker.progressed.connect(self.task_progressed)
-        worker.succeeded.connect(relay.succeed)
-        worker.failed.connect(relay.fail)
-        thread = self._launch(worker, relay.done)
-        relay.on_done = lambda: (self._retire(thread), relay.deleteLater())
-        return worker
+        """Run ``function(progress=, should_stop=)`` off the UI thread; callbacks run on the UI thread.
+
+        Failures arrive as one line (``on_failure``, by default the ``error`` signal).
+        """
+        return self.threads.run_task(function, on_success, on_failure or self.error.emit)
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Stop every worker and wait for its thread (window closing, application quitting)."""
         self.stop_all()
-        for thread in list(self._threads):
-            if thread.isRunning():
-                thread.quit()
-                thread.wait(timeout_ms)
+        self.threads.wait_all(timeout_ms)
 
     def stop_all(self) -> None:
         if self._control is not None:
             self._control.request_stop()
-        for worker in self._threads.values():
-            if isinstance(worker, TaskWorker):
-                worker.request_stop()
+        self.threads.cancel_tasks()
 
     # -- data -----------------------------------------------------------------------------
     def dataset(self, choice: DataChoice) -> Dataset | None:
@@ -217,7 +189,7 @@ class Controller(QObject):
         self._control, self._last_result = control, None
         self._set_state("training")
         self.training_started.emit(planned)
-        self._thread = self._launch(worker, self._on_thread_finished)
+        self._thread = self.threads.launch(worker, self._on_thread_finished)
 
     @Slot(object, object)
     def _on_worker_epoch_finished(self, stats: EpochStats, weights: dict[str, np.ndarray]) -> None:
@@ -238,7 +210,7 @@ class Controller(QObject):
     def _on_thread_finished(self) -> None:
         thread, self._thread, self._control = self._thread, None, None
         if thread is not None:
-            self._retire(thread)
+            self.threads.retire(thread)
         self._set_state("idle")
         if self.session.network is not None:
             self._publish(self.session.network, f"trained here ({len(self.session.history)} epochs)")
@@ -440,29 +412,6 @@ class Controller(QObject):
         self.run_task(
             lambda progress, should_stop: load_model(path), lambda model: self._publish(model.network, name)
         )
-
-
-class _Relay(QObject):
-    """Calls back on the thread it lives on (the UI thread)."""
-
-    def __init__(
-        self, on_success: Callable[[Any], None], on_failure: Callable[[str], None], parent: QObject
-    ) -> None:
-        super().__init__(parent)
-        self._on_success, self._on_failure = on_success, on_failure
-        self.on_done: Callable[[], None] = lambda: None
-
-    @Slot(object)
-    def succeed(self, result: Any) -> None:
-        self._on_success(result)
-
-    @Slot(str)
-    def fail(self, message: str) -> None:
-        self._on_failure(message)
-
-    @Slot()
-    def done(self) -> None:
-        self.on_done()
 
 
 def _static_settings(settings: TrainSettings) -> tuple:

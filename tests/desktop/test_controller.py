@@ -92,7 +92,7 @@ def test_pause_resume_and_stop_leave_no_running_thread(qtbot, controller):
         controller.stop()
     assert finished.args[0].status == "cancelled"
     assert controller.state == "idle" and controller._thread is None
-    assert controller._threads == {}  # nothing left running or referenced
+    assert controller.threads.count() == 0  # nothing left running or referenced
     assert not _alive(thread) or not thread.isRunning()
     qtbot.waitUntil(lambda: not _alive(thread), timeout=5000)  # deleteLater reached it
 

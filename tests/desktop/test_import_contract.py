@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDGETS = sorted((ROOT / "desktop" / "widgets").glob("*.py"))
-FORBIDDEN = {"desktop.controller", "desktop.worker"}
+FORBIDDEN = {"desktop.controller", "desktop.worker", "desktop.tasks"}
 QT_FREE = [
     "desktop.state",
     "netcore.data.handwriting",
@@ -45,7 +45,9 @@ def test_no_widget_imports_the_controller_or_the_worker(path):
 
 def test_the_check_sees_such_an_import(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("from desktop import controller\nimport desktop.worker as w\n")
+    bad.write_text(
+        "from desktop import controller\nimport desktop.worker as w\nfrom desktop.tasks import Threads\n"
+    )
     assert imported_modules(bad) & FORBIDDEN == FORBIDDEN
 
 
