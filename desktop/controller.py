@@ -352,6 +352,7 @@ class Controller(QObject):
         if network is None or data is None or self.busy:
             return
         mnist = self.dataset(DataChoice("mnist")) if choice.name == MNIST_WITH_HANDWRITING else None
+        network = copy_network(network)  # the pad may read with the original meanwhile
 
         def work(progress, should_stop):
             if mnist is None:

@@ -22,19 +22,14 @@ from PySide6.QtWidgets import (
 
 from desktop.state import DataChoice
 from netcore.augment import STRENGTHS
+from netcore.data.registry import DATASET_NAMES, SYNTHETIC_NAMES
 from netcore.optimizers import OPTIMIZERS
 from netcore.schedules import SCHEDULE_NAMES
 from netcore.train import BatchStats, EpochStats, TrainSettings
 
-DATASETS = [
-    ("MNIST digits", "mnist"),
-    ("XOR", "xor"),
-    ("Spirals", "spirals"),
-    ("Circles", "circles"),
-    ("Moons", "moons"),
-    ("Blobs", "blobs"),
-]
-SYNTHETIC = {"xor", "spirals", "circles", "moons", "blobs"}
+LABELS = {"mnist": "MNIST digits", "xor": "XOR"}  # else the name, capitalised
+DATASETS = [(LABELS.get(name, name.capitalize()), name) for name in DATASET_NAMES]  # the engine's
+SYNTHETIC = set(SYNTHETIC_NAMES)
 AUGMENTATIONS = list(STRENGTHS)  # the engine's names, in its order
 
 
