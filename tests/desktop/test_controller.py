@@ -223,3 +223,23 @@ def test_test_digits_load_off_the_ui_thread_and_misread_ones_are_misread(
     wrong = digits[1]
     assert wrong["predicted"] is not None and wrong["predicted"] != wrong["label"]
     assert bar_network.predict(wrong["image"].reshape(1, 784)).argmax() == wrong["predicted"]
+
+
+def test_one_train_click_builds_the_network_once_and_checks_the_fit_once(qtbot, controller, monkeypatch):
+    import desktop.controller as module
+    import netcore.experiment as experiment
+
+    built, checked = [], []
+    real_network, real_check = module.Network, experiment.check_fit
+    monkeypatch.setattr(module, "Network", lambda *a, **k: built.append(a) or real_network(*a, **k))
+    monkeypatch.setattr(experiment, "check_fit", lambda *a: checked.append(a) or real_check(*a))
+    settings = TrainSettings(epochs=1, batch_size=16, lr=0.01)
+    with qtbot.waitSignal(controller.training_finished, timeout=60000):
+        controller.start_training(MOONS_SPEC, settings, DataChoice("moons", {"n": 100}))
+    assert len(checked) == 1
+    # the trained network, and at its epoch end one display copy for the pad: never a rebuild
+    assert len(built) <= 2 and controller.network.spec == MOONS_SPEC
+    built.clear()
+    with qtbot.waitSignal(controller.training_finished, timeout=60000):
+        controller.start_training(MOONS_SPEC, settings, DataChoice("moons", {"n": 100}))
+    assert len(checked) == 1 and built == []  # the same run continues
