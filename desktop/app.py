@@ -21,7 +21,6 @@ def main(argv: list[str] | None = None) -> int:
         app.setWindowIcon(QIcon(str(icon)))
     window = MainWindow()
     app.aboutToQuit.connect(window.controller.shutdown)
-    app.aboutToQuit.connect(window.digits.shutdown)
     window.show()
     for path in argv[1:]:
         if path.endswith(".npz") and os.path.exists(path):

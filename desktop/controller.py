@@ -1,39 +1,42 @@
-"""The window's application state: the design, the data, the network, the threads.
+"""The one owner of the window's work: the session, every thread, worker and background task.
 
-Widgets ask the controller to act and listen to its signals; the controller
-owns every QThread and worker, so nothing is collected while it runs.
-All signals here are emitted on the UI thread.
+The window and the widgets ask the controller to act (methods) and listen to its signals; they
+never start threads, load data or run a network for more than reading one digit. Every thread
+starts through ``self.threads`` (desktop/tasks.py); a new background job is a method here that
+calls ``run_task`` with an engine function and a callback (see ``evaluate_handwriting``).
+All signals are emitted on the UI thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from desktop.handwriting import MNIST_WITH_HANDWRITING, with_handwriting
+from desktop.state import DataChoice, Session, copy_network
+from desktop.tasks import Threads
 from desktop.worker import TaskWorker, TrainingWorker
 from netcore.data.dataset import Dataset
-from netcore.experiment import check_fit, evaluate_on_test, make_trainer
+from netcore.data.handwriting import MNIST_WITH_HANDWRITING, load_samples, with_handwriting
+from netcore.digits import digit_input_problem, pick_digit
+from netcore.evaluation import evaluate
+from netcore.experiment import (
+    DataSource,
+    evaluate_on_test,
+    fine_tune_settings,
+    make_trainer,
+    parse_history,
+    parse_settings,
+    saved_model,
+)
 from netcore.network import Network
-from netcore.serialization import SavedModel, load_model, save_model
-from netcore.train import EpochStats, Trainer, TrainResult, TrainSettings
+from netcore.serialization import ModelFileError, SavedModel, load_model, save_model
+from netcore.train import EpochStats, Trainer, TrainingControl, TrainResult, TrainSettings
 
-
-@dataclass
-class DataChoice:
-    """Which dataset, with its options (noise, n, test_ratio...) and augmentation."""
-
-    name: str = "xor"
-    options: dict[str, Any] = field(default_factory=dict)
-    augment: str = "off"
-
-    def key(self) -> tuple:
-        return (self.name, tuple(sorted(self.options.items())))
+__all__ = ["Controller", "DataChoice", "copy_network"]
 
 
 class Controller(QObject):
@@ -43,8 +46,9 @@ class Controller(QObject):
     epoch_finished = Signal(object)  # EpochStats
     training_started = Signal(int)  # epochs planned
     training_finished = Signal(object)  # TrainResult
+    design_replaced = Signal(dict)  # the design of a network that arrived (opened, fine-tuned)
     network_changed = Signal(object, str)  # a UI-thread Network (a copy while training), its name
-    model_opened = Signal(object, str)  # SavedModel, path
+    model_opened = Signal(object, object, str)  # SavedModel, TrainSettings | None, path
     model_saved = Signal(str)
     error = Signal(str)
 
@@ -52,63 +56,61 @@ class Controller(QObject):
         super().__init__(parent)
         self.data_dir = data_dir
         self.state = "idle"
-        self.network: Network | None = None  # the trained network; owned by the worker while training
+        self.session = Session()
         self.display_network: Network | None = None  # what the pad reads with
         self.network_name = "no model"
-        self.trainer: Trainer | None = None
-        self.history: list[dict[str, Any]] = []
-        self.settings = TrainSettings(epochs=10, batch_size=32, lr=1e-3)
-        self.data_choice = DataChoice()
-        self.model_meta: dict[str, Any] = {}
-        self._datasets: dict[tuple, Dataset] = {}
+        self._trainer: Trainer | None = None
         self._trainer_key: tuple | None = None
-        self._thread: QThread | None = None
-        self._worker: TrainingWorker | None = None
-        self._tasks: list[tuple[QThread, TaskWorker]] = []
+        self._datasets: dict[tuple, Dataset] = {}
+        self.threads = Threads(self)  # every thread starts there
+        self.threads.task_progressed.connect(self.task_progressed)
+        self._thread: QThread | None = None  # the training thread
+        self._control: TrainingControl | None = None
+        self._last_result: TrainResult | None = None
+        self._replacing_design = False
 
-    # -- state -----------------------------------------------------------------------
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            self.state_changed.emit(state)
+    # -- read-only views of the session --------------------------------------------------
+    network = property(
+        lambda self: self.session.network, doc="the trained network (the worker's while training)"
+    )
+    history = property(lambda self: self.session.history, doc="EpochStats dicts of the current network")
+    settings = property(lambda self: self.session.settings)
+    data_choice = property(lambda self: self.session.data_choice)
+    trainer = property(lambda self: self._trainer)
 
     @property
     def busy(self) -> bool:
         return self.state != "idle"
 
-    # -- background tasks ------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
+
+    # -- threads ---------------------------------------------------------------------------
     def run_task(
         self,
         function: Callable[..., Any],
         on_success: Callable[[Any], None],
         on_failure: Callable[[str], None] | None = None,
     ) -> TaskWorker:
-        """Run ``function(progress=, should_stop=)`` on a thread; callbacks run on the UI thread."""
-        thread = QThread(self)
-        worker = TaskWorker(function)
-        worker.moveToThread(thread)
-        # A plain Python callable connected to a worker's signal would run on the worker's
-        # thread; a relay living on this thread makes the callbacks queued onto the UI thread.
-        entry = (thread, worker)
+        """Run ``function(progress=, should_stop=)`` off the UI thread; callbacks run on the UI thread.
 
-        def forget() -> None:
-            if entry in self._tasks:
-                self._tasks.remove(entry)
-            worker.deleteLater()
-            thread.deleteLater()
-            relay.deleteLater()
+        Failures arrive as one line (``on_failure``, by default the ``error`` signal).
+        """
+        return self.threads.run_task(function, on_success, on_failure or self.error.emit)
 
-        relay = _Relay(on_success, on_failure or self.error.emit, forget, self)
-        thread.started.connect(worker.run)
-        worker.progressed.connect(self.task_progressed)
-        worker.succeeded.connect(relay.succeed)
-        worker.failed.connect(relay.fail)
-        worker.finished.connect(thread.quit)
-        thread.finished.connect(relay.done)
-        self._tasks.append(entry)
-        thread.start()
-        return worker
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        """Stop every worker and wait for its thread (window closing, application quitting)."""
+        self.stop_all()
+        self.threads.wait_all(timeout_ms)
 
+    def stop_all(self) -> None:
+        if self._control is not None:
+            self._control.request_stop()
+        self.threads.cancel_tasks()
+
+    # -- data -----------------------------------------------------------------------------
     def dataset(self, choice: DataChoice) -> Dataset | None:
         return self._datasets.get(choice.key())
 
@@ -129,13 +131,16 @@ class Controller(QObject):
                 progress(done, total or 0, f"downloading {name}")
 
             if choice.name == MNIST_WITH_HANDWRITING:
-                return with_handwriting(load_dataset("mnist", data_dir=data_dir, progress=report))
-            return load_dataset(choice.name, data_dir=data_dir, progress=report, **choice.options)
+                mnist = load_dataset("mnist", data_dir=data_dir, progress=report)
+                return {DataChoice("mnist").key(): mnist, choice.key(): with_handwriting(mnist)}
+            return {
+                choice.key(): load_dataset(choice.name, data_dir=data_dir, progress=report, **choice.options)
+            }
 
-        def loaded(data: Dataset) -> None:
-            self._datasets[choice.key()] = data
+        def loaded(datasets: dict[tuple, Dataset]) -> None:
+            self._datasets.update(datasets)
             self._set_state("idle")
-            then(data)
+            then(datasets[choice.key()])
 
         def failed(message: str) -> None:
             self._set_state("idle")
@@ -144,65 +149,56 @@ class Controller(QObject):
         self._set_state("loading")
         self.run_task(work, loaded, failed)
 
-    # -- training --------------------------------------------------------------------
+    # -- training --------------------------------------------------------------------------
     def start_training(
         self, spec: dict, settings: TrainSettings, choice: DataChoice, epochs: int | None = None
     ) -> None:
         """Train ``epochs`` (default: the settings') more epochs of ``spec`` on ``choice``."""
         if self.busy:
             return
-        self.settings, self.data_choice = settings, choice
+        self.session.settings, self.session.data_choice = settings, choice
         self.load_dataset(choice, lambda data: self._train_on(spec, settings, choice, data, epochs))
 
     def _train_on(self, spec, settings, choice, data: Dataset, epochs: int | None) -> None:
+        session = self.session
+        control = TrainingControl()
         try:
-            if self.network is None or self.network.spec != spec:
-                self.network = Network(spec, seed=settings.seed)
-                self.history = []
-                self.trainer = None
-            check_fit(self.network, data)
+            if session.network is None or session.network.spec != spec:
+                session.start(Network(spec, seed=settings.seed))  # built once per click
+                self._trainer = None
             key = (choice.key(), choice.augment, _static_settings(settings))
-            if self.trainer is None or self._trainer_key != key:
-                self.trainer = make_trainer(
-                    self.network, data, settings, augment=_augmentation(choice.augment)
-                )
-                self.trainer.history = [_epoch_from_dict(h) for h in self.history]
+            if self._trainer is None or self._trainer_key != key:
+                self._trainer = make_trainer(session.network, data, settings, augment=choice.augment)
+                self._trainer.history = parse_history(session.history)
                 self._trainer_key = key
-            self.trainer.base_lr, self.trainer.batch_size = settings.lr, settings.batch_size
+            else:  # the same run continues: only the live settings may have changed
+                control.change(lr=settings.lr, batch_size=settings.batch_size)
         except ValueError as exc:
             self.error.emit(str(exc))
             return
-        self.model_meta = {
-            "dataset": {"name": data.name, **choice.options},
-            "preprocessing": data.preprocessing,
-            "class_names": data.class_names,
-        }
+        session.source = DataSource.of(data, choice.options)
         planned = epochs or settings.epochs
-        if self.display_network is self.network:
+        if self.display_network is session.network:
             # The worker is about to own this network: the pad must read with its own copy.
-            self._publish(copy_network(self.network), self.network_name)
-        worker = TrainingWorker(self.trainer, planned)
-        thread = QThread(self)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
+            self._publish(copy_network(session.network), self.network_name)
+        worker = TrainingWorker(self._trainer, planned, control)
         worker.batch_finished.connect(self.batch_finished)
         worker.epoch_finished.connect(self._on_worker_epoch_finished)
         worker.failed.connect(self.error)
         worker.finished.connect(self._on_worker_finished)
-        worker.finished.connect(thread.quit)
-        thread.finished.connect(self._on_thread_finished)
-        self._thread, self._worker = thread, worker
+        self._control, self._last_result = control, None
         self._set_state("training")
         self.training_started.emit(planned)
-        thread.start()
+        self._thread = self.threads.launch(worker, self._on_thread_finished)
 
     @Slot(object, object)
     def _on_worker_epoch_finished(self, stats: EpochStats, weights: dict[str, np.ndarray]) -> None:
-        self.history.append(stats.to_dict())
+        network = self.session.network
+        self.session.history.append(stats.to_dict())
         self.epoch_finished.emit(stats)
         display = self.display_network
-        if display is None or display is self.network or display.spec != self.network.spec:
-            display = Network(self.network.spec, seed=0, dtype=self.network.dtype)
+        if display is None or display is network or display.spec != network.spec:
+            display = Network(network.spec, seed=0, dtype=network.dtype)
         display.load_state_dict(weights)
         self._publish(display, f"training: epoch {stats.epoch}")
 
@@ -212,158 +208,211 @@ class Controller(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        thread, worker = self._thread, self._worker
-        self._thread = self._worker = None
-        if worker is not None:
-            worker.deleteLater()
+        thread, self._thread, self._control = self._thread, None, None
         if thread is not None:
-            thread.deleteLater()
+            self.threads.retire(thread)
         self._set_state("idle")
-        result = getattr(self, "_last_result", None)
-        if self.network is not None:
-            self._publish(self.network, f"trained here ({len(self.history)} epochs)")
-        if result is not None:
-            self.training_finished.emit(result)
+        if self.session.network is not None:
+            self._publish(self.session.network, f"trained here ({len(self.session.history)} epochs)")
+        if self._last_result is not None:
+            self.training_finished.emit(self._last_result)
 
+    def pause(self) -> None:
+        if self._control is not None and self.state == "training":
+            self._control.pause()
+            self._set_state("paused")
+
+    def resume(self) -> None:
+        if self._control is not None and self.state == "paused":
+            self._control.resume()
+            self._set_state("training")
+
+    def stop(self) -> None:
+        """Stop training between batches, or cancel a running load/download."""
+        if self._control is not None:
+            self._control.request_stop()
+        elif self.state == "loading":
+            self.stop_all()
+
+    def change_live(self, **settings: Any) -> None:
+        """Learning rate or batch size changed while training."""
+        if self._control is not None:
+            self._control.change(**settings)
+
+    def reset(self) -> None:
+        """Forget the trained network (new random weights at the next Train)."""
+        if not self.busy:
+            self.session.start(None)
+            self._trainer = None
+
+    def adopt_design(self, spec: dict) -> None:
+        """The user changed the design: the next Train starts from new weights."""
+        network = self.session.network
+        if self._replacing_design or self.busy or network is None or network.spec == spec:
+            return
+        self.session.start(None)
+        self._trainer = None
+
+    def _replace_design(self, spec: dict) -> None:
+        """Tell the window a network with this design arrived, without resetting it."""
+        self._replacing_design = True
+        try:
+            self.design_replaced.emit(spec)
+        finally:
+            self._replacing_design = False
+
+    # -- the digit pad and my handwriting ------------------------------------------------------
     def _publish(self, network: Network, name: str) -> None:
         self.display_network = network
         self.network_name = name
         self.network_changed.emit(network, name)
 
-    def pause(self) -> None:
-        if self._worker is not None and self.state == "training":
-            self._worker.pause()
-            self._set_state("paused")
+    def digit_network(self) -> Network | None:
+        """The network that reads digits (trained or shown); None after an error saying why."""
+        network = self.session.network or self.display_network
+        problem = "there is no network yet" if network is None else digit_input_problem(network)
+        if problem:
+            self.error.emit(f"cannot use my handwriting: {problem}")
+            return None
+        return network
 
-    def resume(self) -> None:
-        if self._worker is not None and self.state == "paused":
-            self._worker.resume()
-            self._set_state("training")
-
-    def stop(self) -> None:
-        """Stop training between batches, or cancel a running load/download."""
-        if self._worker is not None:
-            self._worker.request_stop()
-        elif self.state == "loading":
-            for _, worker in list(self._tasks):
-                worker.request_stop()
-
-    def change_live(self, **settings: Any) -> None:
-        """Learning rate or batch size changed while training."""
-        if self._worker is not None:
-            self._worker.change(**settings)
-
-    def reset(self) -> None:
-        """Forget the trained network (new random weights at the next Train)."""
-        if self.busy:
+    def fine_tune(self, settings: TrainSettings) -> None:
+        """One epoch of the fine-tune recipe on MNIST plus my handwriting (the shipped reader: a copy)."""
+        network = None if self.busy else self.digit_network()
+        if network is None:
             return
-        self.network = self.trainer = None
-        self.history = []
+        if network is not self.session.network:
+            self.session.start(copy_network(network))
+            self._trainer = None
+        self._replace_design(network.spec)
+        recipe = fine_tune_settings(settings)
+        self.start_training(network.spec, recipe, DataChoice(MNIST_WITH_HANDWRITING), epochs=recipe.epochs)
 
-    def shutdown(self, timeout_ms: int = 10000) -> None:
-        """Stop every worker and wait for its thread (window closing, application quitting)."""
-        if self._worker is not None:
-            self._worker.request_stop()
-        for _, worker in list(self._tasks):
-            worker.request_stop()
-        for thread in [self._thread] + [t for t, _ in self._tasks]:
-            if thread is not None and thread.isRunning():
-                thread.quit()
-                thread.wait(timeout_ms)
+    def evaluate_handwriting(self, then: Callable[[int, dict], None]) -> None:
+        """Figures of the digit network on every saved handwriting sample: ``then(count, figures)``."""
+        network = self.digit_network()
+        if network is None:
+            return
+        network = copy_network(network)
 
-    # -- models ----------------------------------------------------------------------
+        def work(progress, should_stop):
+            x, y = load_samples()
+            if len(x) == 0:
+                raise ValueError(
+                    "there are no saved handwriting samples yet: draw digits and use 'Save to my handwriting'"
+                )
+            return len(x), evaluate(network, x.reshape((len(x),) + network.input_shape), y)
+
+        self.run_task(work, lambda result: then(*result))
+
+    def pick_test_digit(
+        self, wrong: bool, then: Callable[[dict], None], failed: Callable[[str], None]
+    ) -> None:
+        """An MNIST test digit (one the pad's network misreads if ``wrong``), loaded off the UI thread.
+
+        ``then`` gets {"image": (28, 28), "label", "index", "predicted"}; ``failed`` one line.
+        """
+        network = self.display_network
+        if wrong and (network is None or digit_input_problem(network)):
+            failed("a test digit the model gets wrong needs a model that reads digits")
+            return
+        network = copy_network(network) if wrong else None
+        cached, data_dir = self.dataset(DataChoice("mnist")), self.data_dir
+        seed = int(np.random.default_rng().integers(2**31))
+
+        def work(progress, should_stop):
+            from netcore.data.mnist import load_mnist
+
+            data = cached or load_mnist(data_dir, download=False)
+            index, predicted = pick_digit(data.x_test, data.y_test, np.random.default_rng(seed), network)
+            return data, {
+                "image": data.x_test[index].reshape(28, 28),
+                "label": int(data.y_test[index]),
+                "index": index,
+                "predicted": predicted,
+            }
+
+        def picked(result) -> None:
+            data, digit = result
+            if self.data_dir == data_dir:
+                self._datasets.setdefault(DataChoice("mnist").key(), data)
+            then(digit)
+
+        self.run_task(work, picked, failed)
+
+    # -- models -----------------------------------------------------------------------------
     def evaluate_test(self, then: Callable[[dict], None]) -> None:
-        """Test-split figures of the current network, computed off the UI thread."""
-        network, data = self.network, self.dataset(self.data_choice)
+        """Test figures of the current network, off the UI thread.
+
+        After a fine-tune: ``accuracy`` on MNIST's test set and ``handwriting_accuracy`` on the
+        held-out own samples (``handwriting_count`` of them).
+        """
+        network, choice = self.session.network, self.session.data_choice
+        data = self.dataset(choice)
         if network is None or data is None or self.busy:
             return
-        self.run_task(lambda progress, should_stop: evaluate_on_test(network, data), then)
+        mnist = self.dataset(DataChoice("mnist")) if choice.name == MNIST_WITH_HANDWRITING else None
+        network = copy_network(network)  # the pad may read with the original meanwhile
+
+        def work(progress, should_stop):
+            if mnist is None:
+                return evaluate_on_test(network, data)
+            figures = dict(evaluate_on_test(network, mnist), handwriting_count=len(data.y_test))
+            if len(data.y_test):
+                figures["handwriting_accuracy"] = evaluate_on_test(network, data)["accuracy"]
+            return figures
+
+        self.run_task(work, then)
 
     def save_model(self, path: str) -> None:
-        if self.network is None or self.busy:
+        if self.session.network is None or self.busy:
             self.error.emit("there is no trained network to save yet")
             return
-        model = SavedModel(
-            network=self.network,
-            history=list(self.history),
-            settings=self.settings.to_dict(),
-            dataset=dict(self.model_meta.get("dataset", {})),
-            preprocessing=dict(self.model_meta.get("preprocessing", {})),
-            class_names=list(self.model_meta.get("class_names", [])),
-            extra={"augment": self.data_choice.augment},
-        )
+        session = self.session
+        model = saved_model(session, session.source, extra=session.model_extra())
         self.run_task(
             lambda progress, should_stop: save_model(model, path), lambda _: self.model_saved.emit(str(path))
         )
 
     def open_model(self, path: str, name: str | None = None) -> None:
-        """Load a model off the UI thread and make it the current network (design, history...)."""
+        """Load and check a model off the UI thread; only a model that is whole replaces the session."""
         if self.busy:
             return
 
-        def opened(model: SavedModel) -> None:
-            self.network = model.network
-            self.history = list(model.history)
-            self.trainer = None
-            self.model_meta = {
-                "dataset": model.dataset,
-                "preprocessing": model.preprocessing,
-                "class_names": model.class_names,
-            }
-            if model.settings:
-                try:
-                    self.settings = TrainSettings.from_dict(model.settings)
-                except (TypeError, ValueError):
-                    pass
-            self._publish(model.network, name or Path(path).name)
-            self.model_opened.emit(model, str(path))
+        def work(progress, should_stop):
+            try:
+                model = load_model(path)
+            except ModelFileError:
+                raise  # its message names the file already
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                raise ValueError(f"cannot open {Path(path).name}: {exc}") from None
+            try:
+                parse_history(model.history)
+                settings = parse_settings(model.settings)
+                if not isinstance(model.dataset, dict) or not isinstance(model.dataset.get("name", ""), str):
+                    raise ValueError("dataset must be a record with a name")
+            except ValueError as exc:
+                raise ValueError(f"cannot open {Path(path).name}: {exc}") from None
+            return model, settings
 
-        self.run_task(lambda progress, should_stop: load_model(path), opened)
+        def opened(result: tuple[SavedModel, TrainSettings | None]) -> None:
+            model, settings = result
+            self._replace_design(model.network.spec)
+            self.session.start(model.network, model.history)
+            self.session.source = DataSource.of_model(model)
+            if settings is not None:
+                self.session.settings = settings
+            self._trainer = None
+            self._publish(model.network, name or Path(path).name)
+            self.model_opened.emit(model, settings, str(path))
+
+        self.run_task(work, opened)
 
     def open_reader(self, path: str, name: str) -> None:
         """Load a model only for the drawing pad to read with (the shipped default model)."""
         self.run_task(
             lambda progress, should_stop: load_model(path), lambda model: self._publish(model.network, name)
         )
-
-    def adopt_design(self, spec: dict) -> None:
-        """The user changed the design: the next Train starts from new weights."""
-        if self.network is not None and self.network.spec != spec and not self.busy:
-            self.network = self.trainer = None
-            self.history = []
-
-
-class _Relay(QObject):
-    """Calls back on the thread it lives on (the UI thread)."""
-
-    def __init__(
-        self,
-        on_success: Callable[[Any], None],
-        on_failure: Callable[[str], None],
-        on_done: Callable[[], None],
-        parent: QObject,
-    ) -> None:
-        super().__init__(parent)
-        self._on_success, self._on_failure, self._on_done = on_success, on_failure, on_done
-
-    @Slot(object)
-    def succeed(self, result: Any) -> None:
-        self._on_success(result)
-
-    @Slot(str)
-    def fail(self, message: str) -> None:
-        self._on_failure(message)
-
-    @Slot()
-    def done(self) -> None:
-        self._on_done()
-
-
-def copy_network(network: Network) -> Network:
-    """An independent network with the same design and weights (and BatchNorm statistics)."""
-    twin = Network(network.spec, seed=0, dtype=network.dtype)
-    twin.load_state_dict(network.state_dict())
-    return twin
 
 
 def _static_settings(settings: TrainSettings) -> tuple:
@@ -372,16 +421,3 @@ def _static_settings(settings: TrainSettings) -> tuple:
     for live in ("lr", "batch_size", "epochs"):
         data.pop(live)
     return tuple(sorted((k, repr(v)) for k, v in data.items()))
-
-
-def _epoch_from_dict(row: dict[str, Any]) -> EpochStats:
-    fields = EpochStats.__dataclass_fields__
-    return EpochStats(**{k: row.get(k) for k in fields})
-
-
-def _augmentation(name: str):
-    if name in ("off", "", None):
-        return None
-    from netcore.augment import STRENGTHS
-
-    return STRENGTHS.get(name)

@@ -1,8 +1,9 @@
 """Workers that run engine code on a QThread and report only through signals.
 
-``TrainingWorker`` drives ``Trainer.run``; ``TaskWorker`` runs any function
-(loading a dataset or a model, downloading MNIST) off the UI thread.
-Only immutable records and copied arrays cross threads.
+``TrainingWorker`` drives ``Trainer.run`` with a ``TrainingControl``; ``TaskWorker`` runs any
+function (loading a dataset or a model, downloading MNIST) off the UI thread. Both have
+``run()`` and ``finished``, which is all ``Controller._launch`` needs. Only immutable records
+and copied arrays cross threads. Only the controller imports this module.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from netcore.train import BatchStats, EpochStats, Trainer, TrainResult
+from netcore.train import BatchStats, EpochStats, Trainer, TrainingControl, TrainResult
 
 BATCH_SIGNALS_PER_SECOND = 20
 
@@ -27,51 +28,23 @@ def describe_error(exc: BaseException) -> str:
 
 
 class TrainingWorker(QObject):
-    """Runs ``trainer.run(epochs)`` on its thread; pause, stop and live settings via flags."""
+    """Runs ``trainer.run(epochs, control=control)`` on its thread.
+
+    Stop, pause and live settings go to ``control`` (thread-safe); the trainer reads it
+    between batches.
+    """
 
     batch_finished = Signal(object)  # BatchStats, at most ~20 per second
     epoch_finished = Signal(object, object)  # EpochStats, copied weights and layer state (state_dict)
     finished = Signal(object)  # TrainResult
     failed = Signal(str)
 
-    def __init__(self, trainer: Trainer, epochs: int) -> None:
+    def __init__(self, trainer: Trainer, epochs: int, control: TrainingControl) -> None:
         super().__init__()
         self.trainer = trainer
         self.epochs = epochs
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-        self._lock = threading.Lock()
-        self._pending: dict[str, Any] = {}
+        self.control = control
         self._last_emit = 0.0
-
-    # -- called from the UI thread ---------------------------------------------------
-    def request_stop(self) -> None:
-        self._stop.set()
-        self._running.set()  # a paused worker must wake up to stop
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def change(self, **settings: Any) -> None:
-        """Queue ``lr`` / ``batch_size`` changes; the worker applies them between batches."""
-        with self._lock:
-            self._pending.update(settings)
-
-    # -- on the worker thread --------------------------------------------------------
-    def _should_stop(self) -> bool:
-        self._running.wait()
-        if self._pending:
-            with self._lock:
-                pending, self._pending = self._pending, {}
-            if "lr" in pending:
-                self.trainer.base_lr = float(pending["lr"])
-            if "batch_size" in pending:
-                self.trainer.batch_size = int(pending["batch_size"])
-        return self._stop.is_set()
 
     def _on_batch(self, stats: BatchStats) -> None:
         now = time.monotonic()
@@ -85,7 +58,7 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            result = self.trainer.run(self.epochs, self._on_batch, self._on_epoch, self._should_stop)
+            result = self.trainer.run(self.epochs, self._on_batch, self._on_epoch, control=self.control)
         except Exception as exc:  # report, never crash the window
             traceback.print_exc()
             self.failed.emit(describe_error(exc))

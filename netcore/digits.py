@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 
 from netcore.network import Network
 from netcore.preprocess import preprocess_digit
 
 DIGIT_SHAPES = ((784,), (1, 28, 28), (28, 28))
+SIDE = 28
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class Reading:
     image: np.ndarray | None  # the 28x28 image the network received, 0..1
     reason: str | None  # why there is no label ("nothing to read: ..."), else None
     stages: dict
+    answers: dict = field(default_factory=dict)  # stage -> (label, probability), see stage_predictions
 
     @property
     def confidence(self) -> float:
@@ -61,3 +64,73 @@ def classify_image(network: Network, image: np.ndarray, min_confidence: float = 
             prepared.stages,
         )
     return Reading(label, probabilities, prepared.image, None, prepared.stages)
+
+
+def as_network_input(image: np.ndarray) -> np.ndarray:
+    """A stage image (h, w, 0..1 ink) as a 28x28 frame, the way a naive pipeline would feed it.
+
+    Images that fit are pasted in the middle unscaled; larger ones are padded to a square and
+    shrunk to 28x28 (anti-aliased), keeping the aspect ratio.
+    """
+    h, w = image.shape
+    if max(h, w) > SIDE:
+        side = max(h, w)
+        square = np.zeros((side, side), np.float32)
+        top, left = (side - h) // 2, (side - w) // 2
+        square[top : top + h, left : left + w] = image
+        pil = Image.fromarray(square).resize((SIDE, SIDE), Image.Resampling.BOX)
+        return np.clip(np.asarray(pil, dtype=np.float32), 0.0, 1.0)
+    out = np.zeros((SIDE, SIDE), np.float32)
+    top, left = (SIDE - h) // 2, (SIDE - w) // 2
+    out[top : top + h, left : left + w] = image
+    return out
+
+
+def stage_predictions(network: Network, stages: dict[str, np.ndarray]) -> dict[str, tuple[int, float]]:
+    """(label, probability) for every stage but "raw", each fed as ``as_network_input`` makes it."""
+    names = [name for name in stages if name != "raw"]
+    if not names or digit_input_problem(network) is not None:
+        return {}
+    x = np.stack([as_network_input(stages[name]) for name in names])
+    probs = network.predict_proba(x.reshape((len(names),) + network.input_shape).astype(network.dtype))
+    return {name: (int(p.argmax()), float(p.max())) for name, p in zip(names, probs, strict=True)}
+
+
+class DigitReader:
+    """Reads pad images with one network: what the window hands the digit pad.
+
+    ``read`` returns a Reading; with ``stages=True`` it also answers for every preprocessing
+    stage (``Reading.answers``). Use it from one thread (the network keeps its forward buffers).
+    """
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self.problem = digit_input_problem(network)
+
+    def read(
+        self, image: np.ndarray, min_confidence: float = 0.0, stages: bool = False, **options
+    ) -> Reading:
+        reading = classify_image(self.network, image, min_confidence, **options)
+        if stages and reading.image is not None:  # stages without a digit get no answers
+            answers = stage_predictions(self.network, dict(reading.stages))
+            reading = Reading(
+                reading.label, reading.probabilities, reading.image, reading.reason, reading.stages, answers
+            )
+        return reading
+
+
+def pick_digit(
+    x: np.ndarray, y: np.ndarray, rng: np.random.Generator, network: Network | None = None
+) -> tuple[int, int | None]:
+    """A random sample index; with ``network``, one it misreads: ``(index, what it says)``.
+
+    Shapes: x (N, ...) matching the network's input, y (N,). ValueError when it misreads none.
+    """
+    if network is None:
+        return int(rng.integers(len(x))), None
+    guesses = network.predict(x.reshape((len(x),) + network.input_shape)).argmax(axis=1)
+    wrong = np.flatnonzero(guesses != y)
+    if wrong.size == 0:
+        raise ValueError("the model reads every MNIST test digit correctly: none to show")
+    index = int(rng.choice(wrong))
+    return index, int(guesses[index])

@@ -3,14 +3,15 @@
     trainer = Trainer(network, TrainSettings(epochs=5, batch_size=32), x, y)
     result = trainer.run(on_batch=print, on_epoch=print, should_stop=lambda: False)
 
-Batch size 1 is stochastic, ``batch_size >= N`` is full batch. ``lr`` and
-``batch_size`` are attributes of the trainer and may be changed from a callback
-between batches. The trainer never prints and knows nothing of any window.
+Batch size 1 is stochastic, ``batch_size >= N`` is full batch. A ``TrainingControl``
+passed to ``run`` stops, pauses and changes ``lr`` / ``batch_size`` between batches, from
+any thread. The trainer never prints and knows nothing of any window.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from netcore.data.split import split_validation
+from netcore.evaluation import evaluate
 from netcore.network import Network
 from netcore.optimizers import OPTIMIZERS, clip_by_global_norm, make_optimizer
 from netcore.schedules import Schedule
@@ -103,6 +106,56 @@ class Diverged(RuntimeError):
     pass
 
 
+class TrainingControl:
+    """Stop, pause and pending live changes (``lr``, ``batch_size``) for one run.
+
+    Any thread may call ``request_stop``, ``pause``, ``resume`` and ``change``; the trainer
+    reads the object between batches (``Trainer.run(control=...)``), nothing else does.
+    """
+
+    LIVE = ("lr", "batch_size")
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._lock = threading.Lock()
+        self._pending: dict[str, float | int] = {}
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused run must wake up to stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def change(self, **settings: float | int) -> None:
+        """Queue ``lr`` and/or ``batch_size``; the trainer applies them before its next batch."""
+        unknown = set(settings) - set(self.LIVE)
+        if unknown:
+            raise ValueError(f"only {', '.join(self.LIVE)} can change during a run, not {sorted(unknown)}")
+        with self._lock:
+            self._pending.update(settings)
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def wait_while_paused(self) -> None:
+        self._running.wait()
+
+    def take_changes(self) -> dict[str, float | int]:
+        """The changes queued since the last call (and forget them)."""
+        if not self._pending:
+            return {}
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        return pending
+
+
 class Trainer:
     """Drives a network through epochs of mini-batches; keeps the history across runs."""
 
@@ -122,10 +175,7 @@ class Trainer:
         dtype = network.dtype
         x = np.ascontiguousarray(x, dtype=dtype).reshape((len(x),) + network.input_shape)
         if x_val is None and settings.val_split > 0:
-            order = self.rng.permutation(len(x))
-            n_val = max(1, int(round(len(x) * settings.val_split)))
-            x_val, y_val = x[order[:n_val]], y[order[:n_val]]
-            x, y = x[order[n_val:]], y[order[n_val:]]
+            x, y, x_val, y_val = split_validation(x, np.asarray(y), settings.val_split, self.rng)
         if len(x) == 0:
             raise ValueError("no training samples left")
         self.x, self.labels = x, np.asarray(y)
@@ -208,13 +258,31 @@ class Trainer:
         on_batch: Callable[[BatchStats], None] | None = None,
         on_epoch: Callable[[EpochStats], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        control: TrainingControl | None = None,
     ) -> TrainResult:
-        """Train ``epochs`` more epochs (default: the settings'); returns how it ended."""
+        """Train ``epochs`` more epochs (default: the settings'); returns how it ended.
+
+        Between batches the run stops when ``should_stop()`` is true or ``control`` asks, waits
+        while ``control`` is paused and applies its pending ``lr`` / ``batch_size``.
+        """
         # Overflow is how divergence shows; the NaN guard reports it once, in words.
         with np.errstate(over="ignore", invalid="ignore"):
-            return self._run(epochs, on_batch, on_epoch, should_stop)
+            return self._run(epochs, on_batch, on_epoch, should_stop, control)
 
-    def _run(self, epochs, on_batch, on_epoch, should_stop) -> TrainResult:
+    def _interrupted(self, should_stop, control: TrainingControl | None) -> bool:
+        """Between batches: wait while paused, apply live changes; True when asked to stop."""
+        if control is not None:
+            control.wait_while_paused()
+            changes = control.take_changes()
+            if "lr" in changes:
+                self.base_lr = float(changes["lr"])
+            if "batch_size" in changes:
+                self.batch_size = int(changes["batch_size"])
+            if control.stop_requested:
+                return True
+        return should_stop is not None and should_stop()
+
+    def _run(self, epochs, on_batch, on_epoch, should_stop, control) -> TrainResult:
         epochs = self.settings.epochs if epochs is None else epochs
         n = len(self.x)
         samples = 0
@@ -229,7 +297,7 @@ class Trainer:
             pos = 0
             batch = 0
             while pos < n:
-                if should_stop is not None and should_stop():
+                if self._interrupted(should_stop, control):
                     return TrainResult(
                         "cancelled", f"stopped during epoch {epoch} after {batch} batches", epoch - 1
                     )
@@ -283,11 +351,7 @@ class Trainer:
     def _finish_epoch(self, epoch: int, loss: float, acc: float | None, seconds: float) -> EpochStats:
         val_loss = val_acc = None
         if self.x_val is not None and len(self.x_val):
-            if self.classifier:
-                result = self.network.evaluate(self.x_val, self.y_val)
-            else:
-                out = self.network.predict(self.x_val)
-                result = {"loss": self.network.loss.forward(out, np.asarray(self.y_val, self.network.dtype))}
+            result = evaluate(self.network, self.x_val, self.y_val)
             val_loss, val_acc = result["loss"], result.get("accuracy")
         stats = EpochStats(epoch, loss, acc, val_loss, val_acc, seconds, self.optimizer.lr)
         self.history.append(stats)

@@ -48,7 +48,7 @@ def main() -> int:
         app.quit()
 
     window.controller.training_finished.connect(finished)
-    QTimer.singleShot(1500, window._train)
+    QTimer.singleShot(1500, window.train)
     QTimer.singleShot(300000, app.quit)
     app.exec()
     window.close()

@@ -58,7 +58,7 @@ def main() -> int:
     timer.setInterval(10)
     timer.timeout.connect(tick)
     timer.start()
-    window._train()
+    window.train()
 
     def finish() -> None:
         window.controller.stop()

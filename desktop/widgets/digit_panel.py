@@ -1,16 +1,17 @@
-"""The digit pad tab: draw (or load) a digit, see what the network reads and how it got there."""
+"""The digit pad tab: draw (or load) a digit, see what the network reads and how it got there.
+
+The panel reads with a ``netcore.digits.DigitReader`` it is handed (``set_network`` wraps the
+window's UI-thread network in one) and asks for MNIST test digits with ``test_digit_requested``;
+the controller loads them and the window hands them back through ``show_test_digit``.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -24,90 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop import handwriting
 from desktop.widgets.drawpad import DEFAULT_BRUSH, DrawPad
 from desktop.widgets.inspector import PreprocessInspector
 from desktop.widgets.prediction import PredictionView
-from netcore.data.dataset import DataError
-from netcore.data.mnist import load_mnist
-from netcore.digits import Reading, classify_image, digit_input_problem
+from netcore.data import handwriting
+from netcore.digits import DigitReader, Reading
 from netcore.network import Network
 
 DEFAULT_THRESHOLD = 0.6
-
-
-# ------------------------------------------------------------------------ test digits, off the UI thread
-
-
-@dataclass(frozen=True)
-class MnistPick:
-    """One MNIST test image picked by the loader, plus the test set to keep for the next pick."""
-
-    image: np.ndarray  # (28, 28) 0..1
-    label: int
-    index: int
-    predicted: int | None  # what the network said on the raw test image (when asked for a wrong one)
-    x_test: np.ndarray  # (N, 1, 28, 28)
-    y_test: np.ndarray  # (N,)
-    data_dir: str | None
-
-
-class _LoaderSignals(QObject):
-    loaded = Signal(object)  # MnistPick
-    failed = Signal(str)
-
-
-class MnistPickJob(QRunnable):
-    """Loads MNIST's test set (unless given) and picks a digit: any, or one ``network`` gets wrong.
-
-    ``network`` must be a private copy: the pad keeps using the original on the UI thread.
-    """
-
-    def __init__(
-        self,
-        data_dir: str | None,
-        cached: tuple[np.ndarray, np.ndarray] | None,
-        network: Network | None,
-        seed: int,
-    ) -> None:
-        super().__init__()
-        self.setAutoDelete(False)  # the panel owns it (and its signals) until it reports back
-        self.signals = _LoaderSignals()
-        self.data_dir, self.cached, self.network, self.seed = data_dir, cached, network, seed
-
-    def run(self) -> None:
-        try:
-            self.signals.loaded.emit(self._pick())
-        except DataError as exc:
-            self.signals.failed.emit(str(exc))
-        except Exception as exc:  # a worker must report, never die silently
-            self.signals.failed.emit(f"could not load a test digit: {type(exc).__name__}: {exc}")
-
-    def _pick(self) -> MnistPick:
-        if self.cached is not None:
-            x, y = self.cached
-        else:
-            dataset = load_mnist(self.data_dir, download=False)
-            x, y = dataset.x_test, dataset.y_test
-        rng = np.random.default_rng(self.seed)
-        predicted = None
-        if self.network is None:
-            index = int(rng.integers(len(x)))
-        else:
-            guesses = self.network.predict(x).argmax(axis=1)
-            wrong = np.flatnonzero(guesses != y)
-            if wrong.size == 0:
-                raise DataError("the model reads every MNIST test digit correctly: none to show")
-            index = int(rng.choice(wrong))
-            predicted = int(guesses[index])
-        return MnistPick(x[index].reshape(28, 28), int(y[index]), index, predicted, x, y, self.data_dir)
-
-
-def _private_copy(network: Network) -> Network:
-    """The same network with its own buffers, safe to run on another thread."""
-    twin = Network(network.spec, dtype=network.dtype)
-    twin.load_state_dict(network.state_dict())
-    return twin
 
 
 # ------------------------------------------------------------------------ the panel
@@ -118,30 +43,25 @@ class DigitPanel(QWidget):
 
     Signals:
         status_message(str): one line for the main window's status bar.
-    Methods: ``set_network(network, name)``, ``set_data_dir(path)``, ``reading()``,
-    ``network_problem``; children ``pad``, ``view``, ``inspector`` are public for the window/tests.
+        test_digit_requested(bool): a random MNIST test digit (True: one the model misreads).
+    Methods: ``set_network(network, name)``, ``show_test_digit(digit)``,
+    ``show_test_digit_failed(message)``, ``reading()``, ``network_problem``; children ``pad``,
+    ``view``, ``inspector`` are public for the window/tests.
     """
 
     status_message = Signal(str)
+    test_digit_requested = Signal(bool)
 
     def __init__(
-        self,
-        parent: QWidget | None = None,
-        data_dir: str | os.PathLike | None = None,
-        handwriting_dir: str | os.PathLike | None = None,
+        self, parent: QWidget | None = None, handwriting_dir: str | os.PathLike | None = None
     ) -> None:
         super().__init__(parent)
-        self._network: Network | None = None
+        self._reader: DigitReader | None = None
         self._network_name = ""
         self._problem: str | None = None
         self._reading: Reading | None = None
-        self._data_dir = None if data_dir is None else str(data_dir)
         self._handwriting_dir = None if handwriting_dir is None else Path(handwriting_dir)
-        self._test_set: tuple[np.ndarray, np.ndarray] | None = None
-        self._job: MnistPickJob | None = None  # strong reference while it runs
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._rng = np.random.default_rng()
+        self._waiting = False  # for a test digit
 
         self.pad = DrawPad()
         self.view = PredictionView()
@@ -150,9 +70,6 @@ class DigitPanel(QWidget):
 
         self.pad.image_changed.connect(self._on_pad_image_changed)
         self.inspector.options_changed.connect(self._on_inspector_options_changed)
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
         self.set_network(None, "")
         self._update_count()
 
@@ -255,10 +172,10 @@ class DigitPanel(QWidget):
 
     # -- public API ---------------------------------------------------------------------
     def set_network(self, network: Network | None, name: str = "") -> None:
-        """Read digits with ``network`` from now on; None: no model (the pad says so)."""
-        self._network = network
+        """Read digits with ``network`` from now on (UI thread only); None: no model (the pad says so)."""
+        self._reader = DigitReader(network) if network is not None else None
         self._network_name = name
-        self._problem = digit_input_problem(network) if network is not None else None
+        self._problem = self._reader.problem if self._reader is not None else None
         if network is None:
             self.model_label.setText("No model")
             self.pad.set_message("no model")
@@ -268,7 +185,7 @@ class DigitPanel(QWidget):
         else:
             self.model_label.setText(f"Model: {name}" if name else "Model")
             self.pad.set_message(None)
-        self.wrong_button.setEnabled(network is not None and not self._problem and self._job is None)
+        self.wrong_button.setEnabled(network is not None and not self._problem and not self._waiting)
         self._classify()
 
     @property
@@ -277,14 +194,7 @@ class DigitPanel(QWidget):
         return self._problem
 
     def network(self) -> Network | None:
-        return self._network
-
-    def set_data_dir(self, path: str | os.PathLike | None) -> None:
-        """Where MNIST is looked for (its ``mnist/`` subfolder); None: the default data folder."""
-        new = None if path is None else str(path)
-        if new != self._data_dir:
-            self._data_dir = new
-            self._test_set = None
+        return self._reader.network if self._reader is not None else None
 
     def reading(self) -> Reading | None:
         """The last reading shown (None without a usable network)."""
@@ -293,18 +203,10 @@ class DigitPanel(QWidget):
     def threshold_value(self) -> float:
         return float(self.threshold.value())
 
-    def shutdown(self) -> None:
-        """Wait for a running test-digit load (called on close and when the app quits)."""
-        self._pool.waitForDone()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.shutdown()
-        super().closeEvent(event)
-
     # -- reading ------------------------------------------------------------------------
     def _classify(self) -> None:
-        network = self._network
-        if network is None:
+        reader = self._reader
+        if reader is None:
             self._reading = None
             self.view.set_message("no model: train or open one to read digits")
             self.inspector.set_reading(None)
@@ -318,8 +220,12 @@ class DigitPanel(QWidget):
         try:
             # The pad draws white ink on black: say so rather than guess from a border a big
             # digit may cover.
-            reading = classify_image(
-                network, self.pad.image(), self.threshold_value(), background="dark", **options
+            reading = reader.read(
+                self.pad.image(),
+                self.threshold_value(),
+                stages=self.inspector_toggle.isChecked(),
+                background="dark",
+                **options,
             )
         except Exception as exc:  # a model that fails on this input must not take the window down
             self._reading = None
@@ -329,7 +235,7 @@ class DigitPanel(QWidget):
         self._reading = reading
         self.view.set_reading(reading)
         if self.inspector_toggle.isChecked():
-            self.inspector.set_reading(reading, network)
+            self.inspector.set_reading(reading)
 
     def _on_pad_image_changed(self) -> None:
         self._classify()
@@ -379,41 +285,31 @@ class DigitPanel(QWidget):
         self._load_test_digit(wrong=True)
 
     def _load_test_digit(self, wrong: bool) -> None:
-        if self._job is not None:
+        if self._waiting:
             return
-        network = None
-        if wrong:
-            if self._network is None or self._problem:
-                self._say("a test digit the model gets wrong needs a model that reads digits")
-                return
-            network = _private_copy(self._network)
-        job = MnistPickJob(self._data_dir, self._test_set, network, int(self._rng.integers(2**31)))
-        job.signals.loaded.connect(self._on_job_loaded)
-        job.signals.failed.connect(self._on_job_failed)
-        self._job = job
+        if wrong and (self._reader is None or self._problem):
+            self._say("a test digit the model gets wrong needs a model that reads digits")
+            return
         self._set_loading(True)
-        if self._test_set is None:
-            self._say("loading MNIST test digits…")
-        self._pool.start(job)
+        self._say("loading an MNIST test digit…")
+        self.test_digit_requested.emit(wrong)
 
     def _set_loading(self, loading: bool) -> None:
+        self._waiting = loading
         self.random_button.setEnabled(not loading)
-        usable = self._network is not None and not self._problem
+        usable = self._reader is not None and not self._problem
         self.wrong_button.setEnabled(not loading and usable)
 
-    def _on_job_loaded(self, digit: MnistPick) -> None:
-        self._job = None
+    def show_test_digit(self, digit: dict) -> None:
+        """Put a test digit on the pad: {"image": (28, 28) 0..1, "label", "index", "predicted"}."""
         self._set_loading(False)
-        if digit.data_dir == self._data_dir:
-            self._test_set = (digit.x_test, digit.y_test)
-        self.pad.set_image(digit.image)
-        text = f"MNIST test digit #{digit.index}, labelled {digit.label}"
-        if digit.predicted is not None:
-            text += f"; on the raw test image the model says {digit.predicted}"
+        self.pad.set_image(digit["image"])
+        text = f"MNIST test digit #{digit['index']}, labelled {digit['label']}"
+        if digit.get("predicted") is not None:
+            text += f"; on the raw test image the model says {digit['predicted']}"
         self._say(text)
 
-    def _on_job_failed(self, message: str) -> None:
-        self._job = None
+    def show_test_digit_failed(self, message: str) -> None:
         self._set_loading(False)
         self._say(message)
 

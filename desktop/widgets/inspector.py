@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from desktop.widgets.prediction import gray_pixmap
-from netcore.digits import Reading, digit_input_problem
-from netcore.network import Network
+from netcore.digits import Reading
 
 THUMB = 72
-SIDE = 28
 
 # (preprocess_digit flag, checkbox text, tooltip); defaults are preprocess_digit's
 TOGGLES = (
@@ -37,36 +34,6 @@ CAPTIONS = {
     "placed": "placed",
 }
 FINAL_STAGES = ("centred", "placed")
-
-
-def as_network_input(image: np.ndarray) -> np.ndarray:
-    """A stage image (h, w, 0..1 ink) as a 28x28 frame, the way a naive pipeline would feed it.
-
-    Images that fit are pasted in the middle unscaled; larger ones are padded to a square and
-    shrunk to 28x28 (anti-aliased), keeping the aspect ratio.
-    """
-    h, w = image.shape
-    if max(h, w) > SIDE:
-        side = max(h, w)
-        square = np.zeros((side, side), np.float32)
-        top, left = (side - h) // 2, (side - w) // 2
-        square[top : top + h, left : left + w] = image
-        pil = Image.fromarray(square).resize((SIDE, SIDE), Image.Resampling.BOX)
-        return np.clip(np.asarray(pil, dtype=np.float32), 0.0, 1.0)
-    out = np.zeros((SIDE, SIDE), np.float32)
-    top, left = (SIDE - h) // 2, (SIDE - w) // 2
-    out[top : top + h, left : left + w] = image
-    return out
-
-
-def stage_predictions(network: Network, stages: dict[str, np.ndarray]) -> dict[str, tuple[int, float]]:
-    """(label, probability) for every stage but "raw", each fed as ``as_network_input`` makes it."""
-    names = [name for name in stages if name != "raw"]
-    if not names or digit_input_problem(network) is not None:
-        return {}
-    x = np.stack([as_network_input(stages[name]) for name in names])
-    probs = network.predict_proba(x.reshape((len(names),) + network.input_shape).astype(network.dtype))
-    return {name: (int(p.argmax()), float(p.max())) for name, p in zip(names, probs, strict=True)}
 
 
 class StageThumb(QWidget):
@@ -106,8 +73,8 @@ class PreprocessInspector(QWidget):
 
     Signals:
         options_changed(dict): the preprocess_digit flags after a toggle changed.
-    Methods: ``options()``, ``set_options(dict)``, ``set_reading(reading, network)``,
-    ``stage_names()``, ``answers()``.
+    Methods: ``options()``, ``set_options(dict)``, ``set_reading(reading)`` (its stages and
+    ``answers``, computed by netcore.digits.DigitReader), ``stage_names()``, ``answers()``.
     """
 
     options_changed = Signal(dict)
@@ -174,11 +141,10 @@ class PreprocessInspector(QWidget):
         self.options_changed.emit(self.options())
 
     # -- stages -------------------------------------------------------------------------
-    def set_reading(self, reading: Reading | None, network: Network | None = None) -> None:
-        """Show the stages of ``reading``; with ``network`` also the answer for each stage."""
+    def set_reading(self, reading: Reading | None) -> None:
+        """Show the stages of ``reading`` and, under each, the answer it carries for that stage."""
         stages = dict(reading.stages) if reading is not None else {}
-        readable = reading is not None and reading.image is not None  # else the stages hold no digit
-        self._answers = stage_predictions(network, stages) if network is not None and readable else {}
+        self._answers = dict(reading.answers) if reading is not None else {}
         self._names = list(stages)
         while len(self._thumbs) < len(stages):
             thumb = StageThumb()

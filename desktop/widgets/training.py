@@ -20,21 +20,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.controller import DataChoice
+from desktop.state import DataChoice
+from netcore.augment import STRENGTHS
+from netcore.data.registry import DATASET_NAMES, SYNTHETIC_NAMES
+from netcore.optimizers import OPTIMIZERS
+from netcore.schedules import SCHEDULE_NAMES
 from netcore.train import BatchStats, EpochStats, TrainSettings
 
-DATASETS = [
-    ("MNIST digits", "mnist"),
-    ("XOR", "xor"),
-    ("Spirals", "spirals"),
-    ("Circles", "circles"),
-    ("Moons", "moons"),
-    ("Blobs", "blobs"),
-]
-SYNTHETIC = {"xor", "spirals", "circles", "moons", "blobs"}
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"]
-SCHEDULES = ["constant", "step", "exponential", "cosine"]
-AUGMENTATIONS = ["off", "light", "strong"]
+LABELS = {"mnist": "MNIST digits", "xor": "XOR"}  # else the name, capitalised
+DATASETS = [(LABELS.get(name, name.capitalize()), name) for name in DATASET_NAMES]  # the engine's
+SYNTHETIC = set(SYNTHETIC_NAMES)
+AUGMENTATIONS = list(STRENGTHS)  # the engine's names, in its order
 
 
 def _double(
@@ -77,11 +73,11 @@ class TrainingPanel(QWidget):
         self.augment = QComboBox()
         self.augment.addItems(AUGMENTATIONS)
         self.optimizer = QComboBox()
-        self.optimizer.addItems(OPTIMIZERS)
+        self.optimizer.addItems(list(OPTIMIZERS))
         self.optimizer.setCurrentText("adam")
         self.lr = _double(1e-6, 10.0, 1e-3, 6, adaptive=True)
         self.schedule = QComboBox()
-        self.schedule.addItems(SCHEDULES)
+        self.schedule.addItems(list(SCHEDULE_NAMES))
         self.batch_size = _int(1, 60000, 32)
         self.epochs = _int(1, 100000, 10)
         self.l2 = _double(0.0, 1.0, 0.0, 5, adaptive=True)
@@ -195,6 +191,19 @@ class TrainingPanel(QWidget):
         if "test_ratio" in options:
             self.test_ratio.setValue(float(options["test_ratio"]))
 
+    def apply_recipe(self, recipe) -> None:
+        """Show a template's training recipe (desktop.design.Recipe); None fields stay as they are."""
+        if recipe.dataset is not None:
+            self.set_data_choice(recipe.dataset, recipe.data_options)
+        self.optimizer.setCurrentText(recipe.optimizer)
+        self.lr.setValue(recipe.lr)
+        if recipe.schedule is not None:
+            self.schedule.setCurrentText(recipe.schedule)
+        self.batch_size.setValue(recipe.batch_size)
+        self.epochs.setValue(recipe.epochs)
+        if recipe.augment is not None:
+            self.augment.setCurrentText(recipe.augment)
+
     # -- settings ------------------------------------------------------------------------
     def settings(self) -> TrainSettings:
         epochs = self.epochs.value()
@@ -285,6 +294,38 @@ class TrainingPanel(QWidget):
 
     def show_message(self, text: str) -> None:
         self.status.setText(text)
+
+    def show_result(self, result) -> None:
+        """How a run ended (a netcore.train.TrainResult), in the status line and the progress bar."""
+        self.show_message(result.message)
+        self.progress.setFormat(result.message)
+
+    def show_design_validity(self, valid: bool, message: str, idle: bool) -> None:
+        if not valid:
+            self.show_message(f"design error: {message}")
+        elif idle:
+            self.show_message("ready")
+
+    def show_mine(self, name: str, count: int, figures: dict) -> str:
+        """Show how ``name`` reads the user's ``count`` saved digits; return the line."""
+        text = f"{name}: {figures['accuracy']:.1%} right on your {count} saved digits"
+        self.show_message(text)
+        return text
+
+    def show_test_figures(self, figures: dict) -> str:
+        """Show test figures (Controller.evaluate_test's dict) as one line, and return it."""
+        text = f"test loss {figures['loss']:.4f}"
+        if "accuracy" in figures:
+            text += f" · test accuracy {figures['accuracy']:.2%}"
+        if "handwriting_count" in figures:
+            text += " (MNIST)"
+            if "handwriting_accuracy" in figures:
+                text += (
+                    f" · {figures['handwriting_accuracy']:.1%} right on {figures['handwriting_count']} "
+                    "of your digits it did not train on"
+                )
+        self.show_message(text)
+        return text
 
 
 def format_seconds(seconds: float) -> str:

@@ -92,7 +92,9 @@ def test_pause_resume_and_stop_leave_no_running_thread(qtbot, controller):
         controller.stop()
     assert finished.args[0].status == "cancelled"
     assert controller.state == "idle" and controller._thread is None
-    assert not thread.isRunning() if _alive(thread) else True
+    assert controller.threads.count() == 0  # nothing left running or referenced
+    assert not _alive(thread) or not thread.isRunning()
+    qtbot.waitUntil(lambda: not _alive(thread), timeout=5000)  # deleteLater reached it
 
 
 def test_stop_while_paused_and_shutdown_while_training(qtbot, controller):
@@ -192,3 +194,52 @@ def _alive(obj) -> bool:
         return True
     except RuntimeError:
         return False
+
+
+def test_a_missing_mnist_is_one_line_for_a_test_digit(qtbot, controller, tmp_path):
+    controller.data_dir = str(tmp_path / "nowhere")
+    failures = []
+    digits = []
+    controller.pick_test_digit(False, digits.append, failures.append)
+    qtbot.waitUntil(lambda: bool(failures), timeout=10000)
+    assert "MNIST not found" in failures[0] and "\n" not in failures[0] and digits == []
+
+
+@pytest.mark.mnist
+def test_test_digits_load_off_the_ui_thread_and_misread_ones_are_misread(
+    qtbot, controller, mnist_dir, bar_network
+):
+    controller.data_dir = str(mnist_dir)
+    controller._publish(bar_network, "bars")
+    digits, errors = [], []
+    controller.pick_test_digit(False, digits.append, errors.append)
+    qtbot.waitUntil(lambda: bool(digits or errors), timeout=20000)
+    assert errors == []
+    assert digits[0]["image"].shape == (28, 28) and digits[0]["predicted"] is None
+    assert controller.dataset(DataChoice("mnist")) is not None  # the next pick reuses the test set
+    controller.pick_test_digit(True, digits.append, errors.append)
+    qtbot.waitUntil(lambda: len(digits) == 2 or bool(errors), timeout=20000)
+    assert errors == []
+    wrong = digits[1]
+    assert wrong["predicted"] is not None and wrong["predicted"] != wrong["label"]
+    assert bar_network.predict(wrong["image"].reshape(1, 784)).argmax() == wrong["predicted"]
+
+
+def test_one_train_click_builds_the_network_once_and_checks_the_fit_once(qtbot, controller, monkeypatch):
+    import desktop.controller as module
+    import netcore.experiment as experiment
+
+    built, checked = [], []
+    real_network, real_check = module.Network, experiment.check_fit
+    monkeypatch.setattr(module, "Network", lambda *a, **k: built.append(a) or real_network(*a, **k))
+    monkeypatch.setattr(experiment, "check_fit", lambda *a: checked.append(a) or real_check(*a))
+    settings = TrainSettings(epochs=1, batch_size=16, lr=0.01)
+    with qtbot.waitSignal(controller.training_finished, timeout=60000):
+        controller.start_training(MOONS_SPEC, settings, DataChoice("moons", {"n": 100}))
+    assert len(checked) == 1
+    # the trained network, and at its epoch end one display copy for the pad: never a rebuild
+    assert len(built) <= 2 and controller.network.spec == MOONS_SPEC
+    built.clear()
+    with qtbot.waitSignal(controller.training_finished, timeout=60000):
+        controller.start_training(MOONS_SPEC, settings, DataChoice("moons", {"n": 100}))
+    assert len(checked) == 1 and built == []  # the same run continues

@@ -1,15 +1,15 @@
-"""The digit panel: readings after drawing, the inspector, saving my handwriting, test digits."""
+"""The digit panel: readings after drawing, the inspector, saving my handwriting, test digits.
+
+Loading test digits is the controller's work (tests/desktop/test_controller.py); here the panel
+asks for one and shows what it is handed."""
 
 from __future__ import annotations
-
-import os
 
 import numpy as np
 import pytest
 
-from desktop import handwriting
 from desktop.widgets.digit_panel import DigitPanel
-from netcore.data.mnist import data_dir, missing_files
+from netcore.data import handwriting
 from netcore.network import Network
 from tests.desktop.conftest import draw_stroke, line
 
@@ -124,76 +124,27 @@ def test_saving_keeps_what_the_network_saw(panel, bar_network, tmp_path, qtbot):
     assert panel.count_label.text() == "1 saved"
 
 
-def test_a_missing_mnist_is_reported_in_the_status(panel, tmp_path, qtbot):
-    panel.set_data_dir(tmp_path / "nowhere")
-    done = lambda m: not m.startswith("loading")  # noqa: E731
-    with qtbot.waitSignal(panel.status_message, timeout=5000, check_params_cb=done) as b:
-        panel.random_button.click()
-    assert "MNIST not found" in b.args[0]
-    assert panel.random_button.isEnabled() and panel.pad.is_empty()
-
-
-@pytest.mark.mnist
-def test_test_digits_load_off_the_ui_thread(panel, bar_network, qtbot):
-    root = data_dir()
-    if missing_files(root / "mnist"):
-        if os.environ.get("NETCORE_REQUIRE_MNIST") == "1":
-            pytest.fail(f"MNIST missing from {root / 'mnist'}")
-        pytest.skip("MNIST not found: set NETCORE_DATA_DIR to a folder with mnist/")
+def test_test_digits_are_requested_and_shown_as_handed(panel, bar_network, qtbot):
     panel.set_network(bar_network, "bars")
-    panel.set_data_dir(root)
-    with qtbot.waitSignal(panel.status_message, timeout=20000, check_params_cb=lambda m: "#" in m) as b:
-        panel.random_button.click()
-    assert not panel.random_button.isEnabled() or panel.pad.stroke_count() == 0
-    assert b.args[0].startswith("MNIST test digit #")
-    assert not panel.pad.is_empty() and panel.pad.image().max() > 0.9
-    assert panel.reading() is not None and panel.reading().image is not None
-
-    # the second pick reuses the loaded test set; the bar model misreads most digits
-    with qtbot.waitSignal(panel.status_message, timeout=20000, check_params_cb=lambda m: "#" in m) as b:
+    with qtbot.waitSignal(panel.test_digit_requested, timeout=1000) as asked:
         panel.wrong_button.click()
-    assert "the model says" in b.args[0]
-    said = int(b.args[0].rsplit(" ", 1)[1])
-    labelled = int(b.args[0].split("labelled ")[1].split(";")[0])
-    assert said != labelled
+    assert asked.args == [True]
+    assert not panel.random_button.isEnabled() and not panel.wrong_button.isEnabled()
+    panel.random_button.click()  # ignored while one is on its way
+    image = np.zeros((28, 28), np.float32)
+    image[4:24, 13:16] = 1.0
+    with qtbot.waitSignal(panel.status_message, timeout=1000) as said:
+        panel.show_test_digit({"image": image, "label": 1, "index": 7, "predicted": 4})
+    assert said.args[0] == "MNIST test digit #7, labelled 1; on the raw test image the model says 4"
+    assert panel.random_button.isEnabled() and panel.pad.image().max() > 0.9
+    assert panel.reading() is not None and panel.reading().label == 1
+    panel.random_button.click()
+    panel.show_test_digit_failed("MNIST not found in /nowhere")
+    assert panel.status_label.text() == "MNIST not found in /nowhere" and panel.random_button.isEnabled()
 
 
-# ------------------------------------------------------------------------ my handwriting on disk
-
-
-def test_samples_round_trip_through_png(tmp_path):
-    rng = np.random.default_rng(1)
-    images = rng.random((5, 28, 28)).astype(np.float32)
-    labels = [3, 0, 9, 3, 5]
-    paths = [handwriting.save_sample(img, lab, tmp_path) for img, lab in zip(images, labels, strict=True)]
-    assert len(set(paths)) == 5
-    assert [p.parent.name for p in paths] == [str(lab) for lab in labels]
-    assert not list(tmp_path.rglob("*.tmp"))  # no temporary file left behind
-    x, y = handwriting.load_samples(tmp_path)
-    assert x.shape == (5, 1, 28, 28) and x.dtype == np.float32 and y.dtype == np.int64
-    assert sorted(y.tolist()) == sorted(labels)
-    for img, lab in zip(images, labels, strict=True):  # files come back grouped by label
-        matches = [i for i in range(5) if y[i] == lab and np.abs(x[i, 0] - img).max() <= 0.5 / 255 + 1e-6]
-        assert matches
-    assert handwriting.count_samples(tmp_path) == 5
-
-
-def test_the_folder_comes_from_the_environment_and_may_be_missing(tmp_path, monkeypatch):
-    monkeypatch.setenv("NETCORE_HANDWRITING_DIR", str(tmp_path / "mine"))
-    assert handwriting.handwriting_dir() == tmp_path / "mine"
-    x, y = handwriting.load_samples()
-    assert x.shape == (0, 1, 28, 28) and y.shape == (0,)
-    assert handwriting.count_samples() == 0
-    handwriting.save_sample(np.zeros((28, 28), np.float32), 4)
-    assert handwriting.count_samples() == 1 and (tmp_path / "mine" / "4").is_dir()
-
-
-def test_bad_samples_are_refused_or_skipped(tmp_path):
-    with pytest.raises(ValueError, match="shape"):
-        handwriting.save_sample(np.zeros((20, 20), np.float32), 1, tmp_path)
-    with pytest.raises(ValueError, match="label"):
-        handwriting.save_sample(np.zeros((28, 28), np.float32), 10, tmp_path)
-    handwriting.save_sample(np.ones((28, 28), np.float32), 2, tmp_path)
-    (tmp_path / "2" / "broken.png").write_bytes(b"not a png")
-    x, y = handwriting.load_samples(tmp_path)
-    assert y.tolist() == [2] and x.min() == 1.0
+def test_without_a_digit_model_no_misread_digit_is_asked_for(panel, qtbot):
+    asked = []
+    panel.test_digit_requested.connect(asked.append)
+    panel._load_test_digit(wrong=True)
+    assert asked == [] and "needs a model that reads digits" in panel.status_label.text()

@@ -68,7 +68,7 @@ def test_save_then_open_restores_design_history_and_predictions(qtbot, window, t
     assert window.controller.history == history
     assert window.plot.series["loss"].n == len(history)
     np.testing.assert_array_equal(window.controller.network.predict(XOR_X), trained)
-    assert window.model_path == path and window._recent()[0] == path
+    assert window.model_path == path and window.memory.recent()[0] == path
     assert window.training.data_choice().name == "xor"
 
 
@@ -81,6 +81,40 @@ def test_a_corrupt_model_file_shows_an_error_dialog(qtbot, window, tmp_path):
     boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
     assert boxes and "broken.npz" in boxes[0].text()
     assert window.controller.state == "idle"
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"history": [{"epoch": 1, "loss": "low"}]},
+        {"history": {"epoch": 1}},
+        {"settings": {"lr": "fast"}},
+        {"settings": ["adam"]},
+        {"dataset": "mnist"},
+    ],
+    ids=["history-value", "history-type", "settings-value", "settings-type", "dataset-type"],
+)
+def test_a_model_with_malformed_history_or_settings_leaves_the_window_as_it_was(
+    qtbot, window, tmp_path, broken
+):
+    from netcore.network import Network
+    from netcore.serialization import SavedModel, save_model
+
+    path = tmp_path / "odd.npz"
+    spec = {"input_shape": [3], "layers": [{"type": "dense", "units": 2}], "loss": "softmax_cross_entropy"}
+    save_model(SavedModel(Network(spec, seed=0), **broken), path)
+    train_and_wait(qtbot, window)
+    before = (window.designer.spec(), window.controller.network, list(window.controller.history))
+    curve = window.plot.series["loss"].n
+    errors = []
+    window.controller.error.connect(errors.append)
+    with qtbot.waitSignal(window.controller.error, timeout=10000):
+        window.open_model(str(path))
+    qtbot.wait(50)  # nothing else arrives after the error
+    assert len(errors) == 1 and errors[0].startswith("cannot open odd.npz:") and "\n" not in errors[0]
+    assert (window.designer.spec(), window.controller.network, window.controller.history) == before
+    assert window.plot.series["loss"].n == curve and window.model_path is None
+    assert len([b for b in window.findChildren(QMessageBox) if b.isVisible()]) == 1
 
 
 def test_closing_the_window_while_training_stops_the_worker(qtbot, window):
@@ -126,7 +160,7 @@ def test_settings_persist_between_sessions(qtbot, tmp_path):
 def reader_window(qtbot, tmp_path, monkeypatch, mnist_dir):
     """A window reading with the shipped digit model; "my handwriting" is 20 MNIST test digits."""
     from desktop.controller import Controller
-    from desktop.handwriting import save_sample
+    from netcore.data.handwriting import save_sample
     from netcore.data.mnist import load_mnist
 
     monkeypatch.setenv("NETCORE_HANDWRITING_DIR", str(tmp_path / "handwriting"))
@@ -158,7 +192,7 @@ def test_evaluate_without_saved_digits_says_how_to_make_some(qtbot, reader_windo
 
 
 def test_fine_tune_trains_a_copy_of_the_reader_on_mnist_and_my_digits(qtbot, reader_window):
-    from desktop.handwriting import MNIST_WITH_HANDWRITING
+    from netcore.data.handwriting import MNIST_WITH_HANDWRITING
 
     w = reader_window
     reader = w.controller.display_network
@@ -173,12 +207,18 @@ def test_fine_tune_trains_a_copy_of_the_reader_on_mnist_and_my_digits(qtbot, rea
     assert finished.args[0].status == "cancelled"
     choice = w.controller.data_choice
     assert choice.name == MNIST_WITH_HANDWRITING
-    assert len(w.controller.dataset(choice).y_test) == 20  # the test split is my handwriting
+    data = w.controller.dataset(choice)
+    assert len(data.y_test) == 5  # a quarter of my 20 digits, held out of training
+    assert len(data.y_train) == 60000 + 15 * 50  # MNIST plus the other 15, repeated
     assert w.designer.spec() == reader.spec  # the design shown is the reader's
     trained = w.controller.network
     assert trained is not reader and not np.array_equal(trained.flat_params, before)
     np.testing.assert_array_equal(reader.flat_params, before)  # the shipped reader is untouched
     assert w.controller.settings.lr <= 1e-4
+    # measured on the held-out digits and on MNIST's test set (issue 10, item 7)
+    qtbot.waitUntil(lambda: "did not train on" in w.training.status.text(), timeout=60000)
+    text = w.training.status.text()
+    assert "test accuracy" in text and "(MNIST)" in text and "on 5 of your digits" in text
 
 
 def test_cnn_templates_bring_the_settings_their_figures_were_measured_with(window):

@@ -4,7 +4,7 @@ Layout: ``<handwriting_dir>/<label>/<timestamp>.png``, one grayscale image per s
 (255), exactly the preprocessed image the network saw when the sample was saved. Files are written
 under a temporary name and renamed into place, so a crash never leaves half a PNG behind.
 
-No Qt here: the CLI or a notebook can read the same set.
+No Qt here: the window, the CLI or a notebook read the same set.
 """
 
 from __future__ import annotations
@@ -98,29 +98,43 @@ def count_samples(directory: str | os.PathLike | None = None) -> int:
 
 MNIST_WITH_HANDWRITING = "mnist+handwriting"
 HANDWRITING_REPEAT = 50  # a few dozen own samples must weigh something against 60,000
+HELD_OUT = 0.25  # of the user's samples, kept out of training to measure on
+
+
+def held_out_count(n: int, fraction: float = HELD_OUT) -> int:
+    """How many of ``n`` own samples to hold out: at least one when there are two or more."""
+    return 0 if n < 2 else min(max(round(n * fraction), 1), n - 1)
 
 
 def with_handwriting(
-    mnist: Dataset, directory: str | os.PathLike | None = None, repeat: int = HANDWRITING_REPEAT
+    mnist: Dataset,
+    directory: str | os.PathLike | None = None,
+    repeat: int = HANDWRITING_REPEAT,
+    held_out: float = HELD_OUT,
+    seed: int = 0,
 ) -> Dataset:
-    """MNIST's training set plus the user's samples (each repeated ``repeat`` times).
+    """MNIST's training set plus most of the user's samples (each repeated ``repeat`` times).
 
-    The test split is the user's own samples, so the figures after fine-tuning say how
-    well the network reads this person's handwriting. Raises DataError when there are none.
+    The test split is the user's samples held out of training (a shuffled ``held_out``
+    fraction, at least one of two or more), so the figures after fine-tuning say how well the
+    network reads this person's *new* digits. Raises DataError when there are none.
     """
     x, y = load_samples(directory)
     if len(x) == 0:
         raise DataError(
             "there are no saved handwriting samples yet: draw digits and use 'Save to my handwriting'"
         )
-    x_train = np.concatenate([mnist.x_train, np.repeat(x, repeat, axis=0)])
-    y_train = np.concatenate([mnist.y_train, np.repeat(y, repeat)])
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_test = held_out_count(len(x), held_out)
+    test, train = order[:n_test], order[n_test:]
+    x_train = np.concatenate([mnist.x_train, np.repeat(x[train], repeat, axis=0)])
+    y_train = np.concatenate([mnist.y_train, np.repeat(y[train], repeat)])
     return Dataset(
         MNIST_WITH_HANDWRITING,
         x_train,
         y_train,
-        x,
-        y,
+        x[test],
+        y[test],
         "classification",
         list(mnist.class_names),
         dict(mnist.preprocessing),

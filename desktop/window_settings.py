@@ -1,0 +1,84 @@
+"""What the window remembers between sessions (QSettings): geometry, splitters, design, files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QMainWindow, QSplitter
+
+MAX_RECENT = 8
+
+
+class WindowSettings:
+    """A thin, typed view of one QSettings store; bad stored values read as missing."""
+
+    def __init__(self, store: QSettings) -> None:
+        self.store = store
+
+    def _bytes(self, key: str) -> QByteArray | None:
+        value = self.store.value(key)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    # -- layout ----------------------------------------------------------------------------
+    def restore_layout(
+        self, window: QMainWindow, splitters: dict[str, QSplitter], defaults: dict[str, list[int]]
+    ) -> None:
+        """Geometry and splitter positions; ``defaults`` (key -> sizes) on the first start."""
+        geometry = self._bytes("window/geometry")
+        if geometry is not None:
+            window.restoreGeometry(geometry)
+        else:
+            screen = window.screen().availableGeometry()
+            window.resize(min(1440, screen.width()), min(900, screen.height()))
+        for key, splitter in splitters.items():
+            state = self._bytes(key)
+            if state is not None:
+                splitter.restoreState(state)
+            elif key in defaults:
+                splitter.setSizes(defaults[key])
+
+    def save_layout(self, window: QMainWindow, splitters: dict[str, QSplitter]) -> None:
+        self.store.setValue("window/geometry", window.saveGeometry())
+        for key, splitter in splitters.items():
+            self.store.setValue(key, splitter.saveState())
+
+    # -- design and data -------------------------------------------------------------------
+    def design(self) -> dict[str, Any] | None:
+        text = self.store.value("design/spec")
+        try:
+            spec = json.loads(text) if isinstance(text, str) else None
+        except json.JSONDecodeError:
+            return None
+        return spec if isinstance(spec, dict) and spec else None
+
+    def data_name(self) -> str | None:
+        value = self.store.value("data/name")
+        return value if isinstance(value, str) else None
+
+    def save_choices(self, spec: dict[str, Any], data_name: str) -> None:
+        self.store.setValue("design/spec", json.dumps(spec))
+        self.store.setValue("data/name", data_name)
+
+    # -- files -----------------------------------------------------------------------------
+    def last_dir(self) -> str:
+        value = self.store.value("files/last_dir")
+        return value if isinstance(value, str) else str(Path.home())
+
+    def remember_dir(self, path: str) -> None:
+        self.store.setValue("files/last_dir", str(Path(path).parent))
+
+    def recent(self) -> list[str]:
+        value = self.store.value("files/recent")
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if isinstance(v, str)]
+
+    def add_recent(self, path: str) -> list[str]:
+        """Put ``path`` first in the recent files (and remember its folder); returns the list."""
+        recent = [str(path)] + [p for p in self.recent() if p != str(path)]
+        self.store.setValue("files/recent", recent[:MAX_RECENT])
+        self.remember_dir(path)
+        return recent[:MAX_RECENT]
