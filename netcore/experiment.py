@@ -10,6 +10,7 @@ import numpy as np
 from netcore.data.dataset import Dataset
 from netcore.network import Network
 from netcore.serialization import SavedModel
+from netcore.shapes import format_shape
 from netcore.train import Trainer, TrainSettings
 
 
@@ -22,7 +23,8 @@ def check_fit(network: Network, data: Dataset) -> None:
     given, wanted = data.input_shape, network.input_shape
     if math.prod(given) != math.prod(wanted):
         raise MismatchError(
-            f"the design takes inputs of shape {_dims(wanted)} but {data.name} gives {_dims(given)}: "
+            f"the design takes inputs of shape {format_shape(wanted)} "
+            f"but {data.name} gives {format_shape(given)}: "
             f"set the input shape to {list(given)}"
         )
     out = network.output_shape
@@ -40,7 +42,8 @@ def check_fit(network: Network, data: Dataset) -> None:
         return
     if out != (k,):
         raise MismatchError(
-            f"{data.name} has {k} classes but the last layer has {_dims(out)} outputs: make it {k} units"
+            f"{data.name} has {k} classes but the last layer has {format_shape(out)} outputs: "
+            f"make it {k} units"
         )
 
 
@@ -72,7 +75,3 @@ def saved_model(trainer: Trainer, data: Dataset, dataset_options: dict[str, Any]
         preprocessing=dict(data.preprocessing),
         class_names=list(data.class_names),
     )
-
-
-def _dims(shape: tuple[int, ...]) -> str:
-    return "x".join(map(str, shape))
