@@ -9,6 +9,7 @@ import numpy as np
 
 from netcore.layers import Layer
 from netcore.losses import Loss, make_loss
+from netcore.recipe import describe_recipe, recipe_of
 from netcore.shapes import format_shape
 from netcore.spec import LayerInfo, check_spec
 
@@ -151,4 +152,8 @@ def format_summary(spec: dict[str, Any]) -> str:
     ]
     total = sum(i.num_params for i in infos)
     lines.append(f"total parameters: {total:,}   loss: {spec.get('loss', 'softmax_cross_entropy')}")
+    if recipe_of(spec):
+        lines.append(f"recipe: {describe_recipe(recipe_of(spec))}")
+    if spec.get("expected"):
+        lines.append(f"expected: {spec['expected']}")
     return "\n".join(lines)
