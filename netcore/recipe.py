@@ -94,20 +94,20 @@ def recipe_of(spec: dict[str, Any]) -> dict[str, Any]:
     return {k: (dict(v) if isinstance(v, dict) else v) for k, v in train.items()}
 
 
+# How describe_recipe words each setting after the dataset and the optimizer.
+_WORDING = (
+    ("schedule", "{} schedule"),
+    ("batch_size", "batch {}"),
+    ("epochs", "{} epochs"),
+    ("augment", "augment {}"),
+)
+
+
 def describe_recipe(train: dict[str, Any]) -> str:
     """One line for the keys present: "mnist, adam lr 0.002, cosine schedule, batch 64, 3 epochs, augment off"."""
-    parts = [str(train["dataset"])] if train.get("dataset") else []
-    if "optimizer" in train or "lr" in train:
-        lr = f"lr {train['lr']:g}" if "lr" in train else ""
-        parts.append(" ".join(p for p in (train.get("optimizer", ""), lr) if p))
-    if "schedule" in train:
-        parts.append(f"{train['schedule']} schedule")
-    if "batch_size" in train:
-        parts.append(f"batch {train['batch_size']}")
-    if "epochs" in train:
-        parts.append(f"{train['epochs']} epochs")
-    if "augment" in train:
-        parts.append(f"augment {train['augment']}")
+    lr = f"lr {train['lr']:g}" if "lr" in train else ""
+    parts = [str(train.get("dataset") or ""), " ".join(p for p in (train.get("optimizer", ""), lr) if p)]
+    parts += [wording.format(train[key]) for key, wording in _WORDING if key in train]
     if train.get("val_split"):
         parts.append(f"validation {train['val_split']:g}")
-    return ", ".join(parts)
+    return ", ".join(p for p in parts if p)

@@ -3,17 +3,11 @@
 import json
 from pathlib import Path
 
-from netcore.cli import main
 from netcore.serialization import load_model
+from tests.netcore.test_cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
 XOR = ROOT / "resources/networks/xor.json"
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_the_recipe_gives_the_dataset_and_settings_and_flags_override(tmp_path, capsys):
