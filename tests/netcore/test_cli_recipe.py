@@ -1,13 +1,12 @@
 """`netcore train` takes its defaults from the spec's "train" recipe; flags override."""
 
 import json
-from pathlib import Path
 
 from netcore.serialization import load_model
 from tests.netcore.test_cli import run
+from tests.netcore.test_spec import NETWORKS
 
-ROOT = Path(__file__).resolve().parents[2]
-XOR = ROOT / "resources/networks/xor.json"
+XOR = NETWORKS / "xor.json"
 
 
 def test_the_recipe_gives_the_dataset_and_settings_and_flags_override(tmp_path, capsys):

@@ -9,7 +9,11 @@ from netcore.network import format_summary
 from netcore.recipe import RECIPE_FIELDS, recipe_of
 from netcore.spec import SpecError, analyse, check_spec
 
-NETWORKS = Path(__file__).resolve().parents[2] / "resources" / "networks"
+ROOT = Path(__file__).resolve().parents[2]
+# The shipped templates (resources/networks, or netcore/resources/networks once packaged).
+NETWORKS = next(
+    p for p in (ROOT / "resources" / "networks", ROOT / "netcore" / "resources" / "networks") if p.is_dir()
+)
 CNN = {
     "input_shape": [1, 28, 28],
     "layers": [
