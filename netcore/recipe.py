@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netcore.augment import STRENGTHS
 from netcore.optimizers import OPTIMIZERS
 from netcore.schedules import SCHEDULE_NAMES
+
+if TYPE_CHECKING:
+    from netcore.train import TrainSettings
 
 TEXT_FIELDS = ("description", "expected")  # top-level spec keys that hold one sentence each
 
@@ -92,6 +95,29 @@ def recipe_of(spec: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(train, dict):
         return {}
     return {k: (dict(v) if isinstance(v, dict) else v) for k, v in train.items()}
+
+
+def settings_for(train: dict[str, Any], **given: Any) -> TrainSettings:
+    """The TrainSettings a recipe gives: each setting from ``given`` unless it is None, else from
+    the recipe, else the engine's default. ``schedule`` is a name here; the schedule runs over
+    all the epochs, after ``warmup`` epochs of linear ramp."""
+    from netcore.train import TrainSettings  # netcore.train builds on the spec, which reads recipes
+
+    fields = TrainSettings.__dataclass_fields__
+    chosen = {k: v for k, v in train.items() if k in fields}
+    chosen.update({k: v for k, v in given.items() if v is not None})
+    schedule = chosen.pop("schedule", SCHEDULE_NAMES[0])
+    warmup = chosen.pop("warmup", 0.0)
+    for key in ("lr", "val_split"):
+        if key in chosen:
+            chosen[key] = float(chosen[key])
+    epochs = chosen.get("epochs", fields["epochs"].default)
+    return TrainSettings(**chosen, schedule={"name": schedule, "epochs": float(epochs), "warmup": warmup})
+
+
+def augment_for(train: dict[str, Any], given: str | None = None) -> str:
+    """The augmentation strength to train with: ``given``, else the recipe's, else "off"."""
+    return given if given is not None else train.get("augment", "off")
 
 
 # How describe_recipe words each setting after the dataset and the optimizer.

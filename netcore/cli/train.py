@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from netcore.cli.common import EXIT_BAD_INPUT, CommandError, dataset_options, load_data
-from netcore.recipe import describe_recipe, recipe_of
-from netcore.schedules import Schedule
+from netcore.recipe import augment_for, describe_recipe, recipe_of, settings_for
 from netcore.train import TrainSettings
 
 
@@ -50,15 +49,13 @@ def add_parser(sub, common) -> None:
     )
     train.add_argument("--l2", type=float, default=engine.l2)
     train.add_argument("--clip-norm", type=float)
-    train.add_argument(
-        "--schedule", choices=list(SCHEDULE_NAMES), help=f"(default: {recipe} {DEFAULT_SCHEDULE})"
-    )
+    train.add_argument("--schedule", choices=list(SCHEDULE_NAMES), help=f"(default: {recipe} constant)")
     train.add_argument("--warmup", type=float, default=0.0, help="epochs of linear learning-rate warm-up")
     train.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
     train.add_argument("--seed", type=int, default=engine.seed)
     train.add_argument("--val-split", type=float, help=f"(default: {recipe} {engine.val_split:g})")
     train.add_argument(
-        "--augment", choices=list(STRENGTHS), help=f"image augmentation (default: {recipe} {DEFAULT_AUGMENT})"
+        "--augment", choices=list(STRENGTHS), help=f"image augmentation (default: {recipe} off)"
     )
     train.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     train.add_argument("--noise", type=float, help="noise of a synthetic dataset")
@@ -68,44 +65,19 @@ def add_parser(sub, common) -> None:
     train.set_defaults(run=cmd_train)
 
 
-DEFAULT_SCHEDULE = Schedule().name
-DEFAULT_AUGMENT = "off"
-
-
 def resolve_settings(args, spec: dict[str, Any]) -> tuple[str, dict[str, Any], TrainSettings, str]:
     """(dataset, dataset options, settings, augmentation name): each from its flag when given,
     else from the spec's recipe, else the engine's default."""
     recipe = recipe_of(spec)
-    engine = TrainSettings()
-
-    def pick(flag: Any, key: str, default: Any) -> Any:
-        return flag if flag is not None else recipe.get(key, default)
-
     dataset = args.dataset or recipe.get("dataset")
     if not dataset:
         raise CommandError(f'--dataset is needed: {args.arch} names no dataset in a "train" recipe')
     same_data = dataset == recipe.get("dataset")
     options = {**(recipe.get("dataset_options", {}) if same_data else {}), **dataset_options(args)}
-    epochs = pick(args.epochs, "epochs", engine.epochs)
-    settings = TrainSettings(
-        epochs=epochs,
-        batch_size=pick(args.batch_size, "batch_size", engine.batch_size),
-        optimizer=pick(args.optimizer, "optimizer", engine.optimizer),
-        lr=float(pick(args.lr, "lr", engine.lr)),
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        l2=args.l2,
-        clip_norm=args.clip_norm,
-        schedule={
-            "name": pick(args.schedule, "schedule", DEFAULT_SCHEDULE),
-            "epochs": float(epochs),
-            "warmup": args.warmup,
-        },
-        val_split=float(pick(args.val_split, "val_split", engine.val_split)),
-        patience=args.patience,
-        seed=args.seed,
-    )
-    return dataset, options, settings, pick(args.augment, "augment", DEFAULT_AUGMENT)
+    flags = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "l2", "clip_norm")
+    flags += ("schedule", "warmup", "val_split", "patience", "seed")
+    settings = settings_for(recipe, **{name: getattr(args, name) for name in flags})
+    return dataset, options, settings, augment_for(recipe, args.augment)
 
 
 def cmd_train(args) -> int:

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from netcore.network import format_summary
-from netcore.recipe import RECIPE_FIELDS, recipe_of
+from netcore.recipe import RECIPE_FIELDS, augment_for, recipe_of, settings_for
 from netcore.spec import SpecError, analyse, check_spec
+from netcore.train import TrainSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 # The shipped templates (resources/networks, or netcore/resources/networks once packaged).
@@ -105,3 +106,20 @@ def test_every_shipped_template_carries_a_valid_recipe_and_a_description():
         check_spec(spec)
         assert isinstance(spec.get("description"), str), path.name
         assert set(recipe_of(spec)) <= set(RECIPE_FIELDS) and recipe_of(spec).get("dataset"), path.name
+
+
+def test_settings_for_takes_given_values_then_the_recipe_then_the_engine_defaults():
+    train = {
+        "dataset": "mnist",
+        "optimizer": "sgd",
+        "lr": 1,
+        "schedule": "cosine",
+        "epochs": 4,
+        "augment": "light",
+    }
+    s = settings_for(train, lr=None, epochs=2, warmup=0.5)
+    assert (s.optimizer, s.lr, s.epochs, s.batch_size) == ("sgd", 1.0, 2, TrainSettings().batch_size)
+    assert s.schedule == {"name": "cosine", "epochs": 2.0, "warmup": 0.5}
+    plain = {"name": "constant", "epochs": float(TrainSettings().epochs), "warmup": 0.0}
+    assert settings_for({}).to_dict() == {**TrainSettings().to_dict(), "schedule": plain}
+    assert augment_for(train) == "light" and augment_for(train, "off") == "off" and augment_for({}) == "off"
