@@ -1,20 +1,24 @@
 """The network design being edited, without widgets: templates, new layers, what the engine says.
 
-``analyse`` runs the engine's ``check_spec`` (pure shape inference, no arrays) and walks
-the layers for the shapes and parameter counts the designer draws, up to the first problem.
+``analyse`` is the engine's ``netcore.spec.analyse`` (pure shape inference, no arrays): the
+shapes and parameter counts the designer draws, up to the first problem. Templates and their
+training recipes are the spec files in resources/networks.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
+import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from netcore.layers import LAYER_TYPES
-from netcore.spec import LayerInfo, SpecError, check_spec, make_layer, normalise_shape
+from netcore.recipe import recipe_of, recipe_problem
+from netcore.shapes import format_shape  # noqa: F401 (the designer's shape text)
+from netcore.spec import Analysis, LayerInfo, analyse, make_layer  # noqa: F401 (the designer's analysis)
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "resources" / "networks"
 
@@ -33,7 +37,8 @@ DEFAULT_SPEC: dict[str, Any] = {
 class Recipe:
     """How a template is trained: the dataset and settings its figures were measured with.
 
-    ``dataset``, ``schedule``, ``augment`` None: leave the training panel's choice as it is.
+    Read from the template's ``"train"`` block (netcore/recipe.py). ``dataset``, ``schedule``,
+    ``augment`` None: leave the training panel's choice as it is.
     """
 
     dataset: str | None
@@ -45,23 +50,47 @@ class Recipe:
     augment: str | None = None
     data_options: dict[str, Any] | None = None
 
+    @classmethod
+    def from_train(cls, train: dict[str, Any]) -> Recipe:
+        """The recipe a spec's "train" block gives; what the block leaves out, the panel keeps."""
+        return cls(
+            dataset=train.get("dataset"),
+            optimizer=train.get("optimizer", cls.optimizer),
+            lr=float(train.get("lr", cls.lr)),
+            schedule=train.get("schedule"),
+            batch_size=train.get("batch_size", cls.batch_size),
+            epochs=train.get("epochs", cls.epochs),
+            augment=train.get("augment"),
+            data_options=train.get("dataset_options"),
+        )
 
+
+# For a design without a "train" block: the CNN or MLP defaults, chosen by its name.
 MLP_RECIPE = Recipe(None)
 CNN_RECIPE = Recipe(None, lr=2e-3, schedule="cosine", batch_size=64, epochs=3, augment="off")
-# The shipped templates, in menu order, each with the recipe its description quotes.
-TEMPLATE_RECIPES: dict[str, Recipe] = {
-    "xor": Recipe("xor", "sgd", 2.0, None, batch_size=4, epochs=3000, data_options={"n": 4, "noise": 0.0}),
-    "mnist_mlp": Recipe("mnist"),
-    "mnist_cnn_small": replace(CNN_RECIPE, dataset="mnist"),
-    "mnist_cnn": replace(CNN_RECIPE, dataset="mnist"),
-    "mnist_cnn_large": replace(CNN_RECIPE, dataset="mnist", epochs=10, augment="light"),
-}
-KNOWN_TEMPLATES = tuple(TEMPLATE_RECIPES)
+# The shipped templates in menu order; each carries its recipe in resources/networks/<name>.json.
+KNOWN_TEMPLATES = ("xor", "mnist_mlp", "mnist_cnn_small", "mnist_cnn", "mnist_cnn_large")
+
+
+def template_spec(name: str) -> dict[str, Any] | None:
+    """resources/networks/<name>.json as a dict; None when it is missing or not JSON."""
+    try:
+        spec = json.loads((TEMPLATES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return spec if isinstance(spec, dict) else None
 
 
 def recipe_for(template: str) -> Recipe:
-    """The template's recipe; for one a user added, the CNN or MLP defaults by its name."""
-    return TEMPLATE_RECIPES.get(template) or (CNN_RECIPE if "cnn" in template else MLP_RECIPE)
+    """The template's recipe from its spec file; without one, the CNN or MLP defaults by its name."""
+    spec = template_spec(template)
+    if spec is not None and recipe_problem(spec) is None and isinstance(spec.get("train"), dict):
+        return Recipe.from_train(recipe_of(spec))
+    return CNN_RECIPE if "cnn" in template else MLP_RECIPE
+
+
+# What each shipped template's file says (the table lives in the spec files).
+TEMPLATE_RECIPES: dict[str, Recipe] = {name: recipe_for(name) for name in KNOWN_TEMPLATES}
 
 
 # The order of the type combos; types the engine gains later are appended sorted.
@@ -118,57 +147,6 @@ def parse_shape(text: str) -> list[int] | str:
     if tokens and all(re.fullmatch(r"[+-]?\d+", t) for t in tokens):
         return [int(t) for t in tokens]
     return text
-
-
-def format_shape(shape: Any) -> str:
-    if isinstance(shape, (list, tuple)):
-        return "x".join(str(d) for d in shape)
-    return "" if shape is None else str(shape)
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What ``check_spec`` says about a spec, plus the shapes up to the first problem."""
-
-    infos: list[LayerInfo | None]  # one per layer entry; None where the shape is unknown
-    message: str  # "" when valid
-    error_layer: int | None  # 0-based; None when the problem is not one layer's
-    input_ok: bool
-
-    @property
-    def valid(self) -> bool:
-        return not self.message
-
-
-def analyse(spec: dict[str, Any]) -> Analysis:
-    layers = spec.get("layers") if isinstance(spec.get("layers"), list) else []
-    message, where, stray = "", None, False
-    try:
-        check_spec(spec)
-    except SpecError as exc:
-        message, where = str(exc), exc.layer_index
-    except (ValueError, TypeError) as exc:  # a layer that failed without a SpecError
-        message, stray = f"{type(exc).__name__}: {exc}", True
-    # Walk the layers again for the list and the drawing: check_spec stops at the first error.
-    infos: list[LayerInfo | None] = []
-    try:
-        shape: tuple[int, ...] | None = normalise_shape(spec.get("input_shape"))
-    except SpecError:
-        shape = None
-    input_ok = shape is not None
-    for index, entry in enumerate(layers if shape is not None else []):
-        try:
-            layer = make_layer(entry, index)
-            out = tuple(layer.output_shape(shape))
-            count = int(layer.count_params(shape))
-        except (ValueError, TypeError):
-            where = index if stray else where
-            break
-        layer.in_shape, layer.out_shape = shape, out  # lets describe() print "Dense(2 -> 4, ...)"
-        infos.append(LayerInfo(index, layer, shape, out, count))
-        shape = out
-    infos += [None] * (len(layers) - len(infos))
-    return Analysis(infos, message, where, input_ok)
 
 
 def describe_entry(entry: Any, info: LayerInfo | None, index: int) -> str:

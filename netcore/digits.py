@@ -9,6 +9,7 @@ from PIL import Image
 
 from netcore.network import Network
 from netcore.preprocess import preprocess_digit
+from netcore.shapes import format_shape
 
 DIGIT_SHAPES = ((784,), (1, 28, 28), (28, 28))
 SIDE = 28
@@ -33,8 +34,7 @@ class Reading:
 def digit_input_problem(network: Network) -> str | None:
     """Why ``network`` cannot read a 28x28 digit, or None if it can."""
     if network.input_shape not in DIGIT_SHAPES:
-        dims = "x".join(map(str, network.input_shape))
-        return f"this network takes {dims} inputs; the pad needs one that takes 784 or 1x28x28"
+        return f"this network takes {format_shape(network.input_shape)} inputs; the pad needs one that takes 784 or 1x28x28"
     if not network.is_classifier:
         return "this network does regression; the pad needs a classifier"
     return None

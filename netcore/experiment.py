@@ -11,6 +11,7 @@ from netcore.data.dataset import Dataset
 from netcore.evaluation import evaluate
 from netcore.network import Network
 from netcore.serialization import SavedModel
+from netcore.shapes import format_shape
 from netcore.train import EpochStats, Trainer, TrainSettings
 
 FINE_TUNE = {"epochs": 1, "lr": 1e-4, "batch_size": 64, "val_split": 0.0}  # lr: an upper bound
@@ -25,7 +26,8 @@ def check_fit(network: Network, data: Dataset) -> None:
     given, wanted = data.input_shape, network.input_shape
     if math.prod(given) != math.prod(wanted):
         raise MismatchError(
-            f"the design takes inputs of shape {_dims(wanted)} but {data.name} gives {_dims(given)}: "
+            f"the design takes inputs of shape {format_shape(wanted)} "
+            f"but {data.name} gives {format_shape(given)}: "
             f"set the input shape to {list(given)}"
         )
     out = network.output_shape
@@ -43,7 +45,8 @@ def check_fit(network: Network, data: Dataset) -> None:
         return
     if out != (k,):
         raise MismatchError(
-            f"{data.name} has {k} classes but the last layer has {_dims(out)} outputs: make it {k} units"
+            f"{data.name} has {k} classes but the last layer has {format_shape(out)} outputs: "
+            f"make it {k} units"
         )
 
 
@@ -143,7 +146,3 @@ def parse_settings(data: Any) -> TrainSettings | None:
         return TrainSettings.from_dict(data)
     except (TypeError, KeyError, AttributeError) as exc:
         raise ValueError(f"settings: {exc}") from None
-
-
-def _dims(shape: tuple[int, ...]) -> str:
-    return "x".join(map(str, shape))

@@ -9,6 +9,8 @@ import numpy as np
 
 from netcore.layers import Layer
 from netcore.losses import Loss, make_loss
+from netcore.recipe import describe_recipe, recipe_of
+from netcore.shapes import format_shape
 from netcore.spec import LayerInfo, check_spec
 
 
@@ -137,19 +139,12 @@ class Network:
 
 
 def format_summary(spec: dict[str, Any]) -> str:
-    """A table of layers, output shapes and parameter counts for a spec."""
+    """A table of layers, output shapes and parameter counts for a spec; SpecError if it is not valid."""
     infos = check_spec(spec)
-    rows = [("#", "layer", "output shape", "params")]
-    rows.append(("", "input", "x".join(map(str, spec["input_shape"])), ""))
+    rows = [("#", "layer", "output shape", "params"), ("", "input", format_shape(spec["input_shape"]), "")]
     for info in infos:
-        info.layer.in_shape, info.layer.out_shape = info.in_shape, info.out_shape
         rows.append(
-            (
-                str(info.index + 1),
-                info.layer.describe(),
-                "x".join(map(str, info.out_shape)),
-                f"{info.num_params:,}",
-            )
+            (str(info.index + 1), info.layer.describe(), format_shape(info.out_shape), f"{info.num_params:,}")
         )
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     lines = [
@@ -157,4 +152,8 @@ def format_summary(spec: dict[str, Any]) -> str:
     ]
     total = sum(i.num_params for i in infos)
     lines.append(f"total parameters: {total:,}   loss: {spec.get('loss', 'softmax_cross_entropy')}")
+    if recipe_of(spec):
+        lines.append(f"recipe: {describe_recipe(recipe_of(spec))}")
+    if spec.get("expected"):
+        lines.append(f"expected: {spec['expected']}")
     return "\n".join(lines)

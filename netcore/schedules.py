@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+SCHEDULE_NAMES = ("constant", "step", "exponential", "cosine")  # what a spec, the CLI and the window offer
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -54,6 +56,3 @@ class Schedule:
         if unknown:
             raise ValueError(f"unknown schedule setting(s): {', '.join(sorted(unknown))}")
         return cls(**data)
-
-
-SCHEDULE_NAMES = ("constant", "step", "exponential", "cosine")

@@ -1,4 +1,4 @@
-"""What several commands share: loading a dataset with download progress, augmentation names."""
+"""What several commands share: loading a dataset with download progress, one-line errors."""
 
 from __future__ import annotations
 
@@ -33,13 +33,3 @@ def download_progress(done: int, total: int | None, filename: str) -> None:
         print(f"\rdownloading {filename}: {done / total:6.1%}", end="", file=sys.stderr, flush=True)
         if done >= total:
             print(file=sys.stderr)
-
-
-def make_augmentation(name: str):
-    if name in ("off", "none", ""):
-        return None
-    from netcore.augment import STRENGTHS
-
-    if name not in STRENGTHS:
-        raise CommandError(f"unknown augmentation {name!r}; choose one of {', '.join(STRENGTHS)}")
-    return STRENGTHS[name]

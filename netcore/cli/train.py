@@ -11,76 +11,94 @@ from typing import Any
 
 import numpy as np
 
-from netcore.cli.common import EXIT_BAD_INPUT, CommandError, dataset_options, load_data, make_augmentation
+from netcore.cli.common import EXIT_BAD_INPUT, CommandError, dataset_options, load_data
+from netcore.recipe import augment_for, describe_recipe, recipe_of, settings_for
+from netcore.train import TrainSettings
 
 
 def add_parser(sub, common) -> None:
-    train = sub.add_parser("train", parents=[common], help="train a network from a spec")
-    train.add_argument("--arch", required=True, help="network spec (JSON)")
-    train.add_argument(
-        "--dataset", required=True, help="mnist, xor, spirals, circles, moons, blobs, idx:FOLDER or csv:FILE"
+    from netcore.augment import STRENGTHS
+    from netcore.data.registry import dataset_choices
+    from netcore.optimizers import OPTIMIZERS
+    from netcore.schedules import SCHEDULE_NAMES
+
+    engine = TrainSettings()
+    recipe = 'the spec\'s "train" recipe, else'
+    train = sub.add_parser(
+        "train",
+        parents=[common],
+        help="train a network from a spec",
+        description="Train a network from a spec. Settings the flags leave out come from the spec's "
+        '"train" recipe, then from the engine\'s defaults.',
     )
+    train.add_argument("--arch", required=True, help="network spec (JSON)")
+    train.add_argument("--dataset", help=f"{', '.join(dataset_choices())} (default: {recipe} required)")
     train.add_argument(
         "--data-dir",
         help="where MNIST lives or is downloaded to (default: $NETCORE_DATA_DIR or the user cache)",
     )
-    train.add_argument("--epochs", type=int, default=5)
-    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--epochs", type=int, help=f"(default: {recipe} {engine.epochs})")
+    train.add_argument("--batch-size", type=int, help=f"(default: {recipe} {engine.batch_size})")
     train.add_argument(
-        "--optimizer", default="adam", choices=["sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"]
+        "--optimizer", choices=list(OPTIMIZERS), help=f"(default: {recipe} {engine.optimizer})"
     )
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--momentum", type=float, default=0.9)
-    train.add_argument("--weight-decay", type=float, default=0.01, help="AdamW's decoupled decay")
-    train.add_argument("--l2", type=float, default=0.0)
+    train.add_argument("--lr", type=float, help=f"learning rate (default: {recipe} {engine.lr:g})")
+    train.add_argument("--momentum", type=float, default=engine.momentum)
+    train.add_argument(
+        "--weight-decay", type=float, default=engine.weight_decay, help="AdamW's decoupled decay"
+    )
+    train.add_argument("--l2", type=float, default=engine.l2)
     train.add_argument("--clip-norm", type=float)
-    train.add_argument(
-        "--schedule", default="constant", choices=["constant", "step", "exponential", "cosine"]
-    )
+    train.add_argument("--schedule", choices=list(SCHEDULE_NAMES), help=f"(default: {recipe} constant)")
     train.add_argument("--warmup", type=float, default=0.0, help="epochs of linear learning-rate warm-up")
     train.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--val-split", type=float, default=0.0)
-    train.add_argument("--augment", default="off", help="image augmentation: off, light or strong")
+    train.add_argument("--seed", type=int, default=engine.seed)
+    train.add_argument("--val-split", type=float, help=f"(default: {recipe} {engine.val_split:g})")
+    train.add_argument(
+        "--augment", choices=list(STRENGTHS), help=f"image augmentation (default: {recipe} off)"
+    )
     train.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     train.add_argument("--noise", type=float, help="noise of a synthetic dataset")
     train.add_argument("--samples", type=int, help="size of a synthetic dataset")
-    train.add_argument("--out", required=True, help="model file to write (.npz)")
-    train.add_argument("--metrics-out", help="write the history and test figures as JSON")
+    train.add_argument("--out", help="model file to write (default: <spec file name>.npz here)")
+    train.add_argument("--metrics-out", help="write the history, settings and test figures as JSON")
     train.set_defaults(run=cmd_train)
 
 
+def resolve_settings(args, spec: dict[str, Any]) -> tuple[str, dict[str, Any], TrainSettings, str]:
+    """(dataset, dataset options, settings, augmentation name): each from its flag when given,
+    else from the spec's recipe, else the engine's default."""
+    recipe = recipe_of(spec)
+    dataset = args.dataset or recipe.get("dataset")
+    if not dataset:
+        raise CommandError(f'--dataset is needed: {args.arch} names no dataset in a "train" recipe')
+    same_data = dataset == recipe.get("dataset")
+    options = {**(recipe.get("dataset_options", {}) if same_data else {}), **dataset_options(args)}
+    flags = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "l2", "clip_norm")
+    flags += ("schedule", "warmup", "val_split", "patience", "seed")
+    settings = settings_for(recipe, **{name: getattr(args, name) for name in flags})
+    return dataset, options, settings, augment_for(recipe, args.augment)
+
+
 def cmd_train(args) -> int:
+    from netcore.augment import augmentation_for
     from netcore.experiment import evaluate_on_test, make_trainer, saved_model
     from netcore.network import Network
     from netcore.serialization import save_model
     from netcore.spec import load_spec
-    from netcore.train import TrainSettings
 
     spec = load_spec(args.arch)
-    out_path = Path(args.out)
+    out_path = Path(args.out) if args.out else Path(Path(args.arch).stem + ".npz")
     if not out_path.parent.exists():
         raise CommandError(f"cannot write {out_path}: folder {out_path.parent} does not exist")
-    settings = TrainSettings(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        l2=args.l2,
-        clip_norm=args.clip_norm,
-        schedule={"name": args.schedule, "epochs": float(args.epochs), "warmup": args.warmup},
-        val_split=args.val_split,
-        patience=args.patience,
-        seed=args.seed,
-    )
-    augment = make_augmentation(args.augment)
-    options = dataset_options(args)
-    data = load_data(args.dataset, args.data_dir, options)
+    dataset, options, settings, augment_name = resolve_settings(args, spec)
+    augment = augmentation_for(augment_name)
+    data = load_data(dataset, args.data_dir, options)
     network = Network(spec, seed=args.seed, dtype=np.dtype(args.dtype))
     trainer = make_trainer(network, data, settings, augment=augment)
     print(f"{data.describe()}; {network.num_params:,} parameters", flush=True)
+    used = {**settings.to_dict(), "schedule": settings.schedule["name"], "augment": augment_name}
+    print(f"settings: {describe_recipe(used)}", flush=True)
 
     stop = {"requested": False}
 
@@ -89,7 +107,7 @@ def cmd_train(args) -> int:
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        progress = BatchProgress(sys.stderr, args.epochs) if sys.stderr.isatty() else None
+        progress = BatchProgress(sys.stderr, settings.epochs) if sys.stderr.isatty() else None
         result = trainer.run(on_batch=progress, on_epoch=print_epoch, should_stop=lambda: stop["requested"])
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -98,7 +116,7 @@ def cmd_train(args) -> int:
     test = evaluate_on_test(network, data)
     model = saved_model(trainer, data, {**options, "spec_file": str(args.arch)})
     model.extra["test"] = test
-    model.extra["augment"] = args.augment
+    model.extra["augment"] = augment_name
     save_model(model, out_path)
     figures = f"test loss {test['loss']:.4f}" + (
         f"  test accuracy {test['accuracy']:.4f}" if "accuracy" in test else ""
@@ -106,7 +124,8 @@ def cmd_train(args) -> int:
     print(f"{figures}; saved {out_path}")
     if args.metrics_out:
         metrics = {
-            "history": [history_row(e) for e in trainer.history],
+            "history": [e.to_dict() for e in trainer.history],
+            "settings": {**settings.to_dict(), "augment": augment_name, "dataset": dataset},
             "test_accuracy": test.get("accuracy"),
             "test_loss": test["loss"],
             "status": result.status,
@@ -119,17 +138,6 @@ def cmd_train(args) -> int:
         if result.status == "diverged"
         else 130
     )
-
-
-def history_row(e) -> dict[str, Any]:
-    return {
-        "epoch": e.epoch,
-        "loss": e.loss,
-        "accuracy": e.accuracy,
-        "val_loss": e.val_loss,
-        "val_accuracy": e.val_accuracy,
-        "seconds": e.seconds,
-    }
 
 
 class BatchProgress:

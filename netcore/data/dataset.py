@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from netcore.shapes import format_shape
+
 
 class DataError(ValueError):
     """Data that cannot be read or used; the message says what to do."""
@@ -41,5 +43,7 @@ class Dataset:
 
     def describe(self) -> str:
         kind = f"{self.num_classes} classes" if self.task == "classification" else "regression"
-        shape = "x".join(map(str, self.input_shape))
-        return f"{self.name}: {len(self.x_train)} train / {len(self.x_test)} test, input {shape}, {kind}"
+        return (
+            f"{self.name}: {len(self.x_train)} train / {len(self.x_test)} test, "
+            f"input {format_shape(self.input_shape)}, {kind}"
+        )

@@ -27,8 +27,13 @@ OPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+def dataset_choices() -> tuple[str, ...]:
+    """Every dataset name as a person types it: the named sets, then "idx:PATH", "csv:PATH"."""
+    return (*DATASET_NAMES, *(f"{p}:PATH" for p in FILE_PREFIXES))
+
+
 def _choices() -> str:
-    return ", ".join((*DATASET_NAMES, *(f"{p}:PATH" for p in FILE_PREFIXES)))
+    return ", ".join(dataset_choices())
 
 
 def _options(kind: str, name: str, options: dict[str, Any]) -> dict[str, Any]:

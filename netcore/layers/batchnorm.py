@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from netcore.layers.base import Layer, ShapeError
-from netcore.layers.conv import dims
+from netcore.shapes import format_shape
 
 
 class BatchNorm(Layer):
@@ -42,7 +42,7 @@ class BatchNorm(Layer):
     def output_shape(self, in_shape):
         if len(in_shape) not in (1, 3):
             raise ShapeError(
-                f"needs a flat (D) or image (CxHxW) input but gets {dims(in_shape)}: "
+                f"needs a flat (D) or image (CxHxW) input but gets {format_shape(in_shape)}: "
                 "put it after a dense or conv2d layer"
             )
         return tuple(in_shape)
@@ -132,4 +132,4 @@ class BatchNorm(Layer):
         return {"type": self.kind, "momentum": self.momentum, "eps": self.eps}
 
     def describe(self) -> str:
-        return f"BatchNorm({dims(self.in_shape) if self.in_shape else '?'})"
+        return f"BatchNorm({format_shape(self.in_shape) if self.in_shape else '?'})"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -26,44 +25,15 @@ from netcore.functional.kernel_rows import (
     stacked_weights,
     unstack_weights,
 )
+from netcore.functional.scratch import Scratch
 from netcore.layers.activations import ReLU, make_activation
 from netcore.layers.base import Layer, ShapeError
-from netcore.layers.dense import INITS, init_weights
+from netcore.layers.init import INITS, init_weights
+from netcore.layers.settings import pair
+from netcore.shapes import format_shape
 
 PADDINGS = ("valid", "same")
 METHODS = ("im2col", "kernel_rows")
-
-
-def pair(value: Any, what: str) -> tuple[int, int]:
-    """An int or a [h, w] pair of positive ints as (h, w); ValueError naming ``what``."""
-    items = [value, value] if isinstance(value, int) else value
-    if (
-        not isinstance(items, (list, tuple))
-        or len(items) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in items)
-    ):
-        raise ValueError(f"{what} must be a positive integer or a pair [h, w] of them, got {value!r}")
-    return int(items[0]), int(items[1])
-
-
-def dims(shape: tuple[int, ...]) -> str:
-    return "x".join(str(d) for d in shape)
-
-
-class Scratch:
-    """Named work arrays reused from call to call, so a training step allocates (and
-    page-faults) no new large arrays. Contents are whatever the last user left."""
-
-    def __init__(self) -> None:
-        self._store: dict[str, np.ndarray] = {}
-
-    def get(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-        """A contiguous array of ``shape``, carved from storage kept under ``name``."""
-        size = math.prod(shape)
-        store = self._store.get(name)
-        if store is None or store.size < size or store.dtype != dtype:
-            store = self._store[name] = np.empty(size, dtype=dtype)
-        return store[:size].reshape(shape)
 
 
 class Conv2D(Layer):
@@ -139,7 +109,7 @@ class Conv2D(Layer):
     def output_shape(self, in_shape):
         if len(in_shape) != 3:
             raise ShapeError(
-                f"needs a CxHxW image input but gets {dims(in_shape)}: "
+                f"needs a CxHxW image input but gets {format_shape(in_shape)}: "
                 "set input_shape to [channels, height, width] or put a reshape before it"
             )
         g = ConvGeometry.create(tuple(in_shape), self.kernel, self.stride, self.padding)
@@ -357,8 +327,8 @@ class Conv2D(Layer):
         return cfg
 
     def describe(self) -> str:
-        src = dims(self.in_shape) if self.in_shape else "?"
-        dst = dims(self.out_shape) if self.out_shape else f"{self.filters} filters"
+        src = format_shape(self.in_shape) if self.in_shape else "?"
+        dst = format_shape(self.out_shape) if self.out_shape else f"{self.filters} filters"
         kh, kw = self.kernel
         stride = f", stride {self.stride}" if self.stride != 1 else ""
         return f"Conv2D({src} -> {dst}, {kh}x{kw}{stride}, {self.act.kind})"

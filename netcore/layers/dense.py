@@ -8,20 +8,8 @@ import numpy as np
 
 from netcore.layers.activations import make_activation
 from netcore.layers.base import Layer, ShapeError
-
-INITS = ("auto", "he", "xavier")
-
-
-def init_weights(fan_in: int, fan_out: int, shape, activation: str, init: str, rng, dtype) -> np.ndarray:
-    """He-normal for ReLU-like activations, Xavier-uniform otherwise ("auto")."""
-    if init == "auto":
-        init = "he" if activation in ("relu", "leaky_relu") else "xavier"
-    if init == "he":
-        w = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
-    else:
-        limit = np.sqrt(6.0 / (fan_in + fan_out))
-        w = rng.uniform(-limit, limit, size=shape)
-    return w.astype(dtype)
+from netcore.layers.init import INITS, init_weights
+from netcore.shapes import format_shape
 
 
 class Dense(Layer):
@@ -47,8 +35,9 @@ class Dense(Layer):
 
     def output_shape(self, in_shape):
         if len(in_shape) != 1:
-            dims = "x".join(str(d) for d in in_shape)
-            raise ShapeError(f"needs a flat input but gets {dims}: insert a flatten before it")
+            raise ShapeError(
+                f"needs a flat input but gets {format_shape(in_shape)}: insert a flatten before it"
+            )
         return (self.units,)
 
     def count_params(self, in_shape):

@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from netcore.functional.scratch import Scratch
 from netcore.layers.base import Layer, ShapeError
-from netcore.layers.conv import Scratch, dims, pair
+from netcore.layers.settings import pair
+from netcore.shapes import format_shape
 
 
 class _Pool2D(Layer):
@@ -40,7 +42,7 @@ class _Pool2D(Layer):
     def output_shape(self, in_shape):
         if len(in_shape) != 3:
             raise ShapeError(
-                f"needs a CxHxW image input but gets {dims(in_shape)}: pool before the flatten, not after it"
+                f"needs a CxHxW image input but gets {format_shape(in_shape)}: pool before the flatten, not after it"
             )
         (ph, pw), (sh, sw) = self.pool, self.strides
         if in_shape[1] < ph or in_shape[2] < pw:
@@ -81,7 +83,9 @@ class _Pool2D(Layer):
         (ph, pw), (sh, sw) = self.pool, self.strides
         stride = "" if (sh, sw) == (ph, pw) else f", stride {sh}" if sh == sw else f", stride {sh}x{sw}"
         shapes = (
-            f"{dims(self.in_shape)} -> {dims(self.out_shape)}, " if self.in_shape and self.out_shape else ""
+            f"{format_shape(self.in_shape)} -> {format_shape(self.out_shape)}, "
+            if self.in_shape and self.out_shape
+            else ""
         )
         return f"{self.label}({shapes}{ph}x{pw}{stride})"
 

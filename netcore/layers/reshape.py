@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from netcore.layers.base import Layer, ShapeError
+from netcore.shapes import format_shape
 
 
 class Flatten(Layer):
@@ -22,7 +23,7 @@ class Flatten(Layer):
         return dy.reshape((dy.shape[0],) + self.in_shape)
 
     def describe(self):
-        shape = "x".join(map(str, self.in_shape or ()))
+        shape = format_shape(self.in_shape or ())
         return f"Flatten({shape} -> {self.out_shape[0] if self.out_shape else '?'})"
 
 

@@ -48,7 +48,9 @@ def test_train_xor_writes_model_and_metrics(tmp_path, capsys):
     assert out.count("epoch ") == 3 and "saved" in out
     data = json.loads(metrics.read_text())
     assert [row["epoch"] for row in data["history"]] == [1, 2, 3]
-    assert set(data["history"][0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
+    keys = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr"}
+    assert set(data["history"][0]) == keys
+    assert data["settings"]["optimizer"] == "sgd" and data["settings"]["epochs"] == 3
     assert 0 <= data["test_accuracy"] <= 1
     assert load_model(model).network.spec["name"] == "xor"
 
