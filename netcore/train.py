@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from netcore.inspect.health import HealthRecorder
 from netcore.network import Network
 from netcore.optimizers import OPTIMIZERS, clip_by_global_norm, make_optimizer
 from netcore.schedules import Schedule
@@ -87,6 +88,7 @@ class EpochStats:
     val_accuracy: float | None
     seconds: float
     lr: float
+    health: dict[str, Any] | None = None  # netcore.inspect.health's record, JSON-able
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,6 +151,7 @@ class Trainer:
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._best: tuple[float, np.ndarray] | None = None
         self._stale = 0
+        self.health = HealthRecorder(network)  # per-layer norms, dead ReLUs (a few O(params) passes)
 
     @property
     def epoch(self) -> int:
@@ -193,7 +196,9 @@ class Trainer:
             raise Diverged(
                 "the loss is not finite" if not math.isfinite(loss) else "the gradients are not finite"
             )
+        self.health.before_step()
         self.optimizer.step({"all": net.flat_params}, {"all": grads})
+        self.health.after_step()
         acc = (
             float(np.count_nonzero(net.loss.predicted_labels(out) == labels)) / len(labels)
             if self.classifier
@@ -289,7 +294,9 @@ class Trainer:
                 out = self.network.predict(self.x_val)
                 result = {"loss": self.network.loss.forward(out, np.asarray(self.y_val, self.network.dtype))}
             val_loss, val_acc = result["loss"], result.get("accuracy")
-        stats = EpochStats(epoch, loss, acc, val_loss, val_acc, seconds, self.optimizer.lr)
+        stats = EpochStats(
+            epoch, loss, acc, val_loss, val_acc, seconds, self.optimizer.lr, self.health.end_epoch(epoch)
+        )
         self.history.append(stats)
         return stats
 
