@@ -5,7 +5,7 @@ reads arrays the step already has (the flat parameter and gradient buffers, the 
 layer keeps for its backward) and never allocates per batch beyond one parameter-sized buffer.
 
 Cost, per training step:
-- every ``every``-th batch (default 10, and the first of each epoch): one copy of the
+- every ``every``-th batch (default 20, and the first of each epoch): one copy of the
   parameters and four O(parameters) vector passes (gradient, update and weight norms per layer);
 - every batch: for each ReLU layer, a look at the units that have *not fired yet* this epoch
   (after the first batch of a healthy network none are left, so this is a length check);
@@ -17,7 +17,7 @@ for a 5-layer network with 20 bins).
 
 A record (JSON-able, saved in the model file's history under ``"health"``)::
 
-    {"every": 10, "sampled_batches": 188,
+    {"every": 20, "sampled_batches": 94,
      "layers": [{"index": 0, "kind": "dense", "name": "Dense(784 -> 128, relu)",
                  "weight_norm": 12.3,    # ||all the layer's parameters|| at the epoch end
                  "grad_norm": 0.051,     # mean over sampled batches of ||gradient|| (as stepped:
@@ -40,7 +40,7 @@ from netcore.layers import Conv2D, ReLU
 from netcore.network import Network
 
 BINS = 20
-EVERY = 10
+EVERY = 20
 
 
 def records_epoch(epoch: int) -> bool:
@@ -154,9 +154,10 @@ class HealthRecorder:
             if found is None:
                 continue
             y, axis = found
-            taken = np.take(y, silent, axis=axis)
-            others = tuple(a for a in range(taken.ndim) if a != axis)
-            self._silent[index] = silent[~(taken.max(axis=others) > 0)]
+            # y >= 0 after a ReLU, so a unit fired iff any of its values is non-zero
+            taken = y[:, silent] if axis == 1 else y[silent]
+            fired = taken.reshape(taken.shape[0], -1).any(axis=1) if axis == 0 else _any_per_unit(taken)
+            self._silent[index] = silent[~fired]
 
     # -- the epoch's record --------------------------------------------------------------
     def end_epoch(self, epoch: int) -> dict | None:
@@ -185,6 +186,12 @@ class HealthRecorder:
             row["dead_fraction"] = _short(self._silent[w.index].size / w.units) if w.units else None
             layers.append(row)
         return {"every": self.every, "sampled_batches": self._samples, "layers": layers}
+
+
+def _any_per_unit(taken: np.ndarray) -> np.ndarray:
+    """(N, U, ...) -> (U,) whether any value of each unit is non-zero."""
+    fired = taken.any(axis=0)
+    return fired if fired.ndim == 1 else fired.reshape(fired.shape[0], -1).any(axis=1)
 
 
 def _relu_units(layer) -> int | None:
