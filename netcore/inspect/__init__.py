@@ -5,6 +5,7 @@ inference twin (``netcore.inspect.twin``), so inspecting never disturbs the cach
 random state a training step relies on.
 
     trace(network, x)                     -> [LayerOutput]   every layer's output
+    conv_filters(network)                 -> (F, C, kh, kw)  the first conv layer's filters
     saliency(network, x, target=None)     -> Saliency        d score / d input (+ the trace)
     occlusion(network, image, target=None)-> Occlusion       p(target) drop per blanked patch
     decision_grid(network, bounds, res)   -> DecisionGrid    probabilities and units over a plane
@@ -20,7 +21,7 @@ from netcore.inspect.health import HealthRecorder, HealthSeries, health_series
 from netcore.inspect.hints import Hint, health_hints
 from netcore.inspect.occlusion import Occlusion, occlusion
 from netcore.inspect.saliency import Saliency, image_layout, peak, saliency, saliency_map
-from netcore.inspect.trace import LayerOutput, trace
+from netcore.inspect.trace import LayerOutput, conv_filters, trace
 
 __all__ = [
     "Confusion",
@@ -36,6 +37,7 @@ __all__ = [
     "TensorCheck",
     "bounds_around",
     "confusion",
+    "conv_filters",
     "confusion_matrix",
     "decision_grid",
     "gradient_check",

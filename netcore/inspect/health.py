@@ -22,12 +22,13 @@ A record (JSON-able, saved in the model file's history under ``"health"``)::
                  "weight_norm": 12.3,    # ||all the layer's parameters|| at the epoch end
                  "grad_norm": 0.051,     # mean over sampled batches of ||gradient|| (as stepped:
                                          #   after L2 and clipping)
-                 "update_ratio": 0.0011, # mean over sampled batches of ||step|| / ||parameters||
+                 "update_ratio": 0.0011, # mean over sampled batches of ||step|| / ||parameters after it||
                  "dead_fraction": 0.02,  # ReLU units that never fired in the epoch (None: no ReLU)
                  "histogram": {"lo": -0.4, "hi": 0.41, "counts": [...bins]}},  # of W (or all params)
                 ...]}
 
-Layers without parameters appear only if they are ReLU layers (norms None).
+Layers without parameters appear only if they are ReLU layers (norms None). A run stopped
+mid-epoch leaves that partial epoch's sums in the recorder: they count towards the next epoch.
 """
 
 from __future__ import annotations

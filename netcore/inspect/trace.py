@@ -18,7 +18,9 @@ class LayerOutput:
     kind:   the spec's type ("conv2d", "dense", ...)
     name:   the layer's description, e.g. "Conv2D(1x28x28 -> 16x28x28, 5x5, relu)"
     output: (N, *out_shape) in the network's dtype, contiguous, after the layer's activation;
-            conv feature maps are (N, F, OH, OW), dense layers (N, units)
+            conv feature maps are (N, F, OH, OW), dense layers (N, units). Read-only (safe to
+            hand to another thread); it may be the previous layer's array (dropout at
+            inference) or a view of it (flatten, reshape).
     """
 
     index: int
@@ -49,8 +51,9 @@ def run_layers(net: Network, x: np.ndarray) -> list[LayerOutput]:
     """
     outputs = []
     for index, layer in enumerate(net.layers):
-        x = layer.forward(x, False)
-        outputs.append(LayerOutput(index, layer.kind, layer.describe(), np.ascontiguousarray(x)))
+        x = np.ascontiguousarray(layer.forward(x, False))
+        x.flags.writeable = False
+        outputs.append(LayerOutput(index, layer.kind, layer.describe(), x))
     return outputs
 
 
@@ -60,9 +63,18 @@ def trace(network: Network, x: np.ndarray) -> list[LayerOutput]:
     Shapes: x (N, *input_shape) (or one sample without N) -> outputs[i].output (N, *out_shape_i);
     the last is the raw scores (N, K), equal to ``network.forward(x)``.
     The network itself is not run: its caches for backward, its gradients and its random
-    generator are left exactly as they were (see ``netcore.inspect.twin``).
+    generator are left exactly as they were (see ``netcore.inspect.twin``). The weights are
+    read as they are, so do not trace a network another thread is training: use the copy the
+    window keeps. The same holds for every function in ``netcore.inspect``.
     """
     x = as_batch(network, x)
     twin = twin_of(network)
     with twin.lock:
         return run_layers(twin.network, x)
+
+
+def conv_filters(network: Network, which: int = 0) -> np.ndarray | None:
+    """A copy of the weights of the network's ``which``-th conv2d layer (0: the first), to draw
+    as small pictures: (F, C, kh, kw); None when it has no such layer."""
+    convs = [layer for layer in network.layers if layer.kind == "conv2d"]
+    return convs[which].params["W"].copy() if which < len(convs) else None

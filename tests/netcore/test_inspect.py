@@ -12,6 +12,7 @@ from netcore.inspect import (
     bounds_around,
     confusion,
     confusion_matrix,
+    conv_filters,
     decision_grid,
     image_layout,
     occlusion,
@@ -73,6 +74,11 @@ def test_trace_matches_forward_layer_by_layer():
         np.testing.assert_array_equal(got.output, want)
     np.testing.assert_array_equal(traced[-1].output, net.forward(x))
     assert traced[0].name.startswith("Conv2D(1x8x8 -> 3x8x8")
+    assert not any(t.output.flags.writeable for t in traced)  # safe to hand to another thread
+    filters = conv_filters(net)
+    np.testing.assert_array_equal(filters, net.layers[0].params["W"])
+    assert filters.shape == (3, 1, 3, 3) and conv_filters(net, 1).shape == (4, 3, 3, 3)
+    assert conv_filters(net, 2) is None
 
 
 def test_one_sample_may_omit_the_batch_axis_and_bad_shapes_are_named():

@@ -35,6 +35,13 @@ def test_gradcheck_passes_a_template(capsys):
     assert code == 0 and "all tensors within 1e-06" in out and out.count(" ok") == 4
 
 
+def test_gradcheck_takes_a_model_file(capsys, tmp_path):
+    save_model(SavedModel(Network(json.loads(XOR.read_text()))), tmp_path / "xor.npz")
+    code, out, err = run(capsys, "gradcheck", tmp_path / "xor.npz", "--json", "--batch", "2")
+    assert code == 0, err
+    assert json.loads(out)["passed"]
+
+
 def test_gradcheck_exits_1_on_a_broken_backward(capsys, monkeypatch):
     original = Dense.backward
 
