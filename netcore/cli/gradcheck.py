@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from netcore.cli.common import CommandError
 
@@ -32,7 +33,11 @@ def cmd_gradcheck(args) -> int:
     if args.coords < 1:
         raise CommandError(f"--coords must be at least 1, got {args.coords}")
     model = load_model(args.spec).network if args.spec.lower().endswith(".npz") else load_spec(args.spec)
-    report = gradient_check(model, batch=args.batch, max_coords=args.coords, seed=args.seed)
+    report = gradient_check(
+        model, batch=args.batch, max_coords=args.coords, seed=args.seed, progress=_progress
+    )
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")  # the progress line goes
     if args.json:
         print(json.dumps(report.to_dict()))
     else:
@@ -50,3 +55,10 @@ def cmd_gradcheck(args) -> int:
             f"(float64, batch {args.batch}, loss {report.loss:.4f}){note}"
         )
     return 0 if report.passed else 1
+
+
+def _progress(done: int, total: int, name: str) -> None:
+    """One line on a terminal's stderr, rewritten before each tensor."""
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r\033[Kchecking {name} ({done + 1}/{total})")
+        sys.stderr.flush()

@@ -124,3 +124,13 @@ def test_coordinates_on_a_relu_kink_are_skipped_not_failed():
     bias = next(t for t in report.tensors if t.name == "0.b")
     assert bias.at_kinks >= 1 and bias.checked == 1
     assert report.passed
+
+
+def test_progress_is_reported_per_tensor():
+    calls = []
+    spec = {
+        "input_shape": [3],
+        "layers": [{"type": "dense", "units": 2, "activation": "tanh"}, {"type": "dense", "units": 2}],
+    }
+    gradient_check(spec, progress=lambda *args: calls.append(args))
+    assert calls == [(0, 4, "0.W"), (1, 4, "0.b"), (2, 4, "1.W"), (3, 4, "1.b")]
