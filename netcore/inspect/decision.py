@@ -10,6 +10,8 @@ from netcore.inspect.trace import run_layers
 from netcore.inspect.twin import twin_of
 from netcore.network import Network
 
+MAX_SIDE = 1024  # every unit is kept over the grid: 1024^2 points x 64 units is 256 MB
+
 
 @dataclass(frozen=True)
 class GridLayer:
@@ -60,8 +62,8 @@ def decision_grid(
     if not (np.isfinite([x0, x1, y0, y1]).all() and x0 < x1 and y0 < y1):
         raise ValueError(f"bounds must be finite (x_min, x_max, y_min, y_max) with min < max, got {bounds!r}")
     nx, ny = (resolution, resolution) if isinstance(resolution, (int, np.integer)) else resolution
-    if not (2 <= nx <= 4096 and 2 <= ny <= 4096):
-        raise ValueError(f"resolution must be 2..4096 points per side, got {resolution!r}")
+    if not (2 <= nx <= MAX_SIDE and 2 <= ny <= MAX_SIDE):
+        raise ValueError(f"resolution must be 2..{MAX_SIDE} points per side, got {resolution!r}")
     xs = np.linspace(x0, x1, int(nx))
     ys = np.linspace(y0, y1, int(ny))
     points = np.empty((len(ys), len(xs), 2), dtype=network.dtype)
