@@ -129,6 +129,10 @@ def parse_history(rows: Any) -> list[EpochStats]:
             raise ValueError(f"history row {i} must be a record, got {type(row).__name__}")
         for name in names:
             value = row.get(name)
+            if name == "health":  # netcore.inspect.health's record, or None
+                if not (value is None or isinstance(value, dict)):
+                    raise ValueError(f"history row {i}: health must be a record, got {type(value).__name__}")
+                continue
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not (number or (value is None and name in optional)):
                 raise ValueError(f"history row {i}: {name} must be a number, got {value!r}")

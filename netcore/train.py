@@ -21,6 +21,7 @@ import numpy as np
 
 from netcore.data.split import split_validation
 from netcore.evaluation import evaluate
+from netcore.inspect.health import HealthRecorder
 from netcore.network import Network
 from netcore.optimizers import OPTIMIZERS, clip_by_global_norm, make_optimizer
 from netcore.schedules import Schedule
@@ -90,6 +91,7 @@ class EpochStats:
     val_accuracy: float | None
     seconds: float
     lr: float
+    health: dict[str, Any] | None = None  # netcore.inspect.health's record, JSON-able
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -199,6 +201,7 @@ class Trainer:
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._best: tuple[float, np.ndarray] | None = None
         self._stale = 0
+        self.health = HealthRecorder(network)  # per-layer norms, dead ReLUs (a few O(params) passes)
 
     @property
     def epoch(self) -> int:
@@ -243,7 +246,9 @@ class Trainer:
             raise Diverged(
                 "the loss is not finite" if not math.isfinite(loss) else "the gradients are not finite"
             )
+        self.health.before_step()
         self.optimizer.step({"all": net.flat_params}, {"all": grads})
+        self.health.after_step()
         acc = (
             float(np.count_nonzero(net.loss.predicted_labels(out) == labels)) / len(labels)
             if self.classifier
@@ -353,7 +358,9 @@ class Trainer:
         if self.x_val is not None and len(self.x_val):
             result = evaluate(self.network, self.x_val, self.y_val)
             val_loss, val_acc = result["loss"], result.get("accuracy")
-        stats = EpochStats(epoch, loss, acc, val_loss, val_acc, seconds, self.optimizer.lr)
+        stats = EpochStats(
+            epoch, loss, acc, val_loss, val_acc, seconds, self.optimizer.lr, self.health.end_epoch(epoch)
+        )
         self.history.append(stats)
         return stats
 

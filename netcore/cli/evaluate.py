@@ -32,6 +32,10 @@ def cmd_evaluate(args) -> int:
     figures = evaluate_on_test(model.network, data)
     figures["samples"] = len(data.x_test)
     if args.json:
+        if model.network.is_classifier:  # rows = true class, columns = predicted
+            from netcore.inspect.confusion import confusion
+
+            figures["confusion"] = confusion(model.network, data.x_test, data.y_test).matrix.tolist()
         print(json.dumps(figures))
     else:
         print("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()))

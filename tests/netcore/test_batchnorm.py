@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from netcore.inspect.gradcheck import check_layer
 from netcore.layers import BatchNorm
 from netcore.network import Network
 from netcore.spec import SpecError, check_spec
-from tests.gradcheck import check_layer
 
 TOL = 1e-6
 

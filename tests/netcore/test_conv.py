@@ -13,11 +13,11 @@ from netcore.functional.im2col import (
     unpad,
 )
 from netcore.functional.kernel_rows import row_patches, row_scatter, shift_stack, shift_sum
+from netcore.inspect.gradcheck import check_layer, numerical_grad, relative_error
 from netcore.layers import Conv2D
 from netcore.layers.conv import METHODS
 from netcore.network import Network
 from netcore.spec import SpecError, check_spec, make_layer
-from tests.gradcheck import check_layer, numerical_grad, relative_error
 
 TOL = 1e-6
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from netcore.inspect.gradcheck import check_layer, relative_error
 from netcore.layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Reshape, Sigmoid, Softmax, Tanh
-from tests.gradcheck import check_layer, relative_error
 
 TOL = 1e-6
 

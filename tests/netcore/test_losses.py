@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from netcore.inspect.gradcheck import check_loss
 from netcore.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy, make_loss, one_hot
-from tests.gradcheck import check_loss
 
 TOL = 1e-6
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from netcore.inspect.gradcheck import numerical_grad, relative_error
 from netcore.network import Network, format_summary
 from netcore.spec import SpecError, check_spec
-from tests.gradcheck import numerical_grad, relative_error
 
 MLP = {
     "input_shape": [5],

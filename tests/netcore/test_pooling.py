@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from netcore.inspect.gradcheck import check_layer
 from netcore.layers import AvgPool2D, MaxPool2D
 from netcore.spec import SpecError, check_spec
-from tests.gradcheck import check_layer
 
 TOL = 1e-6
 
