@@ -1,7 +1,9 @@
 """The network designer: draw, edit and validate a network spec.
 
-Left, the network as a diagram (``NetworkView``) with the engine's message under
-it when the design is invalid; right, the input shape and loss, the layer list
+Left, a palette of layer types and the network as a diagram that is edited by hand
+(``EditableNetworkView`` with ``DrawingEditor``: drop a type between two columns, drag a
+column, +/- units, right-click, keys), with the engine's message under it when the
+design is invalid; right, the input shape and loss, the layer list
 with Add / Insert / Remove / Move buttons, and a property form for the selected
 layer. Every edit is a ``SpecChange`` on ``undo_stack``; every change re-runs
 ``desktop.design.analyse`` (the engine's shape inference, no arrays), so shapes
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -54,7 +57,11 @@ from desktop.design import (
     settings_of,
 )
 from desktop.design_commands import SpecChange
-from desktop.widgets.network_view import MAX_NEURONS, Column, NetworkView
+from desktop.design_edits import STEPPED
+from desktop.widgets.drawing_editor import DrawingEditor
+from desktop.widgets.layer_palette import LayerPalette
+from desktop.widgets.network_canvas import EditableNetworkView
+from desktop.widgets.network_view import MAX_NEURONS, NEGATIVE, POSITIVE, Column
 from netcore.layers.activations import ACTIVATIONS
 from netcore.layers.dense import INITS
 from netcore.losses import LOSSES
@@ -77,6 +84,17 @@ PADDINGS = ["valid", "same", "0", "1", "2"]
 INVALID_TEXT = QColor(185, 28, 28)
 INVALID_BACK = QColor(254, 226, 226)
 UNKNOWN_TEXT = QColor(128, 128, 128)
+LEGEND = (
+    f'<span style="color:{POSITIVE.name()}">━</span> positive weight &nbsp; '
+    f'<span style="color:{NEGATIVE.name()}">━</span> negative weight &nbsp; '
+    '<span style="color:#c53030">▭</span> does not fit &nbsp; ┅ shape unknown &nbsp;·&nbsp; '
+    "right-click for more"
+)
+GESTURES = (
+    "Drag a type from the palette between two columns; drag a column to move it; "
+    "+/− change units or filters (Shift+wheel too); double-click or F2 edits in place; "
+    "Delete removes; arrows select; Ctrl+wheel zooms, Ctrl+0 fits; right-click for everything else"
+)
 
 
 # -- the panel ------------------------------------------------------------------------------
@@ -111,6 +129,11 @@ class DesignerPanel(QWidget):
         self.undo_stack.canRedoChanged.connect(self._sync_actions)
 
         self._build_ui()
+        self.drawing = DrawingEditor(self)
+        self.palette.type_activated.connect(self.drawing.append_after_selection)
+        self.layer_list.addActions([self.drawing.remove_action, self.drawing.duplicate_action])
+        for button, action in zip(self._zoom_buttons, self._zoom_actions(), strict=True):
+            button.setDefaultAction(action)
         self.set_spec(DEFAULT_SPEC if spec is None else spec, undoable=False)
 
     # -- public API -------------------------------------------------------------------------
@@ -168,10 +191,29 @@ class DesignerPanel(QWidget):
         self._weights = weights
         self.view.set_weights(weights)
 
+    def edit_actions(self) -> list[QAction | None]:
+        """The drawing's actions (remove, duplicate, +/-, zoom, ...) for the Edit menu; None: a separator."""
+        return self.drawing.actions()
+
+    def push_edit(self, text: str, after: dict[str, Any], select: int | None = None, field: Any = None) -> None:
+        """One undoable change made on the drawing (ignored while the panel is locked)."""
+        if self._editable:
+            self.show_notice("")
+            self._push(text, after, field=field, select=select)
+
+    def show_notice(self, text: str) -> None:
+        """A line under the drawing saying why an edit was refused ("" hides it)."""
+        self.notice_label.setText(text)
+        self.notice_label.setVisible(bool(text))
+
+    def is_editable(self) -> bool:
+        return self._editable
+
     def set_editable(self, editable: bool) -> None:
         """Allow or forbid editing (the window forbids it while training)."""
         self._editable = editable
-        for widget in (self._network_box, self._form_box, *self._edit_buttons, self._type_to_add):
+        self.view.set_editable(editable)
+        for widget in (self._network_box, self._form_box, *self._edit_buttons, self._type_to_add, self.palette):
             widget.setEnabled(editable)
         self._sync_actions()
         self._update_buttons()
@@ -188,12 +230,33 @@ class DesignerPanel(QWidget):
 
     # -- UI ---------------------------------------------------------------------------------
     def _build_ui(self) -> None:
-        self.view = NetworkView()
+        self.view = EditableNetworkView()
         self.view.layer_clicked.connect(self._on_view_layer_clicked)
+        self.palette = LayerPalette(layer_types())
         scroll = QScrollArea()
         scroll.setWidget(self.view)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area = scroll
+        drawing = QHBoxLayout()
+        drawing.setContentsMargins(0, 0, 0, 0)
+        drawing.addWidget(self.palette)
+        drawing.addWidget(scroll, 1)
+        self.notice_label = QLabel()
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setStyleSheet("color: #9a3412; background: #fff7ed; padding: 2px 4px;")
+        self.notice_label.hide()
+        self.view.setToolTip(GESTURES)
+        legend = QLabel(LEGEND)
+        legend.setToolTip(GESTURES)
+        legend.setWordWrap(True)
+        legend.setStyleSheet("color: #4a5568; font-size: 8pt;")
+        self._zoom_buttons = [QToolButton() for _ in range(3)]
+        legend_row = QHBoxLayout()
+        legend_row.addWidget(legend, 1)
+        for button in self._zoom_buttons:
+            button.setAutoRaise(True)
+            legend_row.addWidget(button)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b91c1c; font-weight: bold;")
@@ -202,7 +265,9 @@ class DesignerPanel(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(scroll, 1)
+        left_layout.addLayout(drawing, 1)
+        left_layout.addLayout(legend_row)
+        left_layout.addWidget(self.notice_label)
         left_layout.addWidget(self.error_label)
         left_layout.addWidget(self.totals_label)
 
@@ -271,6 +336,10 @@ class DesignerPanel(QWidget):
         outer = QHBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addWidget(splitter)
+
+    def _zoom_actions(self) -> list[QAction]:
+        d = self.drawing
+        return [d.zoom_out_action, d.zoom_fit_action, d.zoom_in_action]
 
     # -- state changes ------------------------------------------------------------------------
     def _push(self, text: str, after: dict[str, Any], field: Any = None, select: int | None = None) -> None:
@@ -387,6 +456,7 @@ class DesignerPanel(QWidget):
                     ),
                     invalid=index == a.error_layer,
                     unknown=info is None,
+                    stepper=STEPPED.get(kind),
                 )
             )
         return columns
@@ -398,6 +468,8 @@ class DesignerPanel(QWidget):
         self.remove_button.setEnabled(ok and sel >= 0)
         self.up_button.setEnabled(ok and sel > 0)
         self.down_button.setEnabled(ok and 0 <= sel < n - 1)
+        if hasattr(self, "drawing"):
+            self.drawing.sync()
 
     # -- the property form ----------------------------------------------------------------------
     def _refresh_form(self) -> None:
