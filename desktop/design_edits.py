@@ -172,7 +172,7 @@ def step_value(value: int, delta: int, name: str = "units") -> int:
 
 
 def stepped_setting(entry: Any) -> str | None:
-    """"units" for a dense layer, "filters" for a conv layer, else None."""
+    """ "units" for a dense layer, "filters" for a conv layer, else None."""
     return STEPPED.get(kind_of(entry)) if isinstance(entry, dict) else None
 
 

@@ -195,7 +195,9 @@ class DesignerPanel(QWidget):
         """The drawing's actions (remove, duplicate, +/-, zoom, ...) for the Edit menu; None: a separator."""
         return self.drawing.actions()
 
-    def push_edit(self, text: str, after: dict[str, Any], select: int | None = None, field: Any = None) -> None:
+    def push_edit(
+        self, text: str, after: dict[str, Any], select: int | None = None, field: Any = None
+    ) -> None:
         """One undoable change made on the drawing (ignored while the panel is locked)."""
         if self._editable:
             self.show_notice("")
@@ -213,7 +215,13 @@ class DesignerPanel(QWidget):
         """Allow or forbid editing (the window forbids it while training)."""
         self._editable = editable
         self.view.set_editable(editable)
-        for widget in (self._network_box, self._form_box, *self._edit_buttons, self._type_to_add, self.palette):
+        for widget in (
+            self._network_box,
+            self._form_box,
+            *self._edit_buttons,
+            self._type_to_add,
+            self.palette,
+        ):
             widget.setEnabled(editable)
         self._sync_actions()
         self._update_buttons()
@@ -246,6 +254,7 @@ class DesignerPanel(QWidget):
         self.notice_label.setWordWrap(True)
         self.notice_label.setStyleSheet("color: #9a3412; background: #fff7ed; padding: 2px 4px;")
         self.notice_label.hide()
+        self.view.hint = GESTURES
         self.view.setToolTip(GESTURES)
         legend = QLabel(LEGEND)
         legend.setToolTip(GESTURES)

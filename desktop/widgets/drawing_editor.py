@@ -80,7 +80,11 @@ class DrawingEditor(QObject):
         self.zoom_out_action = a("Zoom &out", ["Ctrl+-"], lambda: self.view._step_zoom(-1))
         self.zoom_fit_action = a("Zoom to &fit", ["Ctrl+0"], self.zoom_to_fit)
         self.zoom_reset_action = a("&Actual size", ["Ctrl+1"], lambda: self.view.set_zoom(1.0))
-        for action, short in ((self.zoom_out_action, "−"), (self.zoom_fit_action, "Fit"), (self.zoom_in_action, "+")):
+        for action, short in (
+            (self.zoom_out_action, "−"),
+            (self.zoom_fit_action, "Fit"),
+            (self.zoom_in_action, "+"),
+        ):
             action.setIconText(short)
 
     def actions(self) -> list[QAction | None]:
@@ -148,7 +152,9 @@ class DrawingEditor(QObject):
             self.panel.show_notice(reason)
             return
         kind = kind_of(edits.layers_of(spec)[source])
-        self.panel.push_edit(f"Move {kind} to {target + 1}", edits.move_layer(spec, source, gap), select=target)
+        self.panel.push_edit(
+            f"Move {kind} to {target + 1}", edits.move_layer(spec, source, gap), select=target
+        )
 
     def move_by(self, index: int, delta: int) -> None:
         n = len(edits.layers_of(self.panel.spec()))
@@ -301,7 +307,12 @@ class DrawingEditor(QObject):
             if action.isEnabled():
                 menu.addAction(action)
         menu.addSeparator()
-        for action in (self.duplicate_action, self.move_left_action, self.move_right_action, self.remove_action):
+        for action in (
+            self.duplicate_action,
+            self.move_left_action,
+            self.move_right_action,
+            self.remove_action,
+        ):
             menu.addAction(action)
         return menu
 
@@ -315,7 +326,9 @@ class DrawingEditor(QObject):
         add = self._types_menu("&Add layer at the end", menu, lambda k: self.insert(k, end),
                                lambda k: edits.insert_problem(spec, end, k))  # fmt: skip
         add.setEnabled(ok)
-        shape = menu.addAction(f"&Input shape… ({format_shape(spec.get('input_shape'))})", lambda: self.start_edit(-1))
+        shape = menu.addAction(
+            f"&Input shape… ({format_shape(spec.get('input_shape'))})", lambda: self.start_edit(-1)
+        )
         shape.setEnabled(ok)
         loss_menu = menu.addMenu("&Loss")
         loss_menu.setEnabled(ok)
@@ -324,7 +337,12 @@ class DrawingEditor(QObject):
             action.setCheckable(True)
             action.setChecked(name == spec.get("loss", "softmax_cross_entropy"))
         menu.addSeparator()
-        for action in (self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action, self.zoom_reset_action):
+        for action in (
+            self.zoom_in_action,
+            self.zoom_out_action,
+            self.zoom_fit_action,
+            self.zoom_reset_action,
+        ):
             menu.addAction(action)
         return menu
 

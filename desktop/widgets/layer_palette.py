@@ -65,7 +65,9 @@ class LayerPalette(QListWidget):
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.setIconSize(QSize(ICON, ICON))
         self.setUniformItemSizes(True)
-        self.setToolTip("Drag a layer type into the drawing, or double-click it to add it after the selection")
+        self.setToolTip(
+            "Drag a layer type into the drawing, or double-click it to add it after the selection"
+        )
         for kind in kinds:
             item = QListWidgetItem(layer_icon(kind), kind)
             item.setData(Qt.ItemDataRole.UserRole, kind)

@@ -96,6 +96,7 @@ class EditableNetworkView(NetworkView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(False)
         self._editable = True
+        self.hint = ""  # the tooltip shown when nothing is dragged
         self._insert_problem = lambda kind, gap: None
         self._move_problem = lambda source, gap: None
         self._press: tuple[int, QPointF] | None = None  # (layer, where) of a press that may drag
@@ -217,7 +218,7 @@ class EditableNetworkView(NetworkView):
             self.set_zoom(next((s for s in reversed(ZOOMS) if s < z - 1e-6), ZOOMS[0]))
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        index = self.column_at(QPointF(event.pos()))
+        index = self.column_at(QPointF(event.pos()), tight=True)
         if index is not None and index >= 0:
             self.layer_clicked.emit(index)
         self.context_menu_requested.emit(-2 if index is None else index, event.globalPos())
@@ -263,7 +264,7 @@ class EditableNetworkView(NetworkView):
 
     def _set_hover(self, gap: int, reason: str | None) -> None:
         self._hover = (gap, reason)
-        self.setToolTip(reason or "")
+        self.setToolTip(reason or self.hint)
         self.update()
 
     def _end_drag(self) -> None:
@@ -272,7 +273,7 @@ class EditableNetworkView(NetworkView):
         self._press = None
         self._drag_source = None
         self._hover = None
-        self.setToolTip("")
+        self.setToolTip(self.hint)
         self.update()
 
     def _paint_overlay(self, p: QPainter) -> None:

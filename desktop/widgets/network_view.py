@@ -238,11 +238,17 @@ class NetworkView(QWidget):
         return max(ZOOMS[0], min(1.0, width / max(self.natural_width(), 1.0)))
 
     # -- hit tests (widget pixels) ----------------------------------------------------------
-    def column_at(self, pos: QPointF) -> int | None:
-        """The column under ``pos`` (-1 the input), or None on the background."""
+    def column_at(self, pos: QPointF, tight: bool = False) -> int | None:
+        """The column under ``pos`` (-1 the input), or None on the background.
+
+        Every point belongs to the nearest column's strip, unless ``tight``: then only the
+        column itself and its labels do (a right-click between columns is the background's).
+        """
         x = pos.x() / self._zoom
         for geo in self._geometry:
-            if geo.slot.left() <= x < geo.slot.right():
+            half = min(geo.slot.width(), self._width_of(geo.column) + 20) / 2 if tight else None
+            left, right = (geo.x - half, geo.x + half) if half else (geo.slot.left(), geo.slot.right())
+            if left <= x < right:
                 return geo.column.index
         return None
 
@@ -518,9 +524,7 @@ class NetworkView(QWidget):
         p.setFont(self._font)
         p.setPen(MUTED)
         number = "in" if column.index < 0 else str(column.index + 1)
-        p.drawText(
-            QRectF(geo.slot.left(), 3, geo.slot.width(), 16), Qt.AlignmentFlag.AlignCenter, number
-        )
+        p.drawText(QRectF(geo.slot.left(), 3, geo.slot.width(), 16), Qt.AlignmentFlag.AlignCenter, number)
         lines = [(column.kind, self._bold), (column.shape, self._font)]
         if column.activation and column.activation not in ("linear", "none"):
             lines.append((column.activation, self._font))
