@@ -143,6 +143,11 @@ class MainWindow(QMainWindow):
         edit = bar.addMenu("&Edit")
         edit.addAction(self.designer.undo_action)
         edit.addAction(self.designer.redo_action)
+        for action in [None, *self.designer.edit_actions()]:  # the drawing's actions (issue 16)
+            if action is None:
+                edit.addSeparator()
+            else:
+                edit.addAction(action)
         train = bar.addMenu("&Train")
         for action in (self.act_train, self.act_step, self.act_pause, self.act_stop, self.act_reset):
             train.addAction(action)

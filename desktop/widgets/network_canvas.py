@@ -27,7 +27,7 @@ from PySide6.QtGui import (
     QPen,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QScrollArea, QWidget
 
 from desktop.widgets.network_view import ZOOMS, NetworkView
 
@@ -170,6 +170,7 @@ class EditableNetworkView(NetworkView):
             self._checked = {}
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
         self._drag_x = pos.x()
+        self._autoscroll(pos)
         gap = self.gap_at(pos)
         self._set_hover(gap, self._check(("move", source, gap), lambda: self._move_problem(source, gap)))
 
@@ -254,9 +255,16 @@ class EditableNetworkView(NetworkView):
     def _drag_over(self, event: QDragMoveEvent) -> None:
         kind, gap = _kind_of(event), self.gap_at(event.position())
         self._drag_x = event.position().x()
+        self._autoscroll(event.position())
         self._set_hover(gap, self._check(("insert", kind, gap), lambda: self._insert_problem(kind, gap)))
 
     # -- drag state ----------------------------------------------------------------------------
+    def _autoscroll(self, pos: QPointF) -> None:
+        """Near the visible edge of a scrolled drawing, scroll on (a deep network is wider)."""
+        area = self.parentWidget().parentWidget() if self.parentWidget() else None
+        if isinstance(area, QScrollArea):
+            area.ensureVisible(int(pos.x()), int(pos.y()), 48, 0)
+
     def _check(self, key: tuple, ask) -> str | None:
         if key not in self._checked:
             self._checked[key] = ask()
@@ -286,6 +294,8 @@ class EditableNetworkView(NetworkView):
             p.setPen(QPen(OK_MARK, 1.2, Qt.PenStyle.DashLine))
             p.setBrush(QColor(219, 234, 254, 150))
             p.drawRoundedRect(ghost, 5, 5)
+        if self._drag_source is not None and gap in (self._drag_source, self._drag_source + 1):
+            return  # dropped here the column stays where it is: no bar
         colour = BAD_MARK if reason else OK_MARK
         x = self.gap_x(gap)
         p.setPen(QPen(colour, 3.0, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))

@@ -444,3 +444,17 @@ def test_edit_actions_are_listed_for_the_window_menu(panel):
     actions = [a for a in panel.edit_actions() if a is not None]
     assert panel.drawing.remove_action in actions
     assert all(a.shortcut().toString() for a in actions)
+
+
+def test_a_finger_drags_a_column_like_the_mouse(qtbot, panel):
+    device = QTest.createTouchDevice()
+    view = panel.view
+    start = centre(panel, 1)
+    end = QPoint(int(view.gap_x(3)) - 2, start.y())
+    QTest.touchEvent(view, device).press(0, start, view).commit()
+    for i in range(1, 9):
+        QTest.touchEvent(view, device).move(0, start + (end - start) * i / 8, view).commit()
+    QTest.touchEvent(view, device).release(0, end, view).commit()
+    assert kinds(panel) == ["dense", "dense", "dropout"]
+    undo(panel)
+    assert kinds(panel) == ["dense", "dropout", "dense"]
