@@ -84,11 +84,11 @@ PADDINGS = ["valid", "same", "0", "1", "2"]
 INVALID_TEXT = QColor(185, 28, 28)
 INVALID_BACK = QColor(254, 226, 226)
 UNKNOWN_TEXT = QColor(128, 128, 128)
-LEGEND = (
-    f'<span style="color:{POSITIVE.name()}">━</span> positive weight &nbsp; '
-    f'<span style="color:{NEGATIVE.name()}">━</span> negative weight &nbsp; '
-    '<span style="color:#c53030">▭</span> does not fit &nbsp; ┅ shape unknown &nbsp;·&nbsp; '
-    "right-click for more"
+LEGEND = (  # the block colours are in the palette; these are the drawing's other marks
+    f'<span style="color:{POSITIVE.name()}">━━</span> weight &gt; 0<br>'
+    f'<span style="color:{NEGATIVE.name()}">━━</span> weight &lt; 0<br>'
+    '<span style="color:#c53030">▭</span> does not fit<br>'
+    '<span style="color:#718096">┅</span> shape unknown'
 )
 GESTURES = (
     "Drag a type from the palette between two columns; drag a column to move it; "
@@ -237,35 +237,41 @@ class DesignerPanel(QWidget):
         self.layer_list.setCurrentRow(index)
 
     # -- UI ---------------------------------------------------------------------------------
-    def _build_ui(self) -> None:
+    def _build_drawing(self) -> QWidget:
+        """The palette (with the colour legend and zoom under it), the drawing, the messages."""
         self.view = EditableNetworkView()
         self.view.layer_clicked.connect(self._on_view_layer_clicked)
+        self.view.hint = GESTURES
+        self.view.setToolTip(GESTURES)
         self.palette = LayerPalette(layer_types())
         scroll = QScrollArea()
         scroll.setWidget(self.view)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.scroll_area = scroll
+        legend = QLabel(LEGEND)
+        legend.setToolTip(GESTURES)
+        legend.setStyleSheet("color: #4a5568; font-size: 8pt;")
+        zoom_row = QHBoxLayout()
+        zoom_row.setSpacing(0)
+        self._zoom_buttons = [QToolButton() for _ in range(3)]
+        for button in self._zoom_buttons:
+            button.setAutoRaise(True)
+            zoom_row.addWidget(button)
+        side = QVBoxLayout()
+        side.setContentsMargins(0, 0, 0, 0)
+        side.addWidget(self.palette, 1)
+        side.addWidget(legend)
+        side.addLayout(zoom_row)
         drawing = QHBoxLayout()
         drawing.setContentsMargins(0, 0, 0, 0)
-        drawing.addWidget(self.palette)
+        drawing.addLayout(side)
         drawing.addWidget(scroll, 1)
+
         self.notice_label = QLabel()
         self.notice_label.setWordWrap(True)
         self.notice_label.setStyleSheet("color: #9a3412; background: #fff7ed; padding: 2px 4px;")
         self.notice_label.hide()
-        self.view.hint = GESTURES
-        self.view.setToolTip(GESTURES)
-        legend = QLabel(LEGEND)
-        legend.setToolTip(GESTURES)
-        legend.setWordWrap(True)
-        legend.setStyleSheet("color: #4a5568; font-size: 8pt;")
-        self._zoom_buttons = [QToolButton() for _ in range(3)]
-        legend_row = QHBoxLayout()
-        legend_row.addWidget(legend, 1)
-        for button in self._zoom_buttons:
-            button.setAutoRaise(True)
-            legend_row.addWidget(button)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b91c1c; font-weight: bold;")
@@ -275,11 +281,13 @@ class DesignerPanel(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(drawing, 1)
-        left_layout.addLayout(legend_row)
         left_layout.addWidget(self.notice_label)
         left_layout.addWidget(self.error_label)
         left_layout.addWidget(self.totals_label)
+        return left
 
+    def _build_ui(self) -> None:
+        left = self._build_drawing()
         self._network_box = QGroupBox("Network")
         network_form = QFormLayout(self._network_box)
         self.input_edit = QLineEdit()

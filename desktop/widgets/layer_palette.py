@@ -74,6 +74,7 @@ class LayerPalette(QListWidget):
             hint = HINTS.get(kind, "an activation as a layer of its own" if kind in ACTIVATION_TYPES else "")
             item.setToolTip(f"{kind}: {hint}" if hint else kind)
             self.addItem(item)
+        self.setCurrentRow(-1)  # nothing looks chosen before the hand picks a type
         self.itemActivated.connect(lambda item: self.type_activated.emit(item.data(Qt.ItemDataRole.UserRole)))
         width = max(self.sizeHintForColumn(0), 80) + 2 * self.frameWidth() + 6
         self.setFixedWidth(width)
