@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -84,6 +84,7 @@ PADDINGS = ["valid", "same", "0", "1", "2"]
 INVALID_TEXT = QColor(185, 28, 28)
 INVALID_BACK = QColor(254, 226, 226)
 UNKNOWN_TEXT = QColor(128, 128, 128)
+NOTICE_MS = 12000  # how long the line saying why an edit was refused stays
 LEGEND = (  # the block colours are in the palette; these are the drawing's other marks
     f'<span style="color:{POSITIVE.name()}">━━</span> weight &gt; 0<br>'
     f'<span style="color:{NEGATIVE.name()}">━━</span> weight &lt; 0<br>'
@@ -207,6 +208,8 @@ class DesignerPanel(QWidget):
         """A line under the drawing saying why an edit was refused ("" hides it)."""
         self.notice_label.setText(text)
         self.notice_label.setVisible(bool(text))
+        if text:
+            self._notice_timer.start()  # an old refusal should not look like a new one
 
     def is_editable(self) -> bool:
         return self._editable
@@ -272,6 +275,10 @@ class DesignerPanel(QWidget):
         self.notice_label.setWordWrap(True)
         self.notice_label.setStyleSheet("color: #9a3412; background: #fff7ed; padding: 2px 4px;")
         self.notice_label.hide()
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.setInterval(NOTICE_MS)
+        self._notice_timer.timeout.connect(lambda: self.show_notice(""))
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b91c1c; font-weight: bold;")
@@ -295,6 +302,7 @@ class DesignerPanel(QWidget):
         self.input_edit.setToolTip("Input shape: a length for flat data, CxHxW for images")
         self.input_edit.textEdited.connect(self._on_input_edited)
         self.loss_combo = QComboBox()
+        _narrow(self.loss_combo)
         self.loss_combo.addItems([name for name in LOSSES if name != "cross_entropy"])
         self.loss_combo.currentTextChanged.connect(self._on_loss_changed)
         network_form.addRow("Input shape", self.input_edit)
@@ -322,12 +330,13 @@ class DesignerPanel(QWidget):
             self.add_button, self.insert_button, self.remove_button, self.up_button, self.down_button,
         )  # fmt: skip
         buttons = QGridLayout()
+        # Two columns keep this side narrow, so that the drawing gets the room.
         buttons.addWidget(self._type_to_add, 0, 0)
         buttons.addWidget(self.add_button, 0, 1)
-        buttons.addWidget(self.insert_button, 0, 2)
-        buttons.addWidget(self.remove_button, 1, 0)
-        buttons.addWidget(self.up_button, 1, 1)
-        buttons.addWidget(self.down_button, 1, 2)
+        buttons.addWidget(self.insert_button, 1, 0)
+        buttons.addWidget(self.remove_button, 1, 1)
+        buttons.addWidget(self.up_button, 2, 0)
+        buttons.addWidget(self.down_button, 2, 1)
         layers_layout = QVBoxLayout(layers_box)
         layers_layout.addWidget(self.layer_list, 1)
         layers_layout.addLayout(buttons)
@@ -350,6 +359,9 @@ class DesignerPanel(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
+        self._splitter = splitter
+        self._user_sized = False  # until the hand moves the divider, the drawing gets the room
+        splitter.splitterMoved.connect(lambda *_: setattr(self, "_user_sized", True))
         outer = QHBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addWidget(splitter)
@@ -357,6 +369,13 @@ class DesignerPanel(QWidget):
     def _zoom_actions(self) -> list[QAction]:
         d = self.drawing
         return [d.zoom_out_action, d.zoom_fit_action, d.zoom_in_action]
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if not self._user_sized:  # the side forms get what they need (up to 40 %), the drawing the rest
+            total = event.size().width() - 8 - self._splitter.handleWidth()  # the outer margins, the handle
+            side = min(self._splitter.widget(1).minimumSizeHint().width(), total * 2 // 5)
+            self._splitter.setSizes([total - side, side])
 
     # -- state changes ------------------------------------------------------------------------
     def _push(self, text: str, after: dict[str, Any], field: Any = None, select: int | None = None) -> None:
@@ -538,6 +557,7 @@ class DesignerPanel(QWidget):
         kind = str(entry.get("type", "?"))
         self._form_box.setTitle(f"Layer {self._selected + 1}")
         type_combo = QComboBox()
+        _narrow(type_combo)
         type_combo.addItems(layer_types())
         if type_combo.findText(kind) < 0:
             type_combo.addItem(kind)
@@ -553,6 +573,7 @@ class DesignerPanel(QWidget):
             form.addRow(name.replace("_", " ").capitalize(), widget)
         self._shape_label = QLabel()
         self._shape_label.setStyleSheet("color: #4a5568;")
+        self._shape_label.setWordWrap(True)  # a long shape must not widen the side (and narrow the drawing)
         form.addRow("Shape", self._shape_label)
 
     def _setting_widget(
@@ -669,6 +690,12 @@ class DesignerPanel(QWidget):
             after,
             select=target,
         )
+
+
+def _narrow(combo: QComboBox) -> None:
+    """Size a combo for about ten characters, not for its longest entry."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(10)
 
 
 def _parse_value(text: str) -> Any:

@@ -29,7 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QLineEdit, QScrollArea, QWidget
 
-from desktop.widgets.network_view import ZOOMS, NetworkView
+from desktop.widgets.network_view import TOP, ZOOMS, NetworkView
 
 MIME_LAYER = "application/x-netcore-layer-type"  # the palette's drag payload: the type name
 OK_MARK = QColor(37, 99, 235)
@@ -313,7 +313,7 @@ class EditableNetworkView(NetworkView):
         text_rect = metrics.boundingRect(QRectF(0, 0, width - 12, 400), flags, reason)
         box = QRectF(0, 0, width, text_rect.height() + 10)
         left = x + 10 if x + 10 + width <= self.width() else x - 10 - width
-        box.moveTo(max(4.0, left), 30)
+        box.moveTo(max(4.0, left), TOP * self.zoom() + 6)  # under the +/- buttons
         p.setPen(QPen(BAD_MARK, 1.0))
         p.setBrush(BAD_BACK)
         p.drawRoundedRect(box, 5, 5)
