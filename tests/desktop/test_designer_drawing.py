@@ -458,3 +458,38 @@ def test_a_finger_drags_a_column_like_the_mouse(qtbot, panel):
     assert kinds(panel) == ["dense", "dense", "dropout"]
     undo(panel)
     assert kinds(panel) == ["dense", "dropout", "dense"]
+
+
+def test_zoomed_out_clicks_and_drops_land_on_the_same_columns(qtbot, panel):
+    panel.drawing.zoom_out_action.trigger()
+    panel.drawing.zoom_out_action.trigger()
+    view = panel.view
+    assert view.zoom() < 0.8
+    QTest.mouseClick(view, LEFT, NONE, centre(panel, 2))
+    assert panel.selected_layer() == 2
+    drag_palette_item(panel, "tanh", [gap_point(panel, 1)])
+    assert kinds(panel) == ["dense", "tanh", "dropout", "dense"]
+
+
+def test_dragging_to_the_edge_of_a_deep_network_scrolls_it(qtbot, panel):
+    assert panel.load_template("mnist_cnn_large")
+    QApplication.processEvents()
+    bar = panel.scroll_area.horizontalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == 0
+    edge = panel.scroll_area.viewport().width() - 4
+    start = centre(panel, 1)
+    QTest.mousePress(panel.view, LEFT, NONE, start)
+    for x in range(start.x(), edge, 20):
+        QTest.mouseMove(panel.view, QPoint(x, start.y()))
+    QTest.mouseMove(panel.view, QPoint(edge, start.y()))
+    assert bar.value() > 0
+    QTest.keyClick(panel.view, Qt.Key.Key_Escape)  # cancels the drag: nothing moves
+    QTest.mouseRelease(panel.view, LEFT, NONE, QPoint(edge, start.y()))
+    assert panel.undo_stack.count() == 1  # only the template load
+
+
+def test_delete_in_the_layer_list_removes_too(qtbot, panel):
+    panel.select_layer(1)
+    panel.layer_list.setFocus()
+    QTest.keyClick(panel.layer_list, Qt.Key.Key_Delete)
+    assert kinds(panel) == ["dense", "dense"]
