@@ -13,6 +13,7 @@ does not fit where it is put. Everything else stays possible, as it is in the fo
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 from desktop.design import kind_of, new_layer, settings_of
@@ -61,12 +62,35 @@ def _worse(before: Spec, after: Spec, new_index: int | None = None) -> str | Non
     return None
 
 
+def shape_before(spec: Spec, index: int) -> tuple[int, ...] | None:
+    """The shape that reaches layer ``index``, or None if the layers before it are not valid."""
+    head = {**spec, "layers": layers_of(spec)[:index], "loss": "mse"}
+    if index == 0:
+        head["layers"] = [{"type": "linear"}]  # check_spec wants one layer; linear keeps the shape
+    try:
+        return tuple(check_spec(head)[-1].out_shape)
+    except (ValueError, TypeError):
+        return None
+
+
+def _fitted(entry: dict[str, Any], spec: Spec, index: int) -> dict[str, Any]:
+    """A new reshape keeps its default shape where that many values arrive, else the arriving shape
+    (so it fits anywhere it is dropped, to be edited in place)."""
+    if entry.get("type") == "reshape":
+        arriving = shape_before(spec, index)
+        target = entry.get("shape")
+        if arriving and isinstance(target, list) and math.prod(target) != math.prod(arriving):
+            entry["shape"] = list(arriving)
+    return entry
+
+
 # -- the edits ------------------------------------------------------------------------------
 def insert_layer(spec: Spec, index: int, kind: str) -> Spec:
     """A new ``kind`` layer before layer ``index`` (``index == len(layers)`` appends)."""
     after = copy.deepcopy(spec)
     layers = after.setdefault("layers", [])
-    layers.insert(max(0, min(index, len(layers))), new_layer(kind))
+    index = max(0, min(index, len(layers)))
+    layers.insert(index, _fitted(new_layer(kind), spec, index))
     return after
 
 
@@ -117,7 +141,8 @@ def change_type(spec: Spec, index: int, kind: str) -> Spec:
     after = copy.deepcopy(spec)
     layers = layers_of(after)
     old = layers[index] if isinstance(layers[index], dict) else {}
-    layers[index] = new_layer(kind, keep=old)
+    entry = new_layer(kind, keep=old)
+    layers[index] = entry if old.get("type") == kind else _fitted(entry, spec, index)
     return after
 
 

@@ -144,8 +144,9 @@ class DrawingEditor(QObject):
 
     def move(self, source: int, gap: int) -> None:
         spec = self.panel.spec()
+        n = len(edits.layers_of(spec))
         target = edits.move_target(source, gap)
-        if target == source:
+        if not (0 <= source < n and 0 <= gap <= n) or target == source:
             return
         reason = edits.move_problem(spec, source, gap)
         if reason:

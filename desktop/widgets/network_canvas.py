@@ -69,11 +69,16 @@ class InPlaceEdit(QLineEdit):
             self.hide()
             self.committed.emit(self.text())
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Escape:
+    def cancel(self) -> None:
+        """Close without committing."""
+        if self._open:
             self._open = False
             self.hide()
             self.cancelled.emit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.cancel()
             return
         super().keyPressEvent(event)
 
@@ -125,8 +130,12 @@ class EditableNetworkView(NetworkView):
         return self._hover
 
     def set_columns(self, columns) -> None:
+        """New columns (the design changed): a drag or an edit begun on the old ones ends."""
         super().set_columns(columns)
         self._checked = {}
+        if self._press is not None or self._hover is not None:
+            self._end_drag()
+        self.editor.cancel()
 
     # -- editing in place ---------------------------------------------------------------------
     def start_edit(self, index: int, text: str, hint: str) -> None:

@@ -493,3 +493,13 @@ def test_delete_in_the_layer_list_removes_too(qtbot, panel):
     panel.layer_list.setFocus()
     QTest.keyClick(panel.layer_list, Qt.Key.Key_Delete)
     assert kinds(panel) == ["dense", "dense"]
+
+
+def test_an_undo_during_an_edit_in_place_closes_the_editor_without_applying(qtbot, panel):
+    QTest.mouseClick(panel.view, LEFT, NONE, centre(panel, 2))
+    QTest.mouseClick(panel.view, LEFT, NONE, panel.view.stepper_rects(2)[1].center().toPoint())
+    QTest.keyClick(panel.view, Qt.Key.Key_F2)
+    assert panel.view.editor.isVisible()
+    panel.undo_stack.undo()  # the Edit menu's Undo, while the editor is open
+    assert not panel.view.editor.isVisible()
+    assert panel.spec() == MLP

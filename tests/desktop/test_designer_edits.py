@@ -126,3 +126,16 @@ def test_the_large_cnn_takes_a_dropout_anywhere_after_its_flatten():
     for gap in range(flatten + 1, len(spec["layers"]) + 1):
         assert edits.insert_problem(spec, gap, "dropout") is None
     assert edits.insert_problem(spec, 0, "dense") is not None
+
+
+def test_a_new_reshape_fits_where_it_is_dropped():
+    mlp = json.loads((TEMPLATES_DIR / "mnist_mlp.json").read_text(encoding="utf-8"))
+    assert edits.shape_before(mlp, 0) == (784,)
+    assert edits.shape_before(mlp, 1) == (mlp["layers"][0]["units"],)
+    # 784 values arrive: the default 1x28x28 is kept; elsewhere it keeps the arriving shape.
+    assert edits.insert_layer(mlp, 0, "reshape")["layers"][0]["shape"] == [1, 28, 28]
+    assert edits.insert_layer(mlp, 1, "reshape")["layers"][1]["shape"] == [mlp["layers"][0]["units"]]
+    assert edits.insert_problem(mlp, 1, "reshape") is None
+    # A reshape the user set is left alone by "change type" to the same type.
+    odd = edits.set_setting(edits.insert_layer(mlp, 0, "reshape"), 0, "shape", [2, 392])
+    assert edits.change_type(odd, 0, "reshape")["layers"][0]["shape"] == [2, 392]
