@@ -22,9 +22,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -35,7 +33,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -44,7 +41,6 @@ from PySide6.QtWidgets import (
 
 from desktop.design import (
     DEFAULT_SPEC,
-    NEW_LAYER,
     TEMPLATES_DIR,
     analyse,
     available_templates,
@@ -62,25 +58,10 @@ from desktop.widgets.drawing_editor import DrawingEditor
 from desktop.widgets.layer_palette import LayerPalette
 from desktop.widgets.network_canvas import EditableNetworkView
 from desktop.widgets.network_view import MAX_NEURONS, NEGATIVE, POSITIVE, Column
-from netcore.layers.activations import ACTIVATIONS
-from netcore.layers.dense import INITS
+from desktop.widgets.setting_editors import narrow, set_text, setting_editor
 from netcore.losses import LOSSES
 from netcore.spec import LayerInfo
 
-# Spinbox ranges (int) and (min, max, step, decimals) for float settings.
-INT_RANGES = {"units": (1, 65536), "filters": (1, 4096), "kernel_size": (1, 31), "pool_size": (1, 16)}
-INT_RANGES["stride"] = (1, 16)
-FLOAT_RANGES = {
-    "rate": (0.0, 0.95, 0.05, 2),
-    "alpha": (0.0, 0.99, 0.01, 3),
-    "momentum": (0.0, 0.999, 0.01, 3),
-    "eps": (1e-8, 0.1, 1e-5, 8),
-}
-CHOICES = {
-    "activation": [name for name in ACTIVATIONS if name != "none"],
-    "init": list(INITS),
-}
-PADDINGS = ["valid", "same", "0", "1", "2"]
 INVALID_TEXT = QColor(185, 28, 28)
 INVALID_BACK = QColor(254, 226, 226)
 UNKNOWN_TEXT = QColor(128, 128, 128)
@@ -302,7 +283,7 @@ class DesignerPanel(QWidget):
         self.input_edit.setToolTip("Input shape: a length for flat data, CxHxW for images")
         self.input_edit.textEdited.connect(self._on_input_edited)
         self.loss_combo = QComboBox()
-        _narrow(self.loss_combo)
+        narrow(self.loss_combo)
         self.loss_combo.addItems([name for name in LOSSES if name != "cross_entropy"])
         self.loss_combo.currentTextChanged.connect(self._on_loss_changed)
         network_form.addRow("Input shape", self.input_edit)
@@ -407,7 +388,7 @@ class DesignerPanel(QWidget):
     def _refresh(self) -> None:
         a = self._analysis
         layers = self._spec.get("layers") or []
-        _set_text(self.input_edit, format_shape(self._spec.get("input_shape")), parse_shape)
+        set_text(self.input_edit, format_shape(self._spec.get("input_shape")), parse_shape)
         self.input_edit.setStyleSheet("" if a.input_ok else "QLineEdit { background: #fee2e2; }")
         loss = str(self._spec.get("loss", "softmax_cross_entropy"))
         if self.loss_combo.findText(loss) < 0:
@@ -557,7 +538,7 @@ class DesignerPanel(QWidget):
         kind = str(entry.get("type", "?"))
         self._form_box.setTitle(f"Layer {self._selected + 1}")
         type_combo = QComboBox()
-        _narrow(type_combo)
+        narrow(type_combo)
         type_combo.addItems(layer_types())
         if type_combo.findText(kind) < 0:
             type_combo.addItem(kind)
@@ -579,48 +560,7 @@ class DesignerPanel(QWidget):
     def _setting_widget(
         self, kind: str, name: str, value: Any, default: Any
     ) -> tuple[QWidget, Callable[[Any], None]]:
-        """An editor for one setting and a function that shows a value in it (without signals)."""
-
-        def emit(v: Any) -> None:
-            self._on_setting_edited(name, v)
-
-        if name in INT_RANGES and (isinstance(value, int) or value is None):
-            spin = QSpinBox()
-            low, high = INT_RANGES[name]
-            optional = default is None and name not in NEW_LAYER.get(kind, {})
-            if optional:  # e.g. a pooling stride that defaults to the pool size
-                low = 0
-                spin.setSpecialValueText("default")
-            spin.setRange(low, high)
-            spin.valueChanged.connect(lambda v: emit(None if optional and v == 0 else v))
-            return spin, lambda v: _set_value(spin, low if v is None else v)
-        if name in FLOAT_RANGES and isinstance(value, (int, float)):
-            spin = QDoubleSpinBox()
-            low, high, step, decimals = FLOAT_RANGES[name]
-            spin.setRange(low, high)
-            spin.setSingleStep(step)
-            spin.setDecimals(decimals)
-            spin.setStepType(QAbstractSpinBox.StepType.DefaultStepType)
-            spin.valueChanged.connect(lambda v: emit(round(v, decimals)))
-            return spin, lambda v: _set_value(spin, float(v))
-        if name in CHOICES:
-            combo = QComboBox()
-            combo.addItems(CHOICES[name])
-            combo.currentTextChanged.connect(emit)
-            return combo, lambda v: _set_combo(combo, "linear" if v in (None, "none") else str(v))
-        if name == "padding":
-            combo = QComboBox()
-            combo.setEditable(True)
-            combo.addItems(PADDINGS)
-            combo.setToolTip('"valid" (none), "same" (keep the size) or a number of pixels')
-            combo.currentTextChanged.connect(lambda t: emit(int(t) if t.strip().isdigit() else t.strip()))
-            return combo, lambda v: _set_combo(combo, str(v))
-        edit = QLineEdit()
-        if name == "shape":
-            edit.textEdited.connect(lambda t: emit(parse_shape(t)))
-            return edit, lambda v: _set_text(edit, format_shape(v), parse_shape)
-        edit.textEdited.connect(lambda t: emit(_parse_value(t)))
-        return edit, lambda v: _set_text(edit, "" if v is None else json.dumps(v), _parse_value)
+        return setting_editor(kind, name, value, default, lambda v: self._on_setting_edited(name, v))
 
     # -- slots ----------------------------------------------------------------------------------
     def _on_view_layer_clicked(self, index: int) -> None:
@@ -690,38 +630,3 @@ class DesignerPanel(QWidget):
             after,
             select=target,
         )
-
-
-def _narrow(combo: QComboBox) -> None:
-    """Size a combo for about ten characters, not for its longest entry."""
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(10)
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _set_value(spin: QSpinBox | QDoubleSpinBox, value: Any) -> None:
-    if spin.value() != value:
-        spin.blockSignals(True)
-        spin.setValue(value)
-        spin.blockSignals(False)
-
-
-def _set_combo(combo: QComboBox, text: str) -> None:
-    if combo.currentText() != text:
-        combo.blockSignals(True)
-        if combo.findText(text) < 0 and not combo.isEditable():
-            combo.addItem(text)
-        combo.setCurrentText(text)
-        combo.blockSignals(False)
-
-
-def _set_text(edit: QLineEdit, text: str, parse: Any) -> None:
-    """Show ``text`` unless the edit already says the same thing (keeps the cursor while typing)."""
-    if parse(edit.text()) != parse(text):
-        edit.setText(text)
