@@ -1,12 +1,12 @@
 """The network designer: draw, edit and validate a network spec.
 
-Left, a palette of layer types and the network as a diagram that is edited by hand
-(``EditableNetworkView`` with ``DrawingEditor``: drop a type between two columns, drag a
-column, +/- units, right-click, keys), with the engine's message under it when the
-design is invalid; right, the input shape and loss, the layer list
-with Add / Insert / Remove / Move buttons, and a property form for the selected
-layer. Every edit is a ``SpecChange`` on ``undo_stack``; every change re-runs
-``desktop.design.analyse`` (the engine's shape inference, no arrays), so shapes
+Left, a palette of layer types beside the network drawn as a diagram that is edited by
+hand (``EditableNetworkView`` with ``DrawingEditor``: drop a type between two columns,
+drag a column, +/- units, right-click menus, keys), with a line saying why an edit was
+refused and the engine's message when the design is invalid. Right, the input shape and
+loss, the layer list with Add / Insert / Remove / Move buttons, and a property form for
+the selected layer. Every edit is a ``SpecChange`` on ``undo_stack``; every change
+re-runs ``desktop.design.analyse`` (the engine's shape inference, no arrays), so shapes
 and parameter counts follow the user's typing.
 """
 

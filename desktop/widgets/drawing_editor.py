@@ -76,8 +76,8 @@ class DrawingEditor(QObject):
         self.next_action = a("Select next layer", ["Right", "Down"], lambda: self.select_by(+1))
         self.first_action = a("Select first layer", ["Home"], lambda: self.select_by(-(10**6)))
         self.last_action = a("Select last layer", ["End"], lambda: self.select_by(10**6))
-        self.zoom_in_action = a("Zoom &in", ["Ctrl+=", "Ctrl++"], lambda: self.view._step_zoom(+1))
-        self.zoom_out_action = a("Zoom &out", ["Ctrl+-"], lambda: self.view._step_zoom(-1))
+        self.zoom_in_action = a("Zoom &in", ["Ctrl+=", "Ctrl++"], lambda: self.view.step_zoom(+1))
+        self.zoom_out_action = a("Zoom &out", ["Ctrl+-"], lambda: self.view.step_zoom(-1))
         self.zoom_fit_action = a("Zoom to &fit", ["Ctrl+0"], self.zoom_to_fit)
         self.zoom_reset_action = a("&Actual size", ["Ctrl+1"], lambda: self.view.set_zoom(1.0))
         for action, short in (

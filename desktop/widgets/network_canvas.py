@@ -107,6 +107,7 @@ class EditableNetworkView(NetworkView):
         self._press: tuple[int, QPointF] | None = None  # (layer, where) of a press that may drag
         self._drag_source: int | None = None  # the column being dragged
         self._drag_x = 0.0
+        self._wheel_sum = 0  # angle delta not yet turned into a step
         self._hover: tuple[int, str | None] | None = None  # (gap, reason or None) while dragging
         self._checked: dict[tuple, str | None] = {}  # answers of the checkers, for this drag
         self.editor = InPlaceEdit(self)
@@ -202,24 +203,31 @@ class EditableNetworkView(NetworkView):
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         mods = event.modifiers()
-        delta = event.angleDelta()
-        # X11 turns Alt+wheel into a horizontal wheel; take whichever axis moved.
-        notches = (delta.y() or delta.x()) / 120
-        if mods & Qt.KeyboardModifier.ControlModifier and notches:
-            self._step_zoom(1 if notches > 0 else -1)
-            event.accept()
-            return
-        if mods & Qt.KeyboardModifier.ShiftModifier and notches and self._editable:
+        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        target = None
+        if not ctrl and mods & Qt.KeyboardModifier.ShiftModifier and self._editable:
             index = self.column_at(event.position())
-            columns = {c.index: c for c in self.columns()}
-            if index is not None and index >= 0 and columns[index].stepper:
-                self.layer_clicked.emit(index)
-                self.wheel_stepped.emit(index, 1 if notches > 0 else -1)
-                event.accept()
-                return
-        event.ignore()  # the scroll area scrolls
+            steppers = {c.index for c in self.columns() if c.stepper}
+            target = index if index in steppers else None
+        if not ctrl and target is None:
+            self._wheel_sum = 0
+            event.ignore()  # the scroll area scrolls
+            return
+        event.accept()
+        # A touchpad sends many small deltas: act once per 120 (one notch of a mouse wheel).
+        # X11 turns Alt+wheel into a horizontal wheel, Shift sometimes too: take either axis.
+        delta = event.angleDelta()
+        self._wheel_sum += delta.y() or delta.x()
+        while abs(self._wheel_sum) >= 120:
+            step = 1 if self._wheel_sum > 0 else -1
+            self._wheel_sum -= 120 * step
+            if ctrl:
+                self.step_zoom(step)
+            else:
+                self.layer_clicked.emit(target)
+                self.wheel_stepped.emit(target, step)
 
-    def _step_zoom(self, direction: int) -> None:
+    def step_zoom(self, direction: int) -> None:
         """To the next zoom level up (+1) or down (-1)."""
         z = self.zoom()
         if direction > 0:

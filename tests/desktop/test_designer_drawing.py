@@ -503,3 +503,15 @@ def test_an_undo_during_an_edit_in_place_closes_the_editor_without_applying(qtbo
     panel.undo_stack.undo()  # the Edit menu's Undo, while the editor is open
     assert not panel.view.editor.isVisible()
     assert panel.spec() == MLP
+
+
+def test_a_touchpad_steps_once_per_notch_of_small_deltas(qtbot, panel):
+    view = panel.view
+    for _ in range(8):  # 8 x 15 = one notch
+        event = QWheelEvent(
+            QPointF(centre(panel, 0)), QPointF(view.mapToGlobal(centre(panel, 0))), QPoint(0, 2),
+            QPoint(0, 15), Qt.MouseButton.NoButton, Qt.KeyboardModifier.ShiftModifier,
+            Qt.ScrollPhase.ScrollUpdate, False,
+        )  # fmt: skip
+        QApplication.sendEvent(view, event)
+    assert panel.spec()["layers"][0]["units"] == 5
