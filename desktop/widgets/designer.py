@@ -1,10 +1,12 @@
 """The network designer: draw, edit and validate a network spec.
 
-Left, the network as a diagram (``NetworkView``) with the engine's message under
-it when the design is invalid; right, the input shape and loss, the layer list
-with Add / Insert / Remove / Move buttons, and a property form for the selected
-layer. Every edit is a ``SpecChange`` on ``undo_stack``; every change re-runs
-``desktop.design.analyse`` (the engine's shape inference, no arrays), so shapes
+Left, a palette of layer types beside the network drawn as a diagram that is edited by
+hand (``EditableNetworkView`` with ``DrawingEditor``: drop a type between two columns,
+drag a column, +/- units, right-click menus, keys), with a line saying why an edit was
+refused and the engine's message when the design is invalid. Right, the input shape and
+loss, the layer list with Add / Insert / Remove / Move buttons, and a property form for
+the selected layer. Every edit is a ``SpecChange`` on ``undo_stack``; every change
+re-runs ``desktop.design.analyse`` (the engine's shape inference, no arrays), so shapes
 and parameter counts follow the user's typing.
 """
 
@@ -17,12 +19,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -33,15 +33,14 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.design import (
     DEFAULT_SPEC,
-    NEW_LAYER,
     TEMPLATES_DIR,
     analyse,
     available_templates,
@@ -54,29 +53,30 @@ from desktop.design import (
     settings_of,
 )
 from desktop.design_commands import SpecChange
-from desktop.widgets.network_view import MAX_NEURONS, Column, NetworkView
-from netcore.layers.activations import ACTIVATIONS
-from netcore.layers.dense import INITS
+from desktop.design_edits import STEPPED
+from desktop.widgets.drawing_editor import DrawingEditor
+from desktop.widgets.layer_palette import LayerPalette
+from desktop.widgets.network_canvas import EditableNetworkView
+from desktop.widgets.network_view import MAX_NEURONS, NEGATIVE, POSITIVE, Column
+from desktop.widgets.setting_editors import narrow, set_text, setting_editor
 from netcore.losses import LOSSES
 from netcore.spec import LayerInfo
 
-# Spinbox ranges (int) and (min, max, step, decimals) for float settings.
-INT_RANGES = {"units": (1, 65536), "filters": (1, 4096), "kernel_size": (1, 31), "pool_size": (1, 16)}
-INT_RANGES["stride"] = (1, 16)
-FLOAT_RANGES = {
-    "rate": (0.0, 0.95, 0.05, 2),
-    "alpha": (0.0, 0.99, 0.01, 3),
-    "momentum": (0.0, 0.999, 0.01, 3),
-    "eps": (1e-8, 0.1, 1e-5, 8),
-}
-CHOICES = {
-    "activation": [name for name in ACTIVATIONS if name != "none"],
-    "init": list(INITS),
-}
-PADDINGS = ["valid", "same", "0", "1", "2"]
 INVALID_TEXT = QColor(185, 28, 28)
 INVALID_BACK = QColor(254, 226, 226)
 UNKNOWN_TEXT = QColor(128, 128, 128)
+NOTICE_MS = 12000  # how long the line saying why an edit was refused stays
+LEGEND = (  # the block colours are in the palette; these are the drawing's other marks
+    f'<span style="color:{POSITIVE.name()}">━━</span> weight &gt; 0<br>'
+    f'<span style="color:{NEGATIVE.name()}">━━</span> weight &lt; 0<br>'
+    '<span style="color:#c53030">▭</span> does not fit<br>'
+    '<span style="color:#718096">┅</span> shape unknown'
+)
+GESTURES = (
+    "Drag a type from the palette between two columns; drag a column to move it; "
+    "+/− change units or filters (Shift+wheel too); double-click or F2 edits in place; "
+    "Delete removes; arrows select; Ctrl+wheel zooms, Ctrl+0 fits; right-click for everything else"
+)
 
 
 # -- the panel ------------------------------------------------------------------------------
@@ -111,6 +111,11 @@ class DesignerPanel(QWidget):
         self.undo_stack.canRedoChanged.connect(self._sync_actions)
 
         self._build_ui()
+        self.drawing = DrawingEditor(self)
+        self.palette.type_activated.connect(self.drawing.append_after_selection)
+        self.layer_list.addActions([self.drawing.remove_action, self.drawing.duplicate_action])
+        for button, action in zip(self._zoom_buttons, self._zoom_actions(), strict=True):
+            button.setDefaultAction(action)
         self.set_spec(DEFAULT_SPEC if spec is None else spec, undoable=False)
 
     # -- public API -------------------------------------------------------------------------
@@ -168,10 +173,39 @@ class DesignerPanel(QWidget):
         self._weights = weights
         self.view.set_weights(weights)
 
+    def edit_actions(self) -> list[QAction | None]:
+        """The drawing's actions (remove, duplicate, +/-, zoom, ...) for the Edit menu; None: a separator."""
+        return self.drawing.actions()
+
+    def push_edit(
+        self, text: str, after: dict[str, Any], select: int | None = None, field: Any = None
+    ) -> None:
+        """One undoable change made on the drawing (ignored while the panel is locked)."""
+        if self._editable:
+            self.show_notice("")
+            self._push(text, after, field=field, select=select)
+
+    def show_notice(self, text: str) -> None:
+        """A line under the drawing saying why an edit was refused ("" hides it)."""
+        self.notice_label.setText(text)
+        self.notice_label.setVisible(bool(text))
+        if text:
+            self._notice_timer.start()  # an old refusal should not look like a new one
+
+    def is_editable(self) -> bool:
+        return self._editable
+
     def set_editable(self, editable: bool) -> None:
         """Allow or forbid editing (the window forbids it while training)."""
         self._editable = editable
-        for widget in (self._network_box, self._form_box, *self._edit_buttons, self._type_to_add):
+        self.view.set_editable(editable)
+        for widget in (
+            self._network_box,
+            self._form_box,
+            *self._edit_buttons,
+            self._type_to_add,
+            self.palette,
+        ):
             widget.setEnabled(editable)
         self._sync_actions()
         self._update_buttons()
@@ -187,13 +221,45 @@ class DesignerPanel(QWidget):
         self.layer_list.setCurrentRow(index)
 
     # -- UI ---------------------------------------------------------------------------------
-    def _build_ui(self) -> None:
-        self.view = NetworkView()
+    def _build_drawing(self) -> QWidget:
+        """The palette (with the colour legend and zoom under it), the drawing, the messages."""
+        self.view = EditableNetworkView()
         self.view.layer_clicked.connect(self._on_view_layer_clicked)
+        self.view.hint = GESTURES
+        self.view.setToolTip(GESTURES)
+        self.palette = LayerPalette(layer_types())
         scroll = QScrollArea()
         scroll.setWidget(self.view)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area = scroll
+        legend = QLabel(LEGEND)
+        legend.setToolTip(GESTURES)
+        legend.setStyleSheet("color: #4a5568; font-size: 8pt;")
+        zoom_row = QHBoxLayout()
+        zoom_row.setSpacing(0)
+        self._zoom_buttons = [QToolButton() for _ in range(3)]
+        for button in self._zoom_buttons:
+            button.setAutoRaise(True)
+            zoom_row.addWidget(button)
+        side = QVBoxLayout()
+        side.setContentsMargins(0, 0, 0, 0)
+        side.addWidget(self.palette, 1)
+        side.addWidget(legend)
+        side.addLayout(zoom_row)
+        drawing = QHBoxLayout()
+        drawing.setContentsMargins(0, 0, 0, 0)
+        drawing.addLayout(side)
+        drawing.addWidget(scroll, 1)
+
+        self.notice_label = QLabel()
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setStyleSheet("color: #9a3412; background: #fff7ed; padding: 2px 4px;")
+        self.notice_label.hide()
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.setInterval(NOTICE_MS)
+        self._notice_timer.timeout.connect(lambda: self.show_notice(""))
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b91c1c; font-weight: bold;")
@@ -202,10 +268,14 @@ class DesignerPanel(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(scroll, 1)
+        left_layout.addLayout(drawing, 1)
+        left_layout.addWidget(self.notice_label)
         left_layout.addWidget(self.error_label)
         left_layout.addWidget(self.totals_label)
+        return left
 
+    def _build_ui(self) -> None:
+        left = self._build_drawing()
         self._network_box = QGroupBox("Network")
         network_form = QFormLayout(self._network_box)
         self.input_edit = QLineEdit()
@@ -213,6 +283,7 @@ class DesignerPanel(QWidget):
         self.input_edit.setToolTip("Input shape: a length for flat data, CxHxW for images")
         self.input_edit.textEdited.connect(self._on_input_edited)
         self.loss_combo = QComboBox()
+        narrow(self.loss_combo)
         self.loss_combo.addItems([name for name in LOSSES if name != "cross_entropy"])
         self.loss_combo.currentTextChanged.connect(self._on_loss_changed)
         network_form.addRow("Input shape", self.input_edit)
@@ -240,12 +311,13 @@ class DesignerPanel(QWidget):
             self.add_button, self.insert_button, self.remove_button, self.up_button, self.down_button,
         )  # fmt: skip
         buttons = QGridLayout()
+        # Two columns keep this side narrow, so that the drawing gets the room.
         buttons.addWidget(self._type_to_add, 0, 0)
         buttons.addWidget(self.add_button, 0, 1)
-        buttons.addWidget(self.insert_button, 0, 2)
-        buttons.addWidget(self.remove_button, 1, 0)
-        buttons.addWidget(self.up_button, 1, 1)
-        buttons.addWidget(self.down_button, 1, 2)
+        buttons.addWidget(self.insert_button, 1, 0)
+        buttons.addWidget(self.remove_button, 1, 1)
+        buttons.addWidget(self.up_button, 2, 0)
+        buttons.addWidget(self.down_button, 2, 1)
         layers_layout = QVBoxLayout(layers_box)
         layers_layout.addWidget(self.layer_list, 1)
         layers_layout.addLayout(buttons)
@@ -268,9 +340,23 @@ class DesignerPanel(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
+        self._splitter = splitter
+        self._user_sized = False  # until the hand moves the divider, the drawing gets the room
+        splitter.splitterMoved.connect(lambda *_: setattr(self, "_user_sized", True))
         outer = QHBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addWidget(splitter)
+
+    def _zoom_actions(self) -> list[QAction]:
+        d = self.drawing
+        return [d.zoom_out_action, d.zoom_fit_action, d.zoom_in_action]
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if not self._user_sized:  # the side forms get what they need (up to 40 %), the drawing the rest
+            total = event.size().width() - 8 - self._splitter.handleWidth()  # the outer margins, the handle
+            side = min(self._splitter.widget(1).minimumSizeHint().width(), total * 2 // 5)
+            self._splitter.setSizes([total - side, side])
 
     # -- state changes ------------------------------------------------------------------------
     def _push(self, text: str, after: dict[str, Any], field: Any = None, select: int | None = None) -> None:
@@ -302,7 +388,7 @@ class DesignerPanel(QWidget):
     def _refresh(self) -> None:
         a = self._analysis
         layers = self._spec.get("layers") or []
-        _set_text(self.input_edit, format_shape(self._spec.get("input_shape")), parse_shape)
+        set_text(self.input_edit, format_shape(self._spec.get("input_shape")), parse_shape)
         self.input_edit.setStyleSheet("" if a.input_ok else "QLineEdit { background: #fee2e2; }")
         loss = str(self._spec.get("loss", "softmax_cross_entropy"))
         if self.loss_combo.findText(loss) < 0:
@@ -387,6 +473,7 @@ class DesignerPanel(QWidget):
                     ),
                     invalid=index == a.error_layer,
                     unknown=info is None,
+                    stepper=STEPPED.get(kind),
                 )
             )
         return columns
@@ -398,6 +485,8 @@ class DesignerPanel(QWidget):
         self.remove_button.setEnabled(ok and sel >= 0)
         self.up_button.setEnabled(ok and sel > 0)
         self.down_button.setEnabled(ok and 0 <= sel < n - 1)
+        if hasattr(self, "drawing"):
+            self.drawing.sync()
 
     # -- the property form ----------------------------------------------------------------------
     def _refresh_form(self) -> None:
@@ -449,6 +538,7 @@ class DesignerPanel(QWidget):
         kind = str(entry.get("type", "?"))
         self._form_box.setTitle(f"Layer {self._selected + 1}")
         type_combo = QComboBox()
+        narrow(type_combo)
         type_combo.addItems(layer_types())
         if type_combo.findText(kind) < 0:
             type_combo.addItem(kind)
@@ -464,53 +554,13 @@ class DesignerPanel(QWidget):
             form.addRow(name.replace("_", " ").capitalize(), widget)
         self._shape_label = QLabel()
         self._shape_label.setStyleSheet("color: #4a5568;")
+        self._shape_label.setWordWrap(True)  # a long shape must not widen the side (and narrow the drawing)
         form.addRow("Shape", self._shape_label)
 
     def _setting_widget(
         self, kind: str, name: str, value: Any, default: Any
     ) -> tuple[QWidget, Callable[[Any], None]]:
-        """An editor for one setting and a function that shows a value in it (without signals)."""
-
-        def emit(v: Any) -> None:
-            self._on_setting_edited(name, v)
-
-        if name in INT_RANGES and (isinstance(value, int) or value is None):
-            spin = QSpinBox()
-            low, high = INT_RANGES[name]
-            optional = default is None and name not in NEW_LAYER.get(kind, {})
-            if optional:  # e.g. a pooling stride that defaults to the pool size
-                low = 0
-                spin.setSpecialValueText("default")
-            spin.setRange(low, high)
-            spin.valueChanged.connect(lambda v: emit(None if optional and v == 0 else v))
-            return spin, lambda v: _set_value(spin, low if v is None else v)
-        if name in FLOAT_RANGES and isinstance(value, (int, float)):
-            spin = QDoubleSpinBox()
-            low, high, step, decimals = FLOAT_RANGES[name]
-            spin.setRange(low, high)
-            spin.setSingleStep(step)
-            spin.setDecimals(decimals)
-            spin.setStepType(QAbstractSpinBox.StepType.DefaultStepType)
-            spin.valueChanged.connect(lambda v: emit(round(v, decimals)))
-            return spin, lambda v: _set_value(spin, float(v))
-        if name in CHOICES:
-            combo = QComboBox()
-            combo.addItems(CHOICES[name])
-            combo.currentTextChanged.connect(emit)
-            return combo, lambda v: _set_combo(combo, "linear" if v in (None, "none") else str(v))
-        if name == "padding":
-            combo = QComboBox()
-            combo.setEditable(True)
-            combo.addItems(PADDINGS)
-            combo.setToolTip('"valid" (none), "same" (keep the size) or a number of pixels')
-            combo.currentTextChanged.connect(lambda t: emit(int(t) if t.strip().isdigit() else t.strip()))
-            return combo, lambda v: _set_combo(combo, str(v))
-        edit = QLineEdit()
-        if name == "shape":
-            edit.textEdited.connect(lambda t: emit(parse_shape(t)))
-            return edit, lambda v: _set_text(edit, format_shape(v), parse_shape)
-        edit.textEdited.connect(lambda t: emit(_parse_value(t)))
-        return edit, lambda v: _set_text(edit, "" if v is None else json.dumps(v), _parse_value)
+        return setting_editor(kind, name, value, default, lambda v: self._on_setting_edited(name, v))
 
     # -- slots ----------------------------------------------------------------------------------
     def _on_view_layer_clicked(self, index: int) -> None:
@@ -580,32 +630,3 @@ class DesignerPanel(QWidget):
             after,
             select=target,
         )
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _set_value(spin: QSpinBox | QDoubleSpinBox, value: Any) -> None:
-    if spin.value() != value:
-        spin.blockSignals(True)
-        spin.setValue(value)
-        spin.blockSignals(False)
-
-
-def _set_combo(combo: QComboBox, text: str) -> None:
-    if combo.currentText() != text:
-        combo.blockSignals(True)
-        if combo.findText(text) < 0 and not combo.isEditable():
-            combo.addItem(text)
-        combo.setCurrentText(text)
-        combo.blockSignals(False)
-
-
-def _set_text(edit: QLineEdit, text: str, parse: Any) -> None:
-    """Show ``text`` unless the edit already says the same thing (keeps the cursor while typing)."""
-    if parse(edit.text()) != parse(text):
-        edit.setText(text)

@@ -7,6 +7,11 @@ the number of values it outputs; parameter-free layers are thinner blocks.
 
 The view knows nothing about specs or the engine: the designer hands it a list
 of ``Column`` descriptions and, while training, the small weight matrices.
+Columns are as wide as their labels need, so labels never overlap: a deep network
+grows wider than the window (the designer scrolls it) or is zoomed out to fit;
+``zoom`` scales the whole drawing. Dense and conv columns carry +/- buttons
+(``Column.stepper``); ``EditableNetworkView`` (network_canvas.py) adds the editing
+gestures on top of this drawing.
 Geometry is computed on resize or when the columns change, weight colours when
 weights arrive, and the drawing is rendered once into a cached pixmap, so a
 repaint is a blit. Connection pens are opaque (the colour mixed with white):
@@ -57,7 +62,10 @@ NEURON_SLOT = 70.0  # room for the labels under a neuron column
 MIN_GAP = 22.0
 MAX_GAP = 150.0
 MARGIN = 16.0
-TOP = 26.0  # layer numbers above the columns
+TOP = 46.0  # layer numbers, then the +/- buttons, above the columns
+STEPPER = 17.0  # diameter of a +/- button
+LABEL_PAD = 10.0  # room beside a column's widest label
+ZOOMS = (0.35, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0)
 BOTTOM = 52.0  # up to three label lines under the columns
 
 
@@ -74,6 +82,12 @@ class Column:
     activation: str | None = None  # fused activation, shown under the column
     invalid: bool = False
     unknown: bool = False  # after an invalid layer: its shapes are not known
+    stepper: str | None = None  # "units" or "filters": draw +/- buttons for it
+
+
+def kind_colour(kind: str) -> QColor:
+    """The fill a block of this layer type is drawn with (also the palette's and legend's)."""
+    return QColor(BLOCK_FILLS.get(kind, ACTIVATION_FILL))
 
 
 @dataclass
@@ -83,9 +97,11 @@ class _Geometry:
     slot: QRectF  # the clickable strip, also the selection highlight
     body: QRectF  # the block, or the box around the neurons
     centres: list[QPointF]
+    minus: QRectF | None = None  # the +/- buttons, when the column has them
+    plus: QRectF | None = None
 
 
-def _activation_path(name: str | None) -> list[tuple[float, float]] | None:
+def activation_path(name: str | None) -> list[tuple[float, float]] | None:
     """A tiny plot of the activation in [-1, 1]^2 (y up), drawn inside a neuron."""
     xs = np.linspace(-1.0, 1.0, 11)
     if name == "sigmoid":
@@ -124,6 +140,7 @@ class NetworkView(QWidget):
         self._font.setPointSizeF(8.5)
         self._bold = QFont(self._font)
         self._bold.setBold(True)
+        self._zoom = 1.0
 
     # -- data -----------------------------------------------------------------------------
     def set_columns(self, columns: list[Column]) -> None:
@@ -161,25 +178,112 @@ class NetworkView(QWidget):
         return sum(len(pens) for pens in self._pens.values())
 
     def column_rect(self, index: int) -> QRectF:
-        """The clickable strip of layer ``index`` (-1 the input), or an empty rect."""
+        """The clickable strip of layer ``index`` (-1 the input) in widget pixels, or an empty rect."""
+        geo = self._geo(index)
+        return self._to_widget(geo.slot) if geo else QRectF()
+
+    def body_rect(self, index: int) -> QRectF:
+        """The block (or the box around the neurons) of a column, in widget pixels."""
+        geo = self._geo(index)
+        return self._to_widget(geo.body) if geo else QRectF()
+
+    def stepper_rects(self, index: int) -> tuple[QRectF, QRectF] | None:
+        """The (minus, plus) buttons of a column in widget pixels, or None if it has none."""
+        geo = self._geo(index)
+        if geo is None or geo.minus is None or geo.plus is None:
+            return None
+        return self._to_widget(geo.minus), self._to_widget(geo.plus)
+
+    def gap_x(self, gap: int) -> float:
+        """Where a layer inserted before layer ``gap`` (``len`` = at the end) is drawn, in pixels."""
+        layers = [g for g in self._geometry if g.column.index >= 0]
+        if not self._geometry:
+            return 0.0
+        if gap < len(layers):
+            x = layers[gap].slot.left()
+        else:
+            x = self._geometry[-1].slot.right() - MIN_GAP / 2
+        return x * self._zoom
+
+    def _geo(self, index: int) -> _Geometry | None:
         for geo in self._geometry:
             if geo.column.index == index:
-                return QRectF(geo.slot)
-        return QRectF()
+                return geo
+        return None
+
+    def _to_widget(self, r: QRectF) -> QRectF:
+        z = self._zoom
+        return QRectF(r.left() * z, r.top() * z, r.width() * z, r.height() * z)
+
+    # -- zoom -----------------------------------------------------------------------------
+    def zoom(self) -> float:
+        return self._zoom
+
+    def set_zoom(self, zoom: float) -> None:
+        """Scale the drawing (1.0: labels at their normal size)."""
+        zoom = max(ZOOMS[0], min(ZOOMS[-1], zoom))
+        if zoom != self._zoom:
+            self._zoom = zoom
+            self.updateGeometry()
+            self._relayout()
+            self._invalidate()
+
+    def natural_width(self) -> float:
+        """The width the drawing needs at zoom 1 with the smallest gaps."""
+        widths = sum(self._width_of(c) for c in self._columns)
+        return widths + MIN_GAP * max(len(self._columns) - 1, 0) + 2 * MARGIN
+
+    def fit_zoom(self, width: float) -> float:
+        """The zoom at which the whole drawing fits ``width`` pixels (never above 1)."""
+        return max(ZOOMS[0], min(1.0, width / max(self.natural_width(), 1.0)))
+
+    # -- hit tests (widget pixels) ----------------------------------------------------------
+    def column_at(self, pos: QPointF, tight: bool = False) -> int | None:
+        """The column under ``pos`` (-1 the input), or None on the background.
+
+        Every point belongs to the nearest column's strip, unless ``tight``: then only the
+        column itself and its labels do (a right-click between columns is the background's).
+        """
+        x = pos.x() / self._zoom
+        for geo in self._geometry:
+            half = min(geo.slot.width(), self._width_of(geo.column) + 20) / 2 if tight else None
+            left, right = (geo.x - half, geo.x + half) if half else (geo.slot.left(), geo.slot.right())
+            if left <= x < right:
+                return geo.column.index
+        return None
+
+    def stepper_at(self, pos: QPointF) -> tuple[int, int] | None:
+        """(layer index, -1 or +1) when ``pos`` is on a +/- button."""
+        p = QPointF(pos.x() / self._zoom, pos.y() / self._zoom)
+        for geo in self._geometry:
+            for rect, delta in ((geo.minus, -1), (geo.plus, +1)):
+                if rect is not None and rect.adjusted(-2, -2, 2, 2).contains(p):
+                    return geo.column.index, delta
+        return None
+
+    def gap_at(self, pos: QPointF) -> int:
+        """Before which layer a drop at ``pos`` goes: the number of layer centres left of it."""
+        x = pos.x() / self._zoom
+        return sum(1 for g in self._geometry if g.column.index >= 0 and g.x < x)
 
     # -- geometry -------------------------------------------------------------------------
     def _width_of(self, column: Column) -> float:
+        """The column's width: its drawing, or its widest label if that is wider."""
         if column.neurons is not None:
-            return NEURON_SLOT
-        return THIN_WIDTH if column.thin else BLOCK_WIDTH
+            base = NEURON_SLOT
+        else:
+            base = THIN_WIDTH if column.thin else BLOCK_WIDTH
+        bold, plain = QFontMetricsF(self._bold), QFontMetricsF(self._font)
+        labels = [bold.horizontalAdvance(column.kind), plain.horizontalAdvance(column.shape)]
+        if column.activation and column.activation not in ("linear", "none"):
+            labels.append(plain.horizontalAdvance(column.activation))
+        return max(base, max(labels) + LABEL_PAD - MIN_GAP)
 
     def sizeHint(self) -> QSize:
         return QSize(560, 420)
 
     def minimumSizeHint(self) -> QSize:
-        widths = sum(self._width_of(c) for c in self._columns)
-        gaps = MIN_GAP * max(len(self._columns) - 1, 0)
-        return QSize(int(widths + gaps + 2 * MARGIN), 220)
+        return QSize(math.ceil(self.natural_width() * self._zoom), 220)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -191,7 +295,7 @@ class NetworkView(QWidget):
         self._geometry = []
         if not columns:
             return
-        w, h = float(self.width()), float(self.height())
+        w, h = self.width() / self._zoom, self.height() / self._zoom
         widths = [self._width_of(c) for c in columns]
         free = w - 2 * MARGIN - sum(widths)
         gap = min(MAX_GAP, max(MIN_GAP, free / max(len(columns) - 1, 1)))
@@ -221,7 +325,12 @@ class NetworkView(QWidget):
                 bh = body_h * (0.25 + 0.7 * min(share, 1.0)) if column.size else body_h * 0.4
                 bw = THIN_WIDTH - 6 if column.thin else BLOCK_WIDTH - 8
                 body = QRectF(cx - bw / 2, top + (body_h - bh) / 2, bw, bh)
-            self._geometry.append(_Geometry(column, cx, slot, body, centres))
+            geo = _Geometry(column, cx, slot, body, centres)
+            if column.stepper and column.index >= 0:
+                y = TOP - STEPPER - 5
+                geo.minus = QRectF(cx - STEPPER - 2, y, STEPPER, STEPPER)
+                geo.plus = QRectF(cx + 2, y, STEPPER, STEPPER)
+            self._geometry.append(geo)
             x += width + gap
 
     def _recolour(self) -> None:
@@ -255,11 +364,10 @@ class NetworkView(QWidget):
 
     # -- events ---------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        pos = event.position()
-        for geo in self._geometry:
-            if geo.slot.left() <= pos.x() < geo.slot.right():
-                self.layer_clicked.emit(geo.column.index)
-                return
+        index = self.column_at(event.position())
+        if index is not None:
+            self.layer_clicked.emit(index)
+            return
         super().mousePressEvent(event)
 
     # -- drawing --------------------------------------------------------------------------
@@ -271,11 +379,18 @@ class NetworkView(QWidget):
             self._render(QPainter(self._cache))
         p = QPainter(self)
         p.drawPixmap(0, 0, self._cache)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_overlay(p)
         p.end()
+
+    def _paint_overlay(self, p: QPainter) -> None:
+        """Draw what changes faster than the drawing (a drag in progress) over the cache."""
 
     def _render(self, p: QPainter) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), QColor(255, 255, 255))
+        p.scale(self._zoom, self._zoom)
+        height = self.height() / self._zoom
         if not self._geometry:
             p.setPen(MUTED)
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no layers")
@@ -287,7 +402,7 @@ class NetworkView(QWidget):
                 p.setBrush(SELECTED_FILL)
                 # Hug the column (and its labels), not the whole clickable strip.
                 half = min(geo.slot.width(), self._width_of(geo.column) + 20) / 2
-                p.drawRoundedRect(QRectF(geo.x - half, 2, 2 * half, self.height() - 4), 8, 8)
+                p.drawRoundedRect(QRectF(geo.x - half, 2, 2 * half, height - 4), 8, 8)
         for prev, geo in zip(self._geometry, self._geometry[1:], strict=False):
             self._draw_connections(p, prev, geo)
         for geo in self._geometry:
@@ -295,8 +410,21 @@ class NetworkView(QWidget):
                 self._draw_neurons(p, geo)
             else:
                 self._draw_block(p, geo)
-            self._draw_labels(p, geo)
+            self._draw_labels(p, geo, height)
+            if geo.minus is not None and geo.plus is not None:
+                self._draw_stepper(p, geo.minus, "-")
+                self._draw_stepper(p, geo.plus, "+")
         p.end()
+
+    def _draw_stepper(self, p: QPainter, rect: QRectF, sign: str) -> None:
+        p.setPen(QPen(OUTLINE, 1.0))
+        p.setBrush(QColor(255, 255, 255))
+        p.drawEllipse(rect)
+        c, a = rect.center(), rect.width() * 0.27
+        p.setPen(QPen(TEXT, 1.6))
+        p.drawLine(QPointF(c.x() - a, c.y()), QPointF(c.x() + a, c.y()))
+        if sign == "+":
+            p.drawLine(QPointF(c.x(), c.y() - a), QPointF(c.x(), c.y() + a))
 
     def _draw_connections(self, p: QPainter, a: _Geometry, b: _Geometry) -> None:
         r = self._radius
@@ -357,7 +485,7 @@ class NetworkView(QWidget):
                 p.drawText(
                     QRectF(c.x() + r + 3, c.y() - r, 3 * r, 2 * r), Qt.AlignmentFlag.AlignVCenter, name
                 )
-        path = _activation_path(column.activation) if r >= 7 else None
+        path = activation_path(column.activation) if r >= 7 else None
         if path:
             p.setPen(QPen(MUTED, 1.1))
             p.setBrush(Qt.BrushStyle.NoBrush)
@@ -391,18 +519,16 @@ class NetworkView(QWidget):
             p.drawText(QRectF(-h / 2, -w / 2, h, w), Qt.AlignmentFlag.AlignCenter, text)
         p.restore()
 
-    def _draw_labels(self, p: QPainter, geo: _Geometry) -> None:
+    def _draw_labels(self, p: QPainter, geo: _Geometry, height: float) -> None:
         column = geo.column
         p.setFont(self._font)
         p.setPen(MUTED)
         number = "in" if column.index < 0 else str(column.index + 1)
-        p.drawText(
-            QRectF(geo.slot.left(), 4, geo.slot.width(), TOP - 6), Qt.AlignmentFlag.AlignCenter, number
-        )
+        p.drawText(QRectF(geo.slot.left(), 3, geo.slot.width(), 16), Qt.AlignmentFlag.AlignCenter, number)
         lines = [(column.kind, self._bold), (column.shape, self._font)]
         if column.activation and column.activation not in ("linear", "none"):
             lines.append((column.activation, self._font))
-        y = self.height() - BOTTOM + 4
+        y = height - BOTTOM + 4
         width = geo.slot.width() - 2
         for text, font in lines:
             metrics = QFontMetricsF(font)
