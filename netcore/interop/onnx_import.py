@@ -1,0 +1,312 @@
+"""An ONNX graph of supported operators back into a netcore spec and weights.
+
+Reads graphs this package writes and plain PyTorch ``nn.Sequential`` models exported with
+``torch.onnx.export``: a chain from the input to the first output of Gemm / MatMul(+Add),
+Conv (with a Pad before it folded in), MaxPool, AveragePool, BatchNormalization, Flatten,
+Reshape, Relu, LeakyRelu, Sigmoid, Tanh, Softmax; Identity and Dropout pass through, and a
+Sub/Div by constants at the very start becomes the feature standardisation. An activation
+right after a dense or conv layer is fused into it, as a spec would write it. Anything else
+raises InteropError naming the operator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from netcore.interop.metadata import InteropError
+
+SUPPORTED = (
+    "Gemm MatMul Add Conv Pad MaxPool AveragePool BatchNormalization Flatten Reshape Relu LeakyRelu "
+    "Sigmoid Tanh Softmax Identity Dropout Sub Div Constant"
+).split()
+ACTIVATIONS = {
+    "Relu": "relu",
+    "LeakyRelu": "leaky_relu",
+    "Sigmoid": "sigmoid",
+    "Tanh": "tanh",
+    "Softmax": "softmax",
+}
+
+
+def _tidy(value: float) -> float:
+    """A float32 attribute (1e-5 stored as 9.99999974e-06) as the decimal it was written as."""
+    return float(f"{float(value):.6g}")
+
+
+class _Reader:
+    def __init__(self, proto) -> None:
+        from onnx import numpy_helper
+
+        self.graph = proto.graph
+        self.consts: dict[str, np.ndarray] = {
+            i.name: numpy_helper.to_array(i) for i in self.graph.initializer
+        }
+        self.numpy_helper = numpy_helper
+
+    def attrs(self, node) -> dict[str, Any]:
+        from onnx import helper
+
+        return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+    def const(self, name: str, node) -> np.ndarray:
+        if name not in self.consts:
+            raise InteropError(
+                f"ONNX node {node.name or node.op_type} ({node.op_type}) needs a constant for {name!r}"
+            )
+        return self.consts[name]
+
+
+def read_graph(proto) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, Any]]:
+    """(spec without name/loss, netcore state dict, preprocessing) from an ONNX model."""
+    r = _Reader(proto)
+    graph = r.graph
+    inputs = [i for i in graph.input if i.name not in r.consts]
+    if len(inputs) != 1:
+        raise InteropError(f"the ONNX graph has {len(inputs)} inputs; netcore reads graphs with one")
+    dims = inputs[0].type.tensor_type.shape.dim
+    input_shape = [int(d.dim_value) for d in dims[1:]]
+    if not input_shape or any(d <= 0 for d in input_shape):
+        raise InteropError("the ONNX input has no fixed shape after the batch dimension")
+    if not graph.output:
+        raise InteropError("the ONNX graph has no output")
+    needed = _needed_nodes(graph, graph.output[0].name)
+    layers: list[dict[str, Any]] = []
+    arrays: dict[str, np.ndarray] = {}
+    pre: dict[str, Any] = {}
+    x = inputs[0].name
+    pending_pad: tuple[int, int, int, int] | None = None
+    for node in graph.node:
+        if id(node) not in needed:
+            continue
+        op = node.op_type
+        a = r.attrs(node)
+        if op not in SUPPORTED:
+            raise InteropError(
+                f"unsupported ONNX operator {op} (node {node.name or '?'}); netcore reads {', '.join(SUPPORTED)}"
+            )
+        if op == "Constant":
+            r.consts[node.output[0]] = (
+                r.numpy_helper.to_array(a["value"]) if "value" in a else np.asarray(next(iter(a.values())))
+            )
+            continue
+        if all(i in r.consts for i in node.input if i) and op in ("Identity", "Reshape"):
+            r.consts[node.output[0]] = (
+                r.consts[node.input[0]]
+                if op == "Identity"
+                else r.consts[node.input[0]].reshape(r.consts[node.input[1]])
+            )
+            continue
+        data = [i for i in node.input if i and i not in r.consts]
+        if data != [x]:
+            raise InteropError(
+                f"ONNX node {node.name or op} ({op}) is not part of a single chain of layers; netcore reads sequential networks"
+            )
+        if pending_pad is not None and op != "Conv":
+            raise InteropError(f"a Pad is followed by {op}; netcore pads only before a convolution")
+        index = len(layers)
+        if op in ("Identity", "Dropout"):
+            pass
+        elif op in ("Sub", "Div") and not layers and len(input_shape) == 1:
+            value = r.const(node.input[1], node).astype(np.float64).reshape(-1)
+            value = np.broadcast_to(value, (input_shape[0],))
+            if op == "Sub":
+                pre["mean"] = value.tolist()
+                pre.setdefault("std", [1.0] * input_shape[0])
+            else:
+                pre["std"] = value.tolist()
+                pre.setdefault("mean", [0.0] * input_shape[0])
+        elif op == "Gemm":
+            if a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
+                raise InteropError(
+                    f"ONNX Gemm {node.name} uses transA/alpha/beta, which a dense layer does not"
+                )
+            w = r.const(node.input[1], node)
+            w = w.T if a.get("transB", 0) else w
+            b = (
+                r.const(node.input[2], node)
+                if len(node.input) > 2 and node.input[2]
+                else np.zeros(w.shape[1], np.float32)
+            )
+            layers.append({"type": "dense", "units": int(w.shape[1])})
+            arrays[f"{index}.W"], arrays[f"{index}.b"] = w, np.broadcast_to(b, (w.shape[1],))
+        elif op == "MatMul":
+            w = r.const(node.input[1], node)
+            layers.append({"type": "dense", "units": int(w.shape[1])})
+            arrays[f"{index}.W"], arrays[f"{index}.b"] = w, np.zeros(w.shape[1], np.float32)
+        elif op == "Add":
+            last = layers[-1] if layers else None
+            if (
+                last is None
+                or last["type"] != "dense"
+                or last.get("activation")
+                or f"{index - 1}.b" not in arrays
+            ):
+                raise InteropError(f"ONNX Add {node.name} is not the bias of a dense layer")
+            arrays[f"{index - 1}.b"] = arrays[f"{index - 1}.b"] + r.const(node.input[1], node).reshape(-1)
+        elif op == "Pad":
+            pending_pad = _pad(r, node, a)
+        elif op == "Conv":
+            layers.append(_conv(r, node, a, pending_pad, arrays, index))
+            pending_pad = None
+        elif op in ("MaxPool", "AveragePool"):
+            layers.append(_pool(node, a))
+        elif op == "BatchNormalization":
+            if a.get("training_mode", 0):
+                raise InteropError(f"ONNX BatchNormalization {node.name} is in training mode")
+            names = ("gamma", "beta", "running_mean", "running_var")
+            for key, name in zip(names, node.input[1:5], strict=True):
+                arrays[f"{index}.{key}"] = r.const(name, node)
+            layers.append(
+                {
+                    "type": "batchnorm",
+                    "momentum": _tidy(a.get("momentum", 0.9)),
+                    "eps": _tidy(a.get("epsilon", 1e-5)),
+                }
+            )
+        elif op == "Flatten":
+            if a.get("axis", 1) != 1:
+                raise InteropError(
+                    f"ONNX Flatten {node.name} has axis {a['axis']}; netcore flattens from axis 1"
+                )
+            layers.append({"type": "flatten"})
+        elif op == "Reshape":
+            shape = [int(v) for v in r.const(node.input[1], node).reshape(-1)]
+            if len(shape) < 2 or shape[0] not in (0, -1) or any(v <= 0 for v in shape[1:]):
+                raise InteropError(f"ONNX Reshape {node.name} to {shape} is not a per-sample reshape")
+            layers.append({"type": "flatten"} if len(shape) == 2 else {"type": "reshape", "shape": shape[1:]})
+        elif op in ACTIVATIONS:
+            kind = ACTIVATIONS[op]
+            if op == "Softmax" and a.get("axis", -1) not in (-1, _rank(layers, input_shape) - 1):
+                raise InteropError(
+                    f"ONNX Softmax {node.name} is over axis {a['axis']}; netcore's is over the last axis"
+                )
+            last = layers[-1] if layers else None
+            if (
+                last is not None
+                and last["type"] in ("dense", "conv2d")
+                and "activation" not in last
+                and kind != "leaky_relu"
+            ):
+                last["activation"] = kind
+            elif kind == "leaky_relu":
+                layers.append({"type": "leaky_relu", "alpha": _tidy(a.get("alpha", 0.01))})
+            else:
+                layers.append({"type": kind})
+        x = node.output[0]
+    if pending_pad is not None:
+        raise InteropError("the ONNX graph ends in a Pad")
+    if not layers:
+        raise InteropError("the ONNX graph holds no layers netcore can read")
+    arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()}
+    return {"input_shape": input_shape, "layers": layers}, arrays, pre
+
+
+def _rank(layers, input_shape) -> int:
+    """The rank (with batch) of the current tensor: 2 once flattened, else that of the input."""
+    for layer in reversed(layers):
+        if layer["type"] in ("flatten", "dense"):
+            return 2
+        if layer["type"] == "reshape":
+            return 1 + len(layer["shape"])
+    return 1 + len(input_shape)
+
+
+def _needed_nodes(graph, output: str) -> set[int]:
+    """ids of the nodes the first output depends on (the probabilities branch is left out)."""
+    producer = {o: n for n in graph.node for o in n.output}
+    needed, todo = set(), [output]
+    while todo:
+        node = producer.get(todo.pop())
+        if node is None or id(node) in needed:
+            continue
+        needed.add(id(node))
+        todo.extend(i for i in node.input if i)
+    return needed
+
+
+def _pad(r: _Reader, node, a) -> tuple[int, int, int, int]:
+    mode = a.get("mode", b"constant")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    pads = a.get("pads")
+    if pads is None:
+        pads = r.const(node.input[1], node).tolist()
+    value = float(r.const(node.input[2], node)) if len(node.input) > 2 and node.input[2] else 0.0
+    if mode != "constant" or value != 0.0 or len(pads) != 8 or any(pads[i] for i in (0, 1, 4, 5)):
+        raise InteropError(f"ONNX Pad {node.name} is not zero padding of height and width")
+    return int(pads[2]), int(pads[6]), int(pads[3]), int(pads[7])  # top, bottom, left, right
+
+
+def _conv(r: _Reader, node, a, pad, arrays, index) -> dict[str, Any]:
+    w = r.const(node.input[1], node)
+    if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
+        raise InteropError(f"ONNX Conv {node.name} uses groups or dilation, which netcore's conv2d does not")
+    strides = a.get("strides", [1, 1])
+    if strides[0] != strides[1]:
+        raise InteropError(
+            f"ONNX Conv {node.name} has strides {strides}; netcore uses one stride for both axes"
+        )
+    auto = a.get("auto_pad", b"NOTSET")
+    if (auto.decode() if isinstance(auto, bytes) else auto) not in ("NOTSET", "VALID"):
+        raise InteropError(f"ONNX Conv {node.name} uses auto_pad; export it with explicit pads")
+    top, left, bottom, right = a.get("pads", [0, 0, 0, 0])
+    if pad is not None:
+        top, bottom, left, right = top + pad[0], bottom + pad[1], left + pad[2], right + pad[3]
+    f, _, kh, kw = (int(d) for d in w.shape)
+    s = int(strides[0])
+    layer: dict[str, Any] = {
+        "type": "conv2d",
+        "filters": f,
+        "kernel_size": kh if kh == kw else [kh, kw],
+        "stride": s,
+    }
+    if (top, bottom, left, right) == (0, 0, 0, 0):
+        layer["padding"] = "valid"
+    elif top == bottom == left == right:
+        layer["padding"] = int(top)
+    else:
+        layer["padding"] = "same"
+        layer["_pads"] = (top, bottom, left, right)  # checked against the input size once it is known
+    b = r.const(node.input[2], node) if len(node.input) > 2 and node.input[2] else np.zeros(f, np.float32)
+    arrays[f"{index}.W"], arrays[f"{index}.b"] = w, b
+    return layer
+
+
+def _pool(node, a) -> dict[str, Any]:
+    kind = "maxpool2d" if node.op_type == "MaxPool" else "avgpool2d"
+    if (
+        any(a.get("pads", [0, 0, 0, 0]))
+        or a.get("ceil_mode", 0)
+        or any(d != 1 for d in a.get("dilations", [1, 1]))
+    ):
+        raise InteropError(
+            f"ONNX {node.op_type} {node.name} uses padding, ceil_mode or dilation; netcore pools without"
+        )
+    size = [int(v) for v in a["kernel_shape"]]
+    strides = [int(v) for v in a.get("strides", size)]
+    layer: dict[str, Any] = {"type": kind, "pool_size": size[0] if size[0] == size[1] else size}
+    if strides != size:
+        layer["stride"] = strides[0] if strides[0] == strides[1] else strides
+    return layer
+
+
+def check_same_padding(spec: dict[str, Any]) -> None:
+    """Asymmetric pads read as "same" must be exactly what "same" gives; InteropError otherwise."""
+    from netcore.functional.im2col import pad_amounts
+    from netcore.spec import check_spec
+
+    for i, layer in enumerate(spec["layers"]):
+        pads = layer.pop("_pads", None)
+        if pads is None:
+            continue
+        infos = check_spec({**spec, "layers": [dict(x) for x in spec["layers"][: i + 1]]})
+        c, h, w = infos[i].in_shape
+        kh, kw = (
+            (layer["kernel_size"],) * 2 if isinstance(layer["kernel_size"], int) else layer["kernel_size"]
+        )
+        same = (*pad_amounts("same", h, kh, layer["stride"]), *pad_amounts("same", w, kw, layer["stride"]))
+        if tuple(pads) != same:
+            raise InteropError(
+                f"layer {i + 1} (conv2d) pads {list(pads)} (top, bottom, left, right), which is neither symmetric nor 'same'"
+            )

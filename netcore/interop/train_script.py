@@ -1,0 +1,97 @@
+"""The generated ``train.py``: netcore's recipe and data, written out for PyTorch and torchrun.
+
+``training_config`` gathers what the script needs from a model (its recorded settings and
+dataset) or, for a design that was never trained, from the spec's ``"train"`` block and the
+engine's defaults; ``render`` puts it into the script (``train_template``), which imports
+only torch, numpy and safetensors.
+"""
+
+from __future__ import annotations
+
+import math
+import pprint
+from pathlib import Path
+from typing import Any
+
+from netcore.interop.metadata import model_header
+from netcore.interop.train_template import TEMPLATE
+from netcore.serialization import SavedModel
+from netcore.train import TrainSettings
+
+SYNTHETIC_DATA = "data.npz"  # written beside train.py for datasets made by netcore itself
+
+
+def recipe(model: SavedModel) -> dict[str, Any]:
+    """The training settings: the model's own, else the spec's "train" block, else the defaults."""
+    if model.settings:
+        settings = TrainSettings.from_dict(model.settings)
+    else:
+        block = model.network.spec.get("train") or {}
+        known = {k: v for k, v in block.items() if k in TrainSettings.__dataclass_fields__}
+        epochs = int(known.get("epochs", TrainSettings.epochs))
+        schedule = known.get("schedule", "constant")
+        if isinstance(schedule, str):
+            known["schedule"] = {"name": schedule, "epochs": float(epochs)}
+        settings = TrainSettings(**known)
+    return settings.to_dict()
+
+
+def dataset_name(model: SavedModel) -> str | None:
+    """What the model was (or is meant to be) trained on: "mnist", "idx:...", "csv:...", "xor" ..."""
+    name = model.dataset.get("name") or (model.network.spec.get("train") or {}).get("dataset")
+    if name:
+        return str(name)
+    if math.prod(model.network.input_shape) == 784 and model.network.output_shape == (10,):
+        return "mnist"
+    return None
+
+
+def data_config(model: SavedModel, name: str | None) -> dict[str, Any]:
+    """How train.py finds and prepares the data, as netcore did."""
+    if name is None:
+        return {"kind": "none"}
+    kind, _, path = name.partition(":")
+    kind = kind.lower()
+    pre = model.preprocessing
+    if kind == "mnist":
+        return {"kind": "mnist", "scale": pre.get("scale", 1 / 255)}
+    if kind == "idx":
+        return {"kind": "idx", "path": str(Path(path).resolve()), "scale": pre.get("scale")}
+    if kind == "csv":
+        options = model.dataset
+        config = {
+            "kind": "csv",
+            "path": str(Path(path).resolve()),
+            "features": pre.get("features"),
+            "label": pre.get("label"),
+            "test_ratio": options.get("test_ratio", 0.3),
+            "seed": options.get("seed", 0),
+        }
+        n = len(pre.get("features") or [])
+        config["mean"] = pre.get("mean", [0.0] * n)
+        config["std"] = pre.get("std", [1.0] * n)
+        return config
+    return {"kind": "npz", "path": SYNTHETIC_DATA, "name": name}
+
+
+def training_config(model: SavedModel) -> dict[str, Any]:
+    net = model.network
+    name = dataset_name(model)
+    header = model_header(model)
+    header["dataset"] = header["dataset"] or ({"name": name} if name else {})
+    return {
+        "name": str(net.spec.get("name") or "model"),
+        "loss": net.loss.name,
+        "task": "classification" if net.is_classifier else "regression",
+        "classes": list(model.class_names),
+        "input_shape": list(net.input_shape),
+        "recipe": recipe(model),
+        "data": data_config(model, name),
+        "header": header,
+    }
+
+
+def render(config: dict[str, Any]) -> str:
+    """The text of train.py for ``config``."""
+    literal = pprint.pformat(config, width=100, sort_dicts=False)
+    return TEMPLATE.replace("__NAME__", repr(config["name"])).replace("__CONFIG__", literal)
