@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from netcore.cli import bench, evaluate, predict, summary, train
+from netcore.cli import bench, evaluate, export, import_model, predict, summary, train
 from netcore.cli.common import EXIT_BAD_INPUT, CommandError
 
 __all__ = ["main", "build_parser", "CommandError", "EXIT_BAD_INPUT", "one_line"]
 
 # One module per command, each with ``add_parser(sub, common)``; the order is --help's.
-COMMANDS = [train, evaluate, summary, predict, bench]
+COMMANDS = [train, evaluate, summary, predict, bench, export, import_model]
 
 
 def main(argv: list[str] | None = None) -> int:

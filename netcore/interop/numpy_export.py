@@ -100,8 +100,16 @@ def numpy_source(model: SavedModel, weights_name: str) -> str:
         lines.append(
             '    x = (x - w["feature_mean"]) / w["feature_std"]  # the standardisation used in training'
         )
+    steps: list[list[str]] = []  # [expression of x, comment]
     for op in build_plan(net):
-        lines.append(f"    {_line(op)}  # {op.spec_label}: {describe_op(op)}")
+        if op.kind == "dropout":
+            steps.append(["", f"{op.spec_label}: dropout {op.attrs['rate']:g} is the identity at inference"])
+        elif op.fused:  # the layer's own activation: applied on the same line
+            steps[-1][0] = _line(op).replace("(x", "(" + steps[-1][0], 1)
+            steps[-1][1] += f", {op.kind}"
+        else:
+            steps.append([_line(op), f"{op.spec_label}: {describe_op(op)}"])
+    lines += [f"    x = {expr}  # {comment}" if expr else f"    # {comment}" for expr, comment in steps]
     lines += ["    return x", "", "", "def probabilities(scores):"]
     lines.append(f'    """Class probabilities, as the {net.loss.name} loss defines them."""')
     lines += ["    " + line for line in _probability_lines(net.loss.name, net.output_shape[0])]
@@ -122,26 +130,24 @@ def numpy_source(model: SavedModel, weights_name: str) -> str:
 def _line(op: Op) -> str:
     a, n = op.attrs, op.name
     if op.kind == "dense":
-        return f'x = dense(x, w["{n}.W"], w["{n}.b"])'
+        return f'dense(x, w["{n}.W"], w["{n}.b"])'
     if op.kind == "conv2d":
-        return f'x = conv2d(x, w["{n}.W"], w["{n}.b"], {a["stride"]}, {tuple(a["pads"])})'
+        return f'conv2d(x, w["{n}.W"], w["{n}.b"], {a["stride"]}, {tuple(a["pads"])})'
     if op.kind in ("maxpool2d", "avgpool2d"):
         reduce = "np.max" if op.kind == "maxpool2d" else "np.mean"
-        return f"x = pool2d(x, {tuple(a['pool'])}, {tuple(a['stride'])}, {reduce})"
+        return f"pool2d(x, {tuple(a['pool'])}, {tuple(a['stride'])}, {reduce})"
     if op.kind == "batchnorm":
         names = ", ".join(f'w["{n}.{k}"]' for k in ("gamma", "beta", "running_mean", "running_var"))
-        return f"x = batchnorm(x, {names}, {a['eps']!r})"
-    if op.kind == "dropout":
-        return "pass  # dropout is the identity at inference"
+        return f"batchnorm(x, {names}, {a['eps']!r})"
     if op.kind == "flatten":
-        return "x = x.reshape(len(x), -1)"
+        return "x.reshape(len(x), -1)"
     if op.kind == "reshape":
-        return f"x = x.reshape((len(x),) + {tuple(a['shape'])})"
+        return f"x.reshape((len(x),) + {tuple(a['shape'])})"
     if op.kind == "leaky_relu":
-        return f"x = leaky_relu(x, {a['alpha']!r})"
+        return f"leaky_relu(x, {a['alpha']!r})"
     if op.kind == "tanh":
-        return "x = np.tanh(x)"
-    return f"x = {op.kind}(x)"  # relu, sigmoid, softmax
+        return "np.tanh(x)"
+    return f"{op.kind}(x)"  # relu, sigmoid, softmax
 
 
 def _probability_lines(loss: str, k: int) -> list[str]:

@@ -77,8 +77,8 @@ def read_graph(proto) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, 
     pre: dict[str, Any] = {}
     x = inputs[0].name
     pending_pad: tuple[int, int, int, int] | None = None
-    for node in graph.node:
-        if id(node) not in needed:
+    for position, node in enumerate(graph.node):
+        if position not in needed:
             continue
         op = node.op_type
         a = r.attrs(node)
@@ -214,15 +214,15 @@ def _rank(layers, input_shape) -> int:
 
 
 def _needed_nodes(graph, output: str) -> set[int]:
-    """ids of the nodes the first output depends on (the probabilities branch is left out)."""
-    producer = {o: n for n in graph.node for o in n.output}
+    """Positions of the nodes the first output depends on (the probabilities branch is left out)."""
+    producer = {o: k for k, n in enumerate(graph.node) for o in n.output}
     needed, todo = set(), [output]
     while todo:
-        node = producer.get(todo.pop())
-        if node is None or id(node) in needed:
+        k = producer.get(todo.pop())
+        if k is None or k in needed:
             continue
-        needed.add(id(node))
-        todo.extend(i for i in node.input if i)
+        needed.add(k)
+        todo.extend(i for i in graph.node[k].input if i)
     return needed
 
 

@@ -75,6 +75,7 @@ def build_plan(network: Network) -> list[Op]:
                 "kernel": (kh, kw),
                 "stride": s,
                 "pads": (top, bottom, left, right),
+                "padding": layer.padding,
             }
         elif kind == "dense":
             attrs = {"units": layer.units, "in_features": shape[0]}
@@ -116,7 +117,7 @@ def describe_op(op: Op) -> str:
         return f"dense {a['in_features']} -> {a['units']}"
     if op.kind == "conv2d":
         kh, kw = a["kernel"]
-        return f"conv2d {a['channels']} -> {a['filters']}, {kh}x{kw}, stride {a['stride']}, pads {list(a['pads'])} (t, b, l, r)"
+        return f"conv2d {a['channels']} -> {a['filters']}, {kh}x{kw}, stride {a['stride']}, padding {a['padding']!r}"
     if op.kind in ("maxpool2d", "avgpool2d"):
         return f"{op.kind} {a['pool'][0]}x{a['pool'][1]}, stride {a['stride'][0]}x{a['stride'][1]}"
     if op.kind == "batchnorm":

@@ -119,12 +119,17 @@ def model_source(network: Network, class_names: list[str], input_note: str = "")
         class_names=list(class_names),
         loss=network.loss.name,
     )
-    init, forward = [], []
+    init, steps = [], []  # steps: [expression of x, comment]
     for op in ops:
-        module, line = _torch_lines(op)
+        module, expr = _torch_lines(op)
         if module:
             init.append(f"        self.{op.name} = {module}  # {op.spec_label}: {describe_op(op)}")
-        forward.append(f"        {line}  # {op.spec_label}: {describe_op(op)}")
+        if op.fused:  # the layer's own activation: applied on the same line
+            steps[-1][0] = expr.replace("(x", "(" + steps[-1][0], 1)
+            steps[-1][1] += f", {op.kind}"
+        else:
+            steps.append([expr, f"{op.spec_label}: {describe_op(op)}"])
+    forward = [f"        x = {expr}  # {comment}" for expr, comment in steps]
     body = [
         "",
         "",
@@ -151,40 +156,40 @@ def model_source(network: Network, class_names: list[str], input_note: str = "")
 
 
 def _torch_lines(op: Op) -> tuple[str | None, str]:
-    """(module constructor or None, forward line) for one operation."""
+    """(module constructor or None, the expression of the output in terms of x) for one operation."""
     a, n = op.attrs, op.name
     if op.kind == "dense":
-        return f"nn.Linear({a['in_features']}, {a['units']})", f"x = self.{n}(x)"
+        return f"nn.Linear({a['in_features']}, {a['units']})", f"self.{n}(x)"
     if op.kind == "conv2d":
         top, bottom, left, right = a["pads"]
         kh, kw = a["kernel"]
         conv = f"nn.Conv2d({a['channels']}, {a['filters']}, kernel_size=({kh}, {kw}), stride={a['stride']}"
         if top == bottom and left == right:
-            return conv + (f", padding=({top}, {left}))" if top or left else ")"), f"x = self.{n}(x)"
+            return conv + (f", padding=({top}, {left}))" if top or left else ")"), f"self.{n}(x)"
         # 'same' with an odd total: one more pixel after than before, as netcore (and TensorFlow) pads
         pad = f"nn.functional.pad(x, ({left}, {right}, {top}, {bottom}))"
-        return conv + ")", f"x = self.{n}({pad})"
+        return conv + ")", f"self.{n}({pad})"
     if op.kind in ("maxpool2d", "avgpool2d"):
         cls = "nn.MaxPool2d" if op.kind == "maxpool2d" else "nn.AvgPool2d"
-        return f"{cls}(kernel_size={tuple(a['pool'])}, stride={tuple(a['stride'])})", f"x = self.{n}(x)"
+        return f"{cls}(kernel_size={tuple(a['pool'])}, stride={tuple(a['stride'])})", f"self.{n}(x)"
     if op.kind == "batchnorm":
         cls = "nn.BatchNorm1d" if len(op.in_shape) == 1 else "nn.BatchNorm2d"
         # PyTorch's momentum weighs the new batch: 1 - netcore's
         return (
             f"{cls}({a['channels']}, eps={a['eps']!r}, momentum={round(1 - a['momentum'], 12)!r})",
-            f"x = self.{n}(x)",
+            f"self.{n}(x)",
         )
     if op.kind == "dropout":
-        return f"nn.Dropout({a['rate']!r})", f"x = self.{n}(x)"
+        return f"nn.Dropout({a['rate']!r})", f"self.{n}(x)"
     if op.kind == "flatten":
-        return None, "x = torch.flatten(x, 1)"
+        return None, "torch.flatten(x, 1)"
     if op.kind == "reshape":
-        return None, f"x = x.reshape(x.shape[0], {', '.join(map(str, a['shape']))})"
+        return None, f"x.reshape(x.shape[0], {', '.join(map(str, a['shape']))})"
     if op.kind == "leaky_relu":
-        return None, f"x = nn.functional.leaky_relu(x, {a['alpha']!r})"
+        return None, f"nn.functional.leaky_relu(x, {a['alpha']!r})"
     if op.kind == "softmax":
-        return None, "x = torch.softmax(x, dim=-1)"
-    return None, f"x = torch.{op.kind}(x)"  # relu, sigmoid, tanh
+        return None, "torch.softmax(x, dim=-1)"
+    return None, f"torch.{op.kind}(x)"  # relu, sigmoid, tanh
 
 
 def _short(op: Op) -> str:

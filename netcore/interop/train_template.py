@@ -298,11 +298,13 @@ def main():
             if r.get("clip_norm"):
                 torch.nn.utils.clip_grad_norm_(ddp.parameters(), r["clip_norm"])
             optimizer.step()
-            sums += torch.tensor([float(loss) * len(xb), float((predicted(scores) == yb).sum()) if CONFIG["task"] != "regression" else 0.0, len(xb)], dtype=torch.float64)
+            value = float(loss.detach())
+            right = float((predicted(scores) == yb).sum()) if CONFIG["task"] != "regression" else 0.0
+            sums += torch.tensor([value * len(xb), right, len(xb)], dtype=torch.float64)
             now = time.perf_counter()
             if main_process and now - shown >= args.log_every:
                 shown = now
-                say(f"epoch {epoch}/{r['epochs']}  batch {b}/{batches}  loss {float(loss):.4f}")
+                say(f"epoch {epoch}/{r['epochs']}  batch {b}/{batches}  loss {value:.4f}")
         if distributed:
             dist.all_reduce(sums)
         if not math.isfinite(float(sums[0])):
