@@ -71,7 +71,11 @@ def data_config(model: SavedModel, name: str | None) -> dict[str, Any]:
         config["mean"] = pre.get("mean", [0.0] * n)
         config["std"] = pre.get("std", [1.0] * n)
         return config
-    return {"kind": "npz", "path": SYNTHETIC_DATA, "name": name}
+    from netcore.data.registry import SYNTHETIC_NAMES
+
+    if kind in SYNTHETIC_NAMES:  # made by netcore: train.py reads the same arrays from data.npz
+        return {"kind": "npz", "path": SYNTHETIC_DATA, "name": name}
+    return {"kind": "none", "name": name}  # train.py asks for --data
 
 
 def training_config(model: SavedModel) -> dict[str, Any]:

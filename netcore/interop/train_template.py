@@ -126,7 +126,8 @@ def load_data(args):
         with np.load(HERE / path, allow_pickle=False) as z:
             data = tuple(z[k] for k in ("x_train", "y_train", "x_test", "y_test"))
     else:
-        raise SystemExit(f"unknown data {kind!r}: use mnist, idx:FOLDER or csv:FILE")
+        what = f"{d['name']!r} cannot be read here" if d.get("name") else "no dataset is recorded"
+        raise SystemExit(f"{what}: give --data mnist, --data idx:FOLDER or --data csv:FILE")
     x_train, y_train, x_test, y_test = data
     shape = tuple(CONFIG["input_shape"])
     return x_train.reshape((-1, *shape)), y_train, x_test.reshape((-1, *shape)), y_test
@@ -222,7 +223,7 @@ def main():
     parser = argparse.ArgumentParser(description=f"train {CONFIG['name']} with PyTorch")
     parser.add_argument("--data", help="mnist, idx:FOLDER or csv:FILE (default: what netcore trained on)")
     parser.add_argument("--data-dir", help="folder whose mnist/ holds the MNIST files (default $NETCORE_DATA_DIR)")
-    parser.add_argument("--epochs", type=int, default=r["epochs"])
+    parser.add_argument("--epochs", type=int, default=r["epochs"], help="0 only evaluates the starting weights")
     parser.add_argument("--batch-size", type=int, default=r["batch_size"], help="global batch size")
     parser.add_argument("--lr", type=float, default=r["lr"])
     parser.add_argument("--seed", type=int, default=r["seed"])
@@ -234,7 +235,7 @@ def main():
     parser.add_argument("--log-every", type=float, default=2.0, help="seconds between progress lines")
     args = parser.parse_args()
     r = {**r, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed}
-    if args.epochs != CONFIG["recipe"]["epochs"] and r["schedule"].get("name") == "cosine":
+    if 0 < args.epochs != CONFIG["recipe"]["epochs"] and r["schedule"].get("name") == "cosine":
         r["schedule"] = {**r["schedule"], "epochs": float(args.epochs)}  # the decay spans the run
     CONFIG["recipe"] = r
 
@@ -340,8 +341,10 @@ def main():
     if main_process:
         test_loss, test_accuracy = evaluate(model, x_test, y_test, device)
         header = dict(CONFIG["header"])
-        header["history"] = history
-        header["settings"] = {k: v for k, v in r.items()}
+        if history:  # else (--epochs 0) the weights are the exported ones, with their record
+            before = (header.get("history") or []) if args.init == "exported" else []
+            header["history"] = before + [{**row, "epoch": len(before) + row["epoch"]} for row in history]
+            header["settings"] = dict(r)
         header["extra"] = {**header.get("extra", {}), "trained_with": f"pytorch {torch.__version__}, {world} process(es)",
                            "test": {"loss": test_loss, **({"accuracy": test_accuracy} if test_accuracy is not None else {})}}
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
