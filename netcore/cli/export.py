@@ -20,6 +20,10 @@ def add_parser(sub, common) -> None:
         "--out", required=True, help="the .onnx file, the torch folder or the .py file to write"
     )
     export.add_argument(
+        "--data",
+        help="torch: where train.py finds the data (csv:FILE, idx:FOLDER) if the model names it only",
+    )
+    export.add_argument(
         "--seed", type=int, default=0, help="weight initialisation of a design given as .json"
     )
     export.set_defaults(run=cmd_export)
@@ -29,7 +33,7 @@ def cmd_export(args) -> int:
     from netcore.interop import export_model
 
     model = read_model_or_spec(args.model, args.seed)
-    written = export_model(model, args.format, args.out)
+    written = export_model(model, args.format, args.out, data=args.data)
     for path in written:
         print(f"wrote {path}")
     if args.format == "onnx":

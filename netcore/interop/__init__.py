@@ -66,13 +66,15 @@ def _require(what: str) -> None:
         )
 
 
-def export_model(model: SavedModel, format: str, out_path: str | Path) -> list[Path]:
+def export_model(model: SavedModel, format: str, out_path: str | Path, data: str | None = None) -> list[Path]:
     """Write ``model`` in ``format``; returns the files written.
 
     onnx:  one .onnx file at ``out_path``.
     torch: a folder ``out_path`` with model.py, model.safetensors and train.py (and data.npz
            for a dataset netcore generates, such as xor).
     numpy: ``out_path`` (.py) and its weights ``<stem>_weights.npz`` beside it.
+    ``data`` ("mnist", "csv:FILE", "idx:FOLDER") tells train.py where the training data is when
+    the model records it by name only (CSV tables and IDX folders).
     Raises InteropError (one line) if a package is missing or the folder cannot be written.
     """
     if format not in EXPORT_FORMATS:
@@ -92,12 +94,12 @@ def export_model(model: SavedModel, format: str, out_path: str | Path) -> list[P
             from netcore.interop.numpy_export import save_numpy
 
             return save_numpy(model, out)
-        return _export_torch(model, out)
+        return _export_torch(model, out, data)
     except OSError as exc:
         raise InteropError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
-def _export_torch(model: SavedModel, folder: Path) -> list[Path]:
+def _export_torch(model: SavedModel, folder: Path, data: str | None) -> list[Path]:
     import numpy as np
     from safetensors.numpy import save
 
@@ -108,7 +110,10 @@ def _export_torch(model: SavedModel, folder: Path) -> list[Path]:
 
     if folder.exists() and not folder.is_dir():
         raise InteropError(f"{folder} is a file; the torch export writes a folder (model.py, train.py, ...)")
-    config = training_config(model)
+    try:
+        config = training_config(model, data)
+    except ValueError as exc:
+        raise InteropError(str(exc)) from None
     synthetic = None
     if config["data"]["kind"] == "npz":
         synthetic = _synthetic_arrays(config["data"]["name"], model.dataset)

@@ -30,6 +30,51 @@ ACTIVATIONS = {
 }
 
 
+# Operators on constants only (the arithmetic PyTorch's exporter emits for a ZeroPad2d's pads,
+# weights passed through Identity, ...): evaluated here, they never become layers.
+FOLDABLE = (
+    "Identity Cast ConstantOfShape Concat Reshape Slice Transpose Unsqueeze Squeeze Gather Add Sub Mul Div"
+).split()
+
+
+def _fold(op: str, x: list, a: dict[str, Any]) -> np.ndarray:
+    """The value of a node whose inputs are all constants."""
+    from onnx import helper, numpy_helper
+
+    if op == "Identity":
+        return x[0]
+    if op == "Cast":
+        return x[0].astype(helper.tensor_dtype_to_np_dtype(a["to"]))
+    if op == "ConstantOfShape":
+        value = numpy_helper.to_array(a["value"]) if "value" in a else np.zeros(1, np.float32)
+        return np.full([int(d) for d in x[0]], value.reshape(-1)[0], dtype=value.dtype)
+    if op == "Concat":
+        return np.concatenate([np.atleast_1d(v) for v in x], axis=a.get("axis", 0))
+    if op == "Reshape":
+        shape = [int(d) if d != 0 or a.get("allowzero", 0) else x[0].shape[k] for k, d in enumerate(x[1])]
+        return x[0].reshape(shape)
+    if op == "Slice":
+        data, starts, ends = x[0], x[1], x[2]
+        axes = x[3] if len(x) > 3 and x[3] is not None else range(len(starts))
+        steps = x[4] if len(x) > 4 and x[4] is not None else [1] * len(starts)
+        index = [slice(None)] * data.ndim
+        for axis, start, end, step in zip(axes, starts, ends, steps, strict=False):
+            index[int(axis)] = slice(int(start), int(max(min(end, 2**62), -(2**62))), int(step))
+        return data[tuple(index)]
+    if op == "Transpose":
+        return np.transpose(x[0], a.get("perm"))
+    if op == "Unsqueeze":
+        axes = x[1] if len(x) > 1 and x[1] is not None else a["axes"]
+        return np.expand_dims(x[0], tuple(int(v) for v in np.atleast_1d(axes)))
+    if op == "Squeeze":
+        axes = x[1] if len(x) > 1 and x[1] is not None else a.get("axes")
+        return np.squeeze(x[0], None if axes is None else tuple(int(v) for v in np.atleast_1d(axes)))
+    if op == "Gather":
+        return np.take(x[0], x[1], axis=a.get("axis", 0))
+    ufunc = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[op]
+    return ufunc(x[0], x[1]).astype(x[0].dtype)
+
+
 def _tidy(value: float) -> float:
     """A float32 attribute (1e-5 stored as 9.99999974e-06) as the decimal it was written as."""
     return float(f"{float(value):.6g}")
@@ -82,6 +127,9 @@ def read_graph(proto) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, 
             continue
         op = node.op_type
         a = r.attrs(node)
+        if op in FOLDABLE and all(i in r.consts for i in node.input if i):
+            r.consts[node.output[0]] = _fold(op, [r.consts[i] if i else None for i in node.input], a)
+            continue
         if op not in SUPPORTED:
             raise InteropError(
                 f"unsupported ONNX operator {op} (node {node.name or '?'}); netcore reads {', '.join(SUPPORTED)}"
@@ -89,13 +137,6 @@ def read_graph(proto) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, 
         if op == "Constant":
             r.consts[node.output[0]] = (
                 r.numpy_helper.to_array(a["value"]) if "value" in a else np.asarray(next(iter(a.values())))
-            )
-            continue
-        if all(i in r.consts for i in node.input if i) and op in ("Identity", "Reshape"):
-            r.consts[node.output[0]] = (
-                r.consts[node.input[0]]
-                if op == "Identity"
-                else r.consts[node.input[0]].reshape(r.consts[node.input[1]])
             )
             continue
         data = [i for i in node.input if i and i not in r.consts]
@@ -300,7 +341,8 @@ def check_same_padding(spec: dict[str, Any]) -> None:
         pads = layer.pop("_pads", None)
         if pads is None:
             continue
-        infos = check_spec({**spec, "layers": [dict(x) for x in spec["layers"][: i + 1]]})
+        prefix = [dict(x) for x in spec["layers"][: i + 1]]
+        infos = check_spec({"input_shape": spec["input_shape"], "layers": prefix, "loss": "mse"})
         c, h, w = infos[i].in_shape
         kh, kw = (
             (layer["kernel_size"],) * 2 if isinstance(layer["kernel_size"], int) else layer["kernel_size"]

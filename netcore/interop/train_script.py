@@ -47,40 +47,49 @@ def dataset_name(model: SavedModel) -> str | None:
 
 
 def data_config(model: SavedModel, name: str | None) -> dict[str, Any]:
-    """How train.py finds and prepares the data, as netcore did."""
-    if name is None:
-        return {"kind": "none"}
-    kind, _, path = name.partition(":")
-    kind = kind.lower()
-    pre = model.preprocessing
-    if kind == "mnist":
-        return {"kind": "mnist", "scale": pre.get("scale", 1 / 255)}
-    if kind == "idx":
-        return {"kind": "idx", "path": str(Path(path).resolve()), "scale": pre.get("scale")}
-    if kind == "csv":
-        options = model.dataset
-        config = {
-            "kind": "csv",
-            "path": str(Path(path).resolve()),
-            "features": pre.get("features"),
-            "label": pre.get("label"),
-            "test_ratio": options.get("test_ratio", 0.3),
-            "seed": options.get("seed", 0),
-        }
-        n = len(pre.get("features") or [])
-        config["mean"] = pre.get("mean", [0.0] * n)
-        config["std"] = pre.get("std", [1.0] * n)
-        return config
+    """How train.py finds and prepares the data, as netcore did.
+
+    A model file records a CSV table or IDX folder by its name only (``table``), not its path:
+    then ``path`` is empty and train.py asks for ``--data`` (or give ``data=`` to the export).
+    """
     from netcore.data.registry import SYNTHETIC_NAMES
 
-    if kind in SYNTHETIC_NAMES:  # made by netcore: train.py reads the same arrays from data.npz
-        return {"kind": "npz", "path": SYNTHETIC_DATA, "name": name}
-    return {"kind": "none", "name": name}  # train.py asks for --data
+    if name is None:
+        return {"kind": "none"}
+    kind, sep, path = name.partition(":")
+    kind = kind.lower() if sep else kind
+    pre = model.preprocessing
+    if not sep and "features" in pre:
+        kind, path = "csv", ""
+    elif not sep and kind not in ("mnist", *SYNTHETIC_NAMES) and len(model.network.input_shape) == 3:
+        kind, path = "idx", ""
+    config: dict[str, Any] = {"kind": kind, "name": name, "path": str(Path(path).resolve()) if path else ""}
+    if kind == "mnist":
+        config["scale"] = pre.get("scale", 1 / 255)
+    elif kind == "idx":
+        config["scale"] = pre.get("scale")
+    elif kind == "csv":
+        n = len(pre.get("features") or [])
+        config.update(
+            features=pre.get("features"),
+            label=pre.get("label"),
+            test_ratio=model.dataset.get("test_ratio", 0.3),
+            seed=model.dataset.get("seed", 0),
+            mean=pre.get("mean", [0.0] * n),
+            std=pre.get("std", [1.0] * n),
+        )
+    elif kind in SYNTHETIC_NAMES:  # made by netcore: train.py reads the same arrays from data.npz
+        config.update(kind="npz", path=SYNTHETIC_DATA)
+    else:
+        config["kind"] = "none"  # train.py asks for --data
+    return config
 
 
-def training_config(model: SavedModel) -> dict[str, Any]:
+def training_config(model: SavedModel, data: str | None = None) -> dict[str, Any]:
+    """Everything train.py needs; ``data`` ("csv:FILE", "idx:FOLDER", "mnist") overrides the
+    dataset the model records (a CSV or IDX source is recorded by name only)."""
     net = model.network
-    name = dataset_name(model)
+    name = _with_path(dataset_name(model), data)
     header = model_header(model)
     header["dataset"] = header["dataset"] or ({"name": name} if name else {})
     return {
@@ -93,6 +102,14 @@ def training_config(model: SavedModel) -> dict[str, Any]:
         "data": data_config(model, name),
         "header": header,
     }
+
+
+def _with_path(recorded: str | None, given: str | None) -> str | None:
+    if not given:
+        return recorded
+    if given.startswith(("csv:", "idx:")) or given == "mnist":
+        return given
+    raise ValueError(f"data must be mnist, csv:FILE or idx:FOLDER, got {given!r}")
 
 
 def render(config: dict[str, Any]) -> str:

@@ -115,6 +115,10 @@ def load_csv(path):
 def load_data(args):
     d = CONFIG["data"]
     kind, path = (args.data.split(":", 1) + [""])[:2] if args.data else (d["kind"], d.get("path", ""))
+    if kind in ("csv", "idx") and not path:
+        raise SystemExit(f"netcore recorded the data only by its name, {d['name']!r}: give --data {kind}:PATH")
+    if kind == "csv" and d["kind"] != "csv":
+        raise SystemExit("this model was not trained on a CSV table: its features and scaling are unknown")
     if kind == "mnist":
         root = Path(args.data_dir or os.environ.get("NETCORE_DATA_DIR") or Path.home() / ".cache" / "netcore")
         data = load_idx_folder(root / "mnist")

@@ -1,0 +1,297 @@
+"""The PyTorch side: the generated module, torch.onnx graphs read back, and train.py under torchrun.
+
+These need PyTorch, which is never a project dependency: they skip where it is not importable,
+and fail instead when NETCORE_REQUIRE_TORCH=1 (CI installs the CPU build and sets it).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from netcore.cli import main
+from netcore.interop import export_model, import_model
+from netcore.network import Network
+from netcore.serialization import SavedModel, load_model
+from tests.netcore.test_interop import (
+    CASES,
+    EVERY_LAYER,
+    ROOT,
+    close,
+    csv_model,
+    inputs,
+    load_case,
+    randomised,
+)
+
+pytest.importorskip("onnx")
+pytest.importorskip("safetensors")
+
+
+@pytest.fixture(scope="module")
+def torch():
+    try:
+        import torch
+    except ImportError:
+        message = "PyTorch is not installed (pip install torch); CI installs it"
+        if os.environ.get("NETCORE_REQUIRE_TORCH") == "1":
+            pytest.fail(f"{message}, and NETCORE_REQUIRE_TORCH=1 makes it mandatory")
+        pytest.skip(message)
+    torch.set_num_threads(1)
+    return torch
+
+
+def generated_module(folder: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, folder / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def torch_net(torch, folder: Path, name: str):
+    from safetensors.torch import load_file
+
+    net = generated_module(folder, name).Net()
+    net.load_state_dict(load_file(str(folder / "model.safetensors")), strict=True)
+    return net.eval()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_generated_module_scores_equal_netcore(torch, case, tmp_path):
+    model = load_case(case)
+    export_model(model, "torch", tmp_path / "t")
+    net = torch_net(torch, tmp_path / "t", f"model_{case.stem}")
+    for n in (1, 64):
+        x = inputs(model, n)
+        with torch.no_grad():
+            close(net(torch.from_numpy(x)).numpy(), model.network.predict(x))
+
+
+def test_every_layer_type_in_pytorch(torch, tmp_path):
+    model = randomised(SavedModel(Network(EVERY_LAYER, seed=2)))
+    export_model(model, "torch", tmp_path / "t")
+    net = torch_net(torch, tmp_path / "t", "model_every")
+    x = inputs(model, 16)
+    with torch.no_grad():
+        close(net(torch.from_numpy(x)).numpy(), model.network.predict(x))
+    # the generated probabilities() is netcore's
+    module = sys.modules.get("model_every") or generated_module(tmp_path / "t", "model_every2")
+    with torch.no_grad():
+        close(module.probabilities(net(torch.from_numpy(x))).numpy(), model.network.predict_proba(x))
+
+
+def test_batchnorm_momentum_is_converted(torch, tmp_path):
+    """One training step's running statistics agree: PyTorch weighs the new batch by 1 - netcore's momentum."""
+    spec = {
+        "name": "bn",
+        "input_shape": [2, 5, 5],
+        "layers": [
+            {"type": "conv2d", "filters": 3, "kernel_size": 3},
+            {"type": "batchnorm", "momentum": 0.7},
+            {"type": "flatten"},
+            {"type": "dense", "units": 4},
+            {"type": "batchnorm"},
+            {"type": "dense", "units": 2},
+        ],
+    }
+    model = randomised(SavedModel(Network(spec, seed=0)))
+    export_model(model, "torch", tmp_path / "t")
+    net = torch_net(torch, tmp_path / "t", "model_bn").train()
+    x = inputs(model, 32)
+    model.network.forward(x.copy(), training=True)
+    net(torch.from_numpy(x))
+    state = net.state_dict()
+    for key, layer in (("bn2", 1), ("bn5", 4)):
+        ours = model.network.layers[layer].state
+        np.testing.assert_allclose(
+            state[f"{key}.running_mean"].numpy(), ours["running_mean"], rtol=1e-5, atol=1e-6
+        )
+        np.testing.assert_allclose(
+            state[f"{key}.running_var"].numpy(), ours["running_var"], rtol=1e-5, atol=1e-6
+        )
+
+
+def test_plain_torch_sequential_exported_by_torch_onnx_imports(torch, tmp_path):
+    from torch import nn
+
+    torch.manual_seed(0)
+    seq = nn.Sequential(
+        nn.ZeroPad2d((0, 1, 0, 1)),  # what 'same' means for an odd total: the extra pixel after
+        nn.Conv2d(1, 4, 3, stride=2),
+        nn.ReLU(),
+        nn.BatchNorm2d(4),
+        nn.Conv2d(4, 6, 3, padding=1),
+        nn.Tanh(),
+        nn.MaxPool2d(2),
+        nn.AvgPool2d(2, stride=1),
+        nn.Flatten(),
+        nn.Linear(6 * 6 * 6, 16),
+        nn.LeakyReLU(0.1),
+        nn.Dropout(0.3),
+        nn.Linear(16, 10),
+        nn.Softmax(dim=1),
+    )
+    with torch.no_grad():
+        seq[3].running_mean.uniform_(-1, 1)
+        seq[3].running_var.uniform_(0.5, 2)
+    seq.eval()
+    path = tmp_path / "seq.onnx"
+    x = torch.rand(5, 1, 28, 28)
+    # the TorchScript exporter (the default dynamo one needs the onnxscript package)
+    torch.onnx.export(
+        seq,
+        (x,),
+        str(path),
+        dynamo=False,
+        opset_version=17,
+        input_names=["input"],
+        dynamic_axes={"input": {0: "batch"}},
+    )
+    model = import_model(path)
+    kinds = [layer["type"] for layer in model.network.spec["layers"]]
+    assert kinds == [
+        "conv2d",
+        "batchnorm",
+        "conv2d",
+        "maxpool2d",
+        "avgpool2d",
+        "flatten",
+        "dense",
+        "leaky_relu",
+        "dense",
+    ]
+    assert model.network.spec["layers"][0]["padding"] == "same"
+    assert model.network.loss.name == "softmax_cross_entropy"
+    with torch.no_grad():
+        expected = seq(x).numpy()
+    close(model.network.predict_proba(x.numpy()), expected)
+    # and the imported model is a netcore model file like any other
+    assert main(["import", str(path), "--out", str(tmp_path / "seq.npz")]) == 0
+    assert load_model(tmp_path / "seq.npz").class_names == [str(k) for k in range(10)]
+
+
+def run(cmd, cwd, timeout=240, env=None):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def printed_accuracy(stdout: str) -> float:
+    match = re.search(r"test accuracy (\d\.\d+)", stdout)
+    assert match, stdout
+    return float(match.group(1))
+
+
+def evaluated_accuracy(model_path: Path, dataset: str, capsys, *extra) -> float:
+    capsys.readouterr()
+    assert main(["evaluate", str(model_path), "--dataset", dataset, "--json", *extra]) == 0
+    return json.loads(capsys.readouterr().out)["accuracy"]
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_train_py_under_torchrun_and_back(torch, mnist_dir, tmp_path, capsys):
+    folder = tmp_path / "mlp"
+    assert (
+        main(
+            [
+                "export",
+                str(ROOT / "resources/networks/mnist_mlp.json"),
+                "--format",
+                "torch",
+                "--out",
+                str(folder),
+            ]
+        )
+        == 0
+    )
+    out = run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "train.py",
+            "--limit",
+            "4000",
+            "--epochs",
+            "2",
+            "--data-dir",
+            str(mnist_dir),
+        ],
+        cwd=folder,
+    )
+    assert "2 process(es) on cpu" in out and "epoch   2" in out
+    accuracy = printed_accuracy(out)
+    assert accuracy > 0.8  # 4,000 samples, 2 epochs: it learned
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert [row["epoch"] for row in metrics["history"]] == [1, 2] and metrics["processes"] == 2
+    assert metrics["test_accuracy"] == pytest.approx(accuracy, abs=5e-5)
+    assert main(["import", str(folder / "trained.safetensors"), "--out", str(tmp_path / "back.npz")]) == 0
+    back = load_model(tmp_path / "back.npz")
+    assert len(back.history) == 2 and back.extra["trained_with"].endswith("2 process(es)")
+    # netcore's own evaluation of the imported weights gives the figure train.py printed
+    assert evaluated_accuracy(
+        tmp_path / "back.npz", "mnist", capsys, "--data-dir", str(mnist_dir)
+    ) == pytest.approx(accuracy, abs=1e-4)
+
+
+def test_train_py_reads_the_csv_as_netcore_split_and_standardised_it(torch, tmp_path, capsys):
+    """--epochs 0 evaluates the exported weights: on the same test split with the same scaling,
+    the accuracy is netcore's to the last sample."""
+    model, csv_path = csv_model(tmp_path)
+    export_model(model, "torch", tmp_path / "t")  # the model file names the table, not its path
+    result = subprocess.run([sys.executable, "train.py"], cwd=tmp_path / "t", capture_output=True, text=True)
+    assert result.returncode != 0 and "give --data csv:PATH" in result.stderr
+    export_model(model, "torch", tmp_path / "t", data=f"csv:{csv_path}")
+    out = run([sys.executable, "train.py", "--epochs", "0"], cwd=tmp_path / "t")
+    assert "84 train / 36 test" in out
+    expected = evaluated_accuracy(tmp_path / "table.npz", f"csv:{csv_path}", capsys)
+    assert printed_accuracy(out) == pytest.approx(expected, abs=5e-5)
+    # and one epoch of training runs end to end on it
+    out = run([sys.executable, "train.py", "--epochs", "1"], cwd=tmp_path / "t")
+    assert (
+        main(["import", str(tmp_path / "t" / "trained.safetensors"), "--out", str(tmp_path / "back.npz")])
+        == 0
+    )
+    assert load_model(tmp_path / "back.npz").preprocessing["mean"] == model.preprocessing["mean"]
+
+
+def test_train_py_on_a_generated_dataset_with_batchnorm_and_dropout(torch, tmp_path):
+    spec = {
+        "name": "spiral_net",
+        "input_shape": [2],
+        "layers": [
+            {"type": "dense", "units": 16, "activation": "relu"},
+            {"type": "batchnorm"},
+            {"type": "dropout", "rate": 0.1},
+            {"type": "dense", "units": 2},
+        ],
+        "train": {
+            "dataset": "spirals",
+            "optimizer": "sgd",
+            "lr": 0.05,
+            "schedule": "cosine",
+            "batch_size": 16,
+            "epochs": 2,
+            "val_split": 0.2,
+        },
+    }
+    (tmp_path / "s.json").write_text(json.dumps(spec))
+    assert main(["export", str(tmp_path / "s.json"), "--format", "torch", "--out", str(tmp_path / "t")]) == 0
+    assert (tmp_path / "t" / "data.npz").is_file()
+    out = run([sys.executable, "train.py"], cwd=tmp_path / "t")
+    assert "sgd lr 0.05, 2 epochs" in out and "val_accuracy" in out
+    back = import_model(tmp_path / "t" / "trained.safetensors")
+    assert back.network.spec["layers"] == spec["layers"] and back.settings["val_split"] == 0.2
+    assert back.history[-1]["val_loss"] is not None
