@@ -99,6 +99,7 @@ def training_config(model: SavedModel, data: str | None = None) -> dict[str, Any
         "classes": list(model.class_names),
         "input_shape": list(net.input_shape),
         "recipe": recipe(model),
+        "augment": str(model.extra.get("augment") or (net.spec.get("train") or {}).get("augment") or "off"),
         "data": data_config(model, name),
         "header": header,
     }

@@ -258,6 +258,8 @@ def main():
         if main_process:
             print(*parts, flush=True)
 
+    if CONFIG.get("augment", "off") not in ("off", "none", ""):
+        say(f"note: netcore trained this design with {CONFIG['augment']!r} augmentation; this script does not augment")
     x_train, y_train, x_test, y_test = load_data(args)
     if args.limit:
         x_train, y_train = x_train[: args.limit], y_train[: args.limit]
