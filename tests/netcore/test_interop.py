@@ -434,3 +434,33 @@ def test_every_layer_onnx_round_trip_with_and_without_netcore_metadata(tmp_path)
     kinds = [layer["type"] for layer in bare.network.spec["layers"]]
     assert "dropout" not in kinds and kinds.count("batchnorm") == 2
     close(bare.network.predict(x), model.network.predict(x))
+
+
+LOSS_VARIANTS = {
+    "bce_one_output": ("binary_cross_entropy", 1, {}),
+    "bce_three_outputs": ("binary_cross_entropy", 3, {}),
+    "mse_classes": ("mse", 3, {}),
+    "mse_one_output": ("mse", 1, {}),
+    "regression": ("mse", 2, {"task": "regression"}),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(LOSS_VARIANTS))
+def test_every_loss_exports_its_scores_and_probabilities(variant, tmp_path):
+    loss, k, extra = LOSS_VARIANTS[variant]
+    spec = {
+        "name": variant,
+        "input_shape": [5],
+        "loss": loss,
+        **extra,
+        "layers": [{"type": "dense", "units": 6, "activation": "tanh"}, {"type": "dense", "units": k}],
+    }
+    model = randomised(SavedModel(Network(spec, seed=4)))
+    export_model(model, "onnx", tmp_path / "m.onnx")
+    check_onnx_parity(model, tmp_path / "m.onnx")
+    names = [o.name for o in onnx.load(tmp_path / "m.onnx").graph.output]
+    assert names == (["scores"] if "task" in extra else ["scores", "probabilities"])
+    back = import_model(tmp_path / "m.onnx")
+    assert back.network.loss.name == loss and back.network.is_classifier == model.network.is_classifier
+    x = inputs(model, 8)
+    np.testing.assert_array_equal(back.network.predict(x), model.network.predict(x))

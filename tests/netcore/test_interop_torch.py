@@ -24,6 +24,7 @@ from netcore.serialization import SavedModel, load_model
 from tests.netcore.test_interop import (
     CASES,
     EVERY_LAYER,
+    LOSS_VARIANTS,
     ROOT,
     close,
     csv_model,
@@ -289,3 +290,39 @@ def test_train_py_on_a_generated_dataset_with_batchnorm_and_dropout(torch, tmp_p
     back = import_model(tmp_path / "t" / "trained.safetensors")
     assert back.network.spec["layers"] == spec["layers"] and back.settings["val_split"] == 0.2
     assert back.history[-1]["val_loss"] is not None
+
+
+@pytest.mark.parametrize("variant", sorted(LOSS_VARIANTS))
+def test_train_py_loss_and_predictions_are_netcores(torch, variant, tmp_path):
+    """train.py's loss on a batch equals netcore's loss, and its predicted classes netcore's."""
+    loss, k, extra = LOSS_VARIANTS[variant]
+    spec = {
+        "name": variant,
+        "input_shape": [5],
+        "loss": loss,
+        **extra,
+        "layers": [{"type": "dense", "units": 6, "activation": "tanh"}, {"type": "dense", "units": k}],
+    }
+    model = randomised(SavedModel(Network(spec, seed=4)))
+    export_model(model, "torch", tmp_path / "t")
+    sys.modules.pop("model", None)  # train.py imports the model.py beside it
+    found = importlib.util.spec_from_file_location(f"train_{variant}", tmp_path / "t" / "train.py")
+    script = importlib.util.module_from_spec(found)
+    found.loader.exec_module(script)
+    rng = np.random.default_rng(0)
+    x = inputs(model, 16)
+    scores = model.network.predict(x)
+    net = model.network
+    if net.is_classifier:
+        labels = rng.integers(0, max(k, 2), 16)
+        target = net.loss.targets(labels, k, np.float32)
+        torch_labels = torch.from_numpy(labels)
+        np.testing.assert_array_equal(
+            script.predicted(torch.from_numpy(scores)).numpy(), net.loss.predicted_labels(scores)
+        )
+    else:
+        labels = rng.normal(size=(16, k)).astype(np.float32)
+        target, torch_labels = labels, torch.from_numpy(labels)
+    expected = net.loss.forward(scores, target)
+    got = float(script.loss_fn(torch.from_numpy(scores), torch_labels))
+    assert got == pytest.approx(expected, rel=1e-5)
