@@ -80,7 +80,9 @@ def _tidy(value: float) -> float:
     return float(f"{float(value):.6g}")
 
 
-class _Reader:
+class _Chain:
+    """Walks the nodes from the input to the first output, building spec layers and arrays."""
+
     def __init__(self, proto) -> None:
         from onnx import numpy_helper
 
@@ -88,160 +90,170 @@ class _Reader:
         self.consts: dict[str, np.ndarray] = {
             i.name: numpy_helper.to_array(i) for i in self.graph.initializer
         }
-        self.numpy_helper = numpy_helper
-
-    def attrs(self, node) -> dict[str, Any]:
-        from onnx import helper
-
-        return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        self.layers: list[dict[str, Any]] = []
+        self.arrays: dict[str, np.ndarray] = {}
+        self.pre: dict[str, Any] = {}
+        self.pad: tuple[int, int, int, int] | None = None  # a Pad waiting for its Conv
+        inputs = [i for i in self.graph.input if i.name not in self.consts]
+        if len(inputs) != 1:
+            raise InteropError(f"the ONNX graph has {len(inputs)} inputs; netcore reads graphs with one")
+        dims = inputs[0].type.tensor_type.shape.dim
+        self.input_shape = [int(d.dim_value) for d in dims[1:]]
+        if not self.input_shape or any(d <= 0 for d in self.input_shape):
+            raise InteropError("the ONNX input has no fixed shape after the batch dimension")
+        if not self.graph.output:
+            raise InteropError("the ONNX graph has no output")
+        self.x = inputs[0].name  # the value flowing along the chain
 
     def const(self, name: str, node) -> np.ndarray:
         if name not in self.consts:
-            raise InteropError(
-                f"ONNX node {node.name or node.op_type} ({node.op_type}) needs a constant for {name!r}"
-            )
+            raise InteropError(f"ONNX node {_label(node)} needs a constant for {name!r}")
         return self.consts[name]
+
+    def optional(self, node, k: int, size: int) -> np.ndarray:
+        """Input k of node if given (a bias), else zeros."""
+        if len(node.input) > k and node.input[k]:
+            return self.const(node.input[k], node)
+        return np.zeros(size, np.float32)
+
+    def read(self) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, Any]]:
+        from onnx import helper, numpy_helper
+
+        needed = _needed_nodes(self.graph, self.graph.output[0].name)
+        for position, node in enumerate(self.graph.node):
+            if position not in needed:
+                continue
+            op = node.op_type
+            a = {attr.name: helper.get_attribute_value(attr) for attr in node.attribute}
+            if op == "Constant":
+                value = a.get("value")
+                self.consts[node.output[0]] = (
+                    numpy_helper.to_array(value) if value is not None else np.asarray(next(iter(a.values())))
+                )
+                continue
+            if op in FOLDABLE and all(i in self.consts for i in node.input if i):
+                self.consts[node.output[0]] = _fold(
+                    op, [self.consts[i] if i else None for i in node.input], a
+                )
+                continue
+            if op not in SUPPORTED:
+                raise InteropError(
+                    f"unsupported ONNX operator {op} (node {node.name or '?'}); netcore reads {', '.join(SUPPORTED)}"
+                )
+            data = [i for i in node.input if i and i not in self.consts]
+            if data != [self.x] or (op != "Add" and node.input[0] != self.x):
+                raise InteropError(
+                    f"ONNX node {_label(node)} is not part of a single chain of layers; netcore reads sequential networks"
+                )
+            if self.pad is not None and op != "Conv":
+                raise InteropError(f"a Pad is followed by {op}; netcore pads only before a convolution")
+            self.step(op, node, a)
+            self.x = node.output[0]
+        if self.pad is not None:
+            raise InteropError("the ONNX graph ends in a Pad")
+        if not self.layers:
+            raise InteropError("the ONNX graph holds no layers netcore can read")
+        arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in self.arrays.items()}
+        return {"input_shape": self.input_shape, "layers": self.layers}, arrays, self.pre
+
+    def step(self, op: str, node, a: dict[str, Any]) -> None:
+        """One operator of the chain: a new layer, a change to the last one, or nothing."""
+        index = len(self.layers)
+        if op in ("Identity", "Dropout"):
+            return
+        if op in ("Sub", "Div"):
+            self.standardisation(op, node)
+        elif op in ("Gemm", "MatMul"):
+            if op == "Gemm" and (
+                a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0
+            ):
+                raise InteropError(
+                    f"ONNX Gemm {_label(node)} uses transA/alpha/beta, which a dense layer does not"
+                )
+            w = self.const(node.input[1], node)
+            w = w.T if a.get("transB", 0) else w
+            b = self.optional(node, 2, w.shape[1]) if op == "Gemm" else np.zeros(w.shape[1], np.float32)
+            self.layers.append({"type": "dense", "units": int(w.shape[1])})
+            self.arrays[f"{index}.W"], self.arrays[f"{index}.b"] = w, np.broadcast_to(b, (w.shape[1],))
+        elif op == "Add":  # the bias of a MatMul before it
+            last = self.layers[-1] if self.layers else None
+            if last is None or last["type"] != "dense" or "activation" in last:
+                raise InteropError(f"ONNX Add {_label(node)} is not the bias of a dense layer")
+            bias = self.const(next(i for i in node.input if i != self.x), node).reshape(-1)
+            self.arrays[f"{index - 1}.b"] = self.arrays[f"{index - 1}.b"] + bias
+        elif op == "Pad":
+            self.pad = _pad(self, node, a)
+        elif op == "Conv":
+            self.layers.append(_conv(self, node, a, self.pad, self.arrays, index))
+            self.pad = None
+        elif op in ("MaxPool", "AveragePool"):
+            self.layers.append(_pool(node, a))
+        elif op == "BatchNormalization":
+            if a.get("training_mode", 0):
+                raise InteropError(f"ONNX BatchNormalization {_label(node)} is in training mode")
+            for key, name in zip(
+                ("gamma", "beta", "running_mean", "running_var"), node.input[1:5], strict=True
+            ):
+                self.arrays[f"{index}.{key}"] = self.const(name, node)
+            momentum, eps = _tidy(a.get("momentum", 0.9)), _tidy(a.get("epsilon", 1e-5))
+            self.layers.append({"type": "batchnorm", "momentum": momentum, "eps": eps})
+        elif op == "Flatten":
+            if a.get("axis", 1) != 1:
+                raise InteropError(
+                    f"ONNX Flatten {_label(node)} has axis {a['axis']}; netcore flattens from axis 1"
+                )
+            self.layers.append({"type": "flatten"})
+        elif op == "Reshape":
+            shape = [int(v) for v in self.const(node.input[1], node).reshape(-1)]
+            if len(shape) < 2 or shape[0] not in (0, -1) or any(v <= 0 for v in shape[1:]):
+                raise InteropError(f"ONNX Reshape {_label(node)} to {shape} is not a per-sample reshape")
+            self.layers.append(
+                {"type": "flatten"} if len(shape) == 2 else {"type": "reshape", "shape": shape[1:]}
+            )
+        else:
+            self.activation(op, node, a)
+
+    def standardisation(self, op: str, node) -> None:
+        """(x - mean) / std on the raw features, before any layer: one Sub, then one Div."""
+        d = self.input_shape[0]
+        late = (
+            self.layers
+            or len(self.input_shape) != 1
+            or "std" in self.pre
+            or (op == "Sub" and "mean" in self.pre)
+        )
+        if late:
+            raise InteropError(f"ONNX {op} {_label(node)} is not a feature standardisation at the input")
+        value = np.broadcast_to(self.const(node.input[1], node).astype(np.float64).reshape(-1), (d,))
+        self.pre["mean" if op == "Sub" else "std"] = value.tolist()
+
+    def activation(self, op: str, node, a: dict[str, Any]) -> None:
+        """Fused into the dense or conv layer right before it (as a spec writes it), else a layer."""
+        kind = ACTIVATIONS[op]
+        if op == "Softmax" and a.get("axis", -1) not in (-1, _rank(self.layers, self.input_shape) - 1):
+            raise InteropError(
+                f"ONNX Softmax {_label(node)} is over axis {a['axis']}; netcore's is over the last axis"
+            )
+        last = self.layers[-1] if self.layers else None
+        if kind == "leaky_relu":
+            self.layers.append({"type": "leaky_relu", "alpha": _tidy(a.get("alpha", 0.01))})
+        elif last is not None and last["type"] in ("dense", "conv2d") and "activation" not in last:
+            last["activation"] = kind
+        else:
+            self.layers.append({"type": kind})
+
+
+def _label(node) -> str:
+    return f"{node.name or '?'} ({node.op_type})"
 
 
 def read_graph(proto) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, Any]]:
     """(spec without name/loss, netcore state dict, preprocessing) from an ONNX model."""
-    r = _Reader(proto)
-    graph = r.graph
-    inputs = [i for i in graph.input if i.name not in r.consts]
-    if len(inputs) != 1:
-        raise InteropError(f"the ONNX graph has {len(inputs)} inputs; netcore reads graphs with one")
-    dims = inputs[0].type.tensor_type.shape.dim
-    input_shape = [int(d.dim_value) for d in dims[1:]]
-    if not input_shape or any(d <= 0 for d in input_shape):
-        raise InteropError("the ONNX input has no fixed shape after the batch dimension")
-    if not graph.output:
-        raise InteropError("the ONNX graph has no output")
-    needed = _needed_nodes(graph, graph.output[0].name)
-    layers: list[dict[str, Any]] = []
-    arrays: dict[str, np.ndarray] = {}
-    pre: dict[str, Any] = {}
-    x = inputs[0].name
-    pending_pad: tuple[int, int, int, int] | None = None
-    for position, node in enumerate(graph.node):
-        if position not in needed:
-            continue
-        op = node.op_type
-        a = r.attrs(node)
-        if op in FOLDABLE and all(i in r.consts for i in node.input if i):
-            r.consts[node.output[0]] = _fold(op, [r.consts[i] if i else None for i in node.input], a)
-            continue
-        if op not in SUPPORTED:
-            raise InteropError(
-                f"unsupported ONNX operator {op} (node {node.name or '?'}); netcore reads {', '.join(SUPPORTED)}"
-            )
-        if op == "Constant":
-            r.consts[node.output[0]] = (
-                r.numpy_helper.to_array(a["value"]) if "value" in a else np.asarray(next(iter(a.values())))
-            )
-            continue
-        data = [i for i in node.input if i and i not in r.consts]
-        if data != [x]:
-            raise InteropError(
-                f"ONNX node {node.name or op} ({op}) is not part of a single chain of layers; netcore reads sequential networks"
-            )
-        if pending_pad is not None and op != "Conv":
-            raise InteropError(f"a Pad is followed by {op}; netcore pads only before a convolution")
-        index = len(layers)
-        if op in ("Identity", "Dropout"):
-            pass
-        elif op in ("Sub", "Div") and not layers and len(input_shape) == 1:
-            value = r.const(node.input[1], node).astype(np.float64).reshape(-1)
-            value = np.broadcast_to(value, (input_shape[0],))
-            if op == "Sub":
-                pre["mean"] = value.tolist()
-                pre.setdefault("std", [1.0] * input_shape[0])
-            else:
-                pre["std"] = value.tolist()
-                pre.setdefault("mean", [0.0] * input_shape[0])
-        elif op == "Gemm":
-            if a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
-                raise InteropError(
-                    f"ONNX Gemm {node.name} uses transA/alpha/beta, which a dense layer does not"
-                )
-            w = r.const(node.input[1], node)
-            w = w.T if a.get("transB", 0) else w
-            b = (
-                r.const(node.input[2], node)
-                if len(node.input) > 2 and node.input[2]
-                else np.zeros(w.shape[1], np.float32)
-            )
-            layers.append({"type": "dense", "units": int(w.shape[1])})
-            arrays[f"{index}.W"], arrays[f"{index}.b"] = w, np.broadcast_to(b, (w.shape[1],))
-        elif op == "MatMul":
-            w = r.const(node.input[1], node)
-            layers.append({"type": "dense", "units": int(w.shape[1])})
-            arrays[f"{index}.W"], arrays[f"{index}.b"] = w, np.zeros(w.shape[1], np.float32)
-        elif op == "Add":
-            last = layers[-1] if layers else None
-            if (
-                last is None
-                or last["type"] != "dense"
-                or last.get("activation")
-                or f"{index - 1}.b" not in arrays
-            ):
-                raise InteropError(f"ONNX Add {node.name} is not the bias of a dense layer")
-            arrays[f"{index - 1}.b"] = arrays[f"{index - 1}.b"] + r.const(node.input[1], node).reshape(-1)
-        elif op == "Pad":
-            pending_pad = _pad(r, node, a)
-        elif op == "Conv":
-            layers.append(_conv(r, node, a, pending_pad, arrays, index))
-            pending_pad = None
-        elif op in ("MaxPool", "AveragePool"):
-            layers.append(_pool(node, a))
-        elif op == "BatchNormalization":
-            if a.get("training_mode", 0):
-                raise InteropError(f"ONNX BatchNormalization {node.name} is in training mode")
-            names = ("gamma", "beta", "running_mean", "running_var")
-            for key, name in zip(names, node.input[1:5], strict=True):
-                arrays[f"{index}.{key}"] = r.const(name, node)
-            layers.append(
-                {
-                    "type": "batchnorm",
-                    "momentum": _tidy(a.get("momentum", 0.9)),
-                    "eps": _tidy(a.get("epsilon", 1e-5)),
-                }
-            )
-        elif op == "Flatten":
-            if a.get("axis", 1) != 1:
-                raise InteropError(
-                    f"ONNX Flatten {node.name} has axis {a['axis']}; netcore flattens from axis 1"
-                )
-            layers.append({"type": "flatten"})
-        elif op == "Reshape":
-            shape = [int(v) for v in r.const(node.input[1], node).reshape(-1)]
-            if len(shape) < 2 or shape[0] not in (0, -1) or any(v <= 0 for v in shape[1:]):
-                raise InteropError(f"ONNX Reshape {node.name} to {shape} is not a per-sample reshape")
-            layers.append({"type": "flatten"} if len(shape) == 2 else {"type": "reshape", "shape": shape[1:]})
-        elif op in ACTIVATIONS:
-            kind = ACTIVATIONS[op]
-            if op == "Softmax" and a.get("axis", -1) not in (-1, _rank(layers, input_shape) - 1):
-                raise InteropError(
-                    f"ONNX Softmax {node.name} is over axis {a['axis']}; netcore's is over the last axis"
-                )
-            last = layers[-1] if layers else None
-            if (
-                last is not None
-                and last["type"] in ("dense", "conv2d")
-                and "activation" not in last
-                and kind != "leaky_relu"
-            ):
-                last["activation"] = kind
-            elif kind == "leaky_relu":
-                layers.append({"type": "leaky_relu", "alpha": _tidy(a.get("alpha", 0.01))})
-            else:
-                layers.append({"type": kind})
-        x = node.output[0]
-    if pending_pad is not None:
-        raise InteropError("the ONNX graph ends in a Pad")
-    if not layers:
-        raise InteropError("the ONNX graph holds no layers netcore can read")
-    arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()}
-    return {"input_shape": input_shape, "layers": layers}, arrays, pre
+    spec, arrays, pre = _Chain(proto).read()
+    if pre:
+        d = spec["input_shape"][0]
+        pre = {"mean": pre.get("mean", [0.0] * d), "std": pre.get("std", [1.0] * d)}
+    return spec, arrays, pre
 
 
 def _rank(layers, input_shape) -> int:
@@ -267,7 +279,7 @@ def _needed_nodes(graph, output: str) -> set[int]:
     return needed
 
 
-def _pad(r: _Reader, node, a) -> tuple[int, int, int, int]:
+def _pad(r: _Chain, node, a) -> tuple[int, int, int, int]:
     mode = a.get("mode", b"constant")
     mode = mode.decode() if isinstance(mode, bytes) else mode
     pads = a.get("pads")
@@ -279,7 +291,7 @@ def _pad(r: _Reader, node, a) -> tuple[int, int, int, int]:
     return int(pads[2]), int(pads[6]), int(pads[3]), int(pads[7])  # top, bottom, left, right
 
 
-def _conv(r: _Reader, node, a, pad, arrays, index) -> dict[str, Any]:
+def _conv(r: _Chain, node, a, pad, arrays, index) -> dict[str, Any]:
     w = r.const(node.input[1], node)
     if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
         raise InteropError(f"ONNX Conv {node.name} uses groups or dilation, which netcore's conv2d does not")

@@ -464,3 +464,66 @@ def test_every_loss_exports_its_scores_and_probabilities(variant, tmp_path):
     assert back.network.loss.name == loss and back.network.is_classifier == model.network.is_classifier
     x = inputs(model, 8)
     np.testing.assert_array_equal(back.network.predict(x), model.network.predict(x))
+
+
+def small_graph(path: Path, nodes, inits: dict[str, np.ndarray], width: int = 4, out: int = 3) -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", width])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", out])],
+        initializer=[numpy_helper.from_array(v.astype(np.float32), k) for k, v in inits.items()],
+    )
+    path.write_bytes(
+        helper.make_model_gen_version(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    )
+
+
+def test_matmul_and_add_read_as_a_dense_layer(tmp_path):
+    from onnx import helper
+
+    rng = np.random.default_rng(0)
+    w, b = rng.normal(size=(4, 3)), rng.normal(size=3)
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Add", ["b", "h"], ["y"])]
+    small_graph(tmp_path / "mm.onnx", nodes, {"w": w, "b": b})
+    model = import_model(tmp_path / "mm.onnx")
+    assert model.network.spec["layers"] == [{"type": "dense", "units": 3}]
+    x = rng.random((5, 4), dtype=np.float32)
+    close(model.network.predict(x), x @ w.astype(np.float32) + b.astype(np.float32))
+    assert ort_session(tmp_path / "mm.onnx").run(None, {"x": x})[0].shape == (5, 3)
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("weights_first", "single chain"),
+        ("residual", "single chain"),
+        ("late_sub", "not a feature standardisation"),
+    ],
+)
+def test_graphs_that_are_not_a_chain_of_layers(case, message, tmp_path):
+    from onnx import helper
+
+    rng = np.random.default_rng(0)
+    inits = {"w": rng.normal(size=(4, 4)), "v": rng.normal(size=(4, 3)), "c": np.ones(4)}
+    nodes = {
+        "weights_first": [
+            helper.make_node("MatMul", ["w", "x"], ["h"]),
+            helper.make_node("MatMul", ["h", "v"], ["y"]),
+        ],
+        "residual": [
+            helper.make_node("MatMul", ["x", "w"], ["h"]),
+            helper.make_node("Add", ["h", "x"], ["r"]),
+            helper.make_node("MatMul", ["r", "v"], ["y"]),
+        ],
+        "late_sub": [
+            helper.make_node("MatMul", ["x", "w"], ["h"]),
+            helper.make_node("Sub", ["h", "c"], ["s"]),
+            helper.make_node("MatMul", ["s", "v"], ["y"]),
+        ],
+    }[case]
+    small_graph(tmp_path / "g.onnx", nodes, inits)
+    with pytest.raises(InteropError, match=message):
+        import_model(tmp_path / "g.onnx")
