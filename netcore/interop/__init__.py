@@ -16,13 +16,15 @@ from __future__ import annotations
 import importlib.util
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from netcore.interop.metadata import InteropError
 from netcore.serialization import SavedModel
 
 __all__ = [
     "EXPORT_FORMATS",
+    "EXPORT_TARGETS",
+    "ExportTarget",
     "IMPORT_SUFFIXES",
     "InteropError",
     "export_model",
@@ -31,6 +33,21 @@ __all__ = [
 ]
 
 EXPORT_FORMATS = ("onnx", "torch", "numpy")
+
+
+class ExportTarget(NamedTuple):
+    """What a save dialog needs for a format: a menu label, a file or a folder, the suffix."""
+
+    label: str
+    kind: str  # "file" or "folder"
+    suffix: str
+
+
+EXPORT_TARGETS: dict[str, ExportTarget] = {
+    "onnx": ExportTarget("ONNX (ONNX Runtime, Netron)", "file", ".onnx"),
+    "torch": ExportTarget("PyTorch (model.py, weights, train.py for torchrun)", "folder", ""),
+    "numpy": ExportTarget("NumPy script (forward pass only)", "file", ".py"),
+}
 IMPORT_SUFFIXES = (".onnx", ".safetensors")
 # format or file suffix -> the importable modules it needs (pip names are the same)
 NEEDS: dict[str, tuple[str, ...]] = {

@@ -59,6 +59,8 @@ def torch_state_dict(network: Network) -> dict[str, np.ndarray]:
 def netcore_arrays(network: Network, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The inverse of ``torch_state_dict``: netcore's state dict ("0.W" ...) from PyTorch's keys.
 
+    Keys named as ``model.py`` names them (``conv1.weight``), or, when none is, any other naming
+    taken module by module in order (``0.weight`` ... of a plain ``nn.Sequential``).
     ValueError naming the key if one is missing, unexpected or of the wrong shape.
     """
     expected: dict[str, tuple[str, tuple[int, ...], bool]] = {}  # torch key -> netcore key, shape, transpose
@@ -80,6 +82,9 @@ def netcore_arrays(network: Network, state: dict[str, np.ndarray]) -> dict[str, 
                 ("running_var", "running_var"),
             ):
                 expected[f"{op.name}.{torch_key}"] = (f"{i}.{ours}", c, False)
+    names = {}  # our key -> the file's, for messages
+    if not any(k in state for k in expected):
+        state, names = _by_position(state, expected)
     optional = {k for k in state if k.endswith(".num_batches_tracked")}
     missing = [k for k in expected if k not in state]
     extra = [k for k in state if k not in expected and k not in optional]
@@ -97,12 +102,46 @@ def netcore_arrays(network: Network, state: dict[str, np.ndarray]) -> dict[str, 
         if value.shape != shape:
             layer = int(ours.split(".")[0]) + 1
             raise ValueError(
-                f"{key} has shape {tuple(value.shape)} but layer {layer} of the design needs {shape}"
+                f"{names.get(key, key)} has shape {tuple(value.shape)} but layer {layer} of the design needs {shape}"
             )
         if value.dtype.kind != "f":
             raise ValueError(f"{key} holds {value.dtype} values, not floating point numbers")
         arrays[ours] = np.ascontiguousarray(value.T if transpose else value).astype(network.dtype)
     return arrays
+
+
+def _by_position(
+    state: dict[str, np.ndarray], expected: dict
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Keys of another naming (a plain ``nn.Sequential``: "0.weight", "3.running_mean") renamed
+    to ours, module by module in their natural order; shapes are checked by the caller."""
+    import re
+
+    def natural(prefix: str) -> list:
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", prefix)]
+
+    theirs: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in state.items():
+        prefix, _, leaf = key.rpartition(".")
+        theirs.setdefault(prefix, {})[leaf] = value
+    ours: dict[str, list[str]] = {}
+    for key in expected:
+        prefix, _, leaf = key.rpartition(".")
+        ours.setdefault(prefix, []).append(leaf)
+    modules = sorted(theirs, key=natural)
+    if len(modules) != len(ours):
+        raise ValueError(
+            f"the weights hold {len(modules)} modules with weights ({', '.join(modules[:6])}"
+            f"{' ...' if len(modules) > 6 else ''}) but the design has {len(ours)} layers with weights"
+        )
+    renamed, names = {}, {}
+    for (prefix, leaves), module in zip(ours.items(), modules, strict=True):
+        for leaf, value in theirs[module].items():
+            key = (
+                f"{prefix}.{leaf}" if leaf in leaves or leaf == "num_batches_tracked" else f"{module}.{leaf}"
+            )
+            renamed[key], names[key] = value, f"{module}.{leaf}"
+    return renamed, names
 
 
 def model_source(network: Network, class_names: list[str], input_note: str = "") -> str:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from netcore.cli import main
-from netcore.interop import export_model, import_model
+from netcore.interop import InteropError, export_model, import_model
 from netcore.network import Network
 from netcore.serialization import SavedModel, load_model
 from tests.netcore.test_interop import (
@@ -326,3 +326,37 @@ def test_train_py_loss_and_predictions_are_netcores(torch, variant, tmp_path):
     expected = net.loss.forward(scores, target)
     got = float(script.loss_fn(torch.from_numpy(scores), torch_labels))
     assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_state_dict_of_a_plain_sequential_with_the_design_given(torch, tmp_path):
+    """Keys "0.weight", "2.weight" ... are taken module by module; a wrong shape is named."""
+    from safetensors.torch import save_file
+    from torch import nn
+
+    torch.manual_seed(0)
+    seq = nn.Sequential(
+        nn.Conv2d(1, 3, 3), nn.ReLU(), nn.BatchNorm2d(3), nn.Flatten(), nn.Linear(3 * 6 * 6, 4)
+    )
+    with torch.no_grad():
+        seq[2].running_mean.uniform_(-1, 1)
+    seq.eval()
+    spec = {
+        "name": "plain",
+        "input_shape": [1, 8, 8],
+        "layers": [
+            {"type": "conv2d", "filters": 3, "kernel_size": 3, "activation": "relu"},
+            {"type": "batchnorm", "momentum": 0.9},
+            {"type": "flatten"},
+            {"type": "dense", "units": 4},
+        ],
+    }
+    save_file(seq.state_dict(), str(tmp_path / "plain.safetensors"))
+    model = import_model(tmp_path / "plain.safetensors", arch=spec)
+    x = torch.rand(6, 1, 8, 8)
+    with torch.no_grad():
+        close(model.network.predict(x.numpy()), seq(x).numpy())
+    spec["layers"][3]["units"] = 5
+    with pytest.raises(
+        InteropError, match=r"4.weight has shape \(4, 108\) but layer 4 of the design needs \(5, 108\)"
+    ):
+        import_model(tmp_path / "plain.safetensors", arch=spec)
