@@ -527,3 +527,16 @@ def test_graphs_that_are_not_a_chain_of_layers(case, message, tmp_path):
     small_graph(tmp_path / "g.onnx", nodes, inits)
     with pytest.raises(InteropError, match=message):
         import_model(tmp_path / "g.onnx")
+
+
+def test_importing_the_entry_points_loads_no_heavy_or_qt_module():
+    """The window and the command line import netcore.interop freely: onnx, torch and Qt stay out."""
+    code = (
+        "import sys, netcore.interop, netcore.cli; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'onnx', 'onnxruntime', 'torch', 'safetensors', 'PySide6'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

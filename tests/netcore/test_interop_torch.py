@@ -248,15 +248,32 @@ def test_train_py_under_torchrun_and_back(torch, mnist_dir, tmp_path, capsys):
     ) == pytest.approx(accuracy, abs=1e-4)
 
 
-def test_train_py_reads_the_csv_as_netcore_split_and_standardised_it(torch, tmp_path, capsys):
+def load_script(folder: Path, name: str):
+    """The generated train.py as a module (in this process: torch is already imported)."""
+    sys.modules.pop("model", None)  # train.py imports the model.py beside it
+    found = importlib.util.spec_from_file_location(name, folder / "train.py")
+    script = importlib.util.module_from_spec(found)
+    found.loader.exec_module(script)
+    return script
+
+
+def run_script(monkeypatch, script, *argv) -> None:
+    monkeypatch.setattr(sys, "argv", ["train.py", *argv])
+    assert script.main() == 0
+
+
+def test_train_py_reads_the_csv_as_netcore_split_and_standardised_it(torch, tmp_path, capsys, monkeypatch):
     """--epochs 0 evaluates the exported weights: on the same test split with the same scaling,
     the accuracy is netcore's to the last sample."""
     model, csv_path = csv_model(tmp_path)
     export_model(model, "torch", tmp_path / "t")  # the model file names the table, not its path
-    result = subprocess.run([sys.executable, "train.py"], cwd=tmp_path / "t", capture_output=True, text=True)
-    assert result.returncode != 0 and "give --data csv:PATH" in result.stderr
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    with pytest.raises(SystemExit, match="give --data csv:PATH"):
+        load_script(tmp_path / "t", "train_csv_unknown").main()
     export_model(model, "torch", tmp_path / "t", data=f"csv:{csv_path}")
-    out = run([sys.executable, "train.py", "--epochs", "0"], cwd=tmp_path / "t")
+    capsys.readouterr()
+    run_script(monkeypatch, load_script(tmp_path / "t", "train_csv"), "--epochs", "0")
+    out = capsys.readouterr().out
     assert "84 train / 36 test" in out
     expected = evaluated_accuracy(tmp_path / "table.npz", f"csv:{csv_path}", capsys)
     assert printed_accuracy(out) == pytest.approx(expected, abs=5e-5)
@@ -305,10 +322,7 @@ def test_train_py_loss_and_predictions_are_netcores(torch, variant, tmp_path):
     }
     model = randomised(SavedModel(Network(spec, seed=4)))
     export_model(model, "torch", tmp_path / "t")
-    sys.modules.pop("model", None)  # train.py imports the model.py beside it
-    found = importlib.util.spec_from_file_location(f"train_{variant}", tmp_path / "t" / "train.py")
-    script = importlib.util.module_from_spec(found)
-    found.loader.exec_module(script)
+    script = load_script(tmp_path / "t", f"train_{variant}")
     rng = np.random.default_rng(0)
     x = inputs(model, 16)
     scores = model.network.predict(x)
