@@ -35,7 +35,9 @@ def to_onnx(model: SavedModel):
     inits: list = []
 
     def const(name: str, value: np.ndarray, dtype=np.float32) -> str:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(value, dtype=dtype), name))
+        """An initializer (added once per name); returns its name."""
+        if all(i.name != name for i in inits):
+            inits.append(numpy_helper.from_array(np.ascontiguousarray(value, dtype=dtype), name))
         return name
 
     x = "input"
@@ -151,24 +153,22 @@ def _node(op: Op, x: str, nodes: list, const, helper) -> str:
 
 def _probabilities(loss: str, k: int, nodes: list, const, helper) -> None:
     """Append the nodes that turn "scores" into "probabilities", as the loss defines them."""
-    if loss == "softmax_cross_entropy" or loss == "cross_entropy":
+    if loss in ("softmax_cross_entropy", "cross_entropy"):
         nodes.append(
             helper.make_node("Softmax", ["scores"], ["probabilities"], name="probabilities", axis=-1)
         )
         return
-    if loss == "binary_cross_entropy":
-        nodes.append(
-            helper.make_node("Sigmoid", ["scores"], ["p"] if k == 1 else ["probabilities"], name="sigmoid")
-        )
-    elif k == 1:  # mse on one output: the output clipped to 0..1 is the probability of class 1
-        lo, hi = const("zero", np.array(0.0)), const("one", np.array(1.0))
-        nodes.append(helper.make_node("Clip", ["scores", lo, hi], ["p"], name="clip"))
-    else:  # mse on K outputs: the outputs themselves
+    if loss == "mse" and k > 1:  # mse on K outputs: the outputs themselves
         nodes.append(helper.make_node("Identity", ["scores"], ["probabilities"], name="probabilities"))
         return
+    p = "probabilities" if k > 1 else "p"
+    if loss == "binary_cross_entropy":
+        nodes.append(helper.make_node("Sigmoid", ["scores"], [p], name="sigmoid"))
+    else:  # mse on one output: the output clipped to 0..1 is the probability of class 1
+        zero, one = const("zero", np.array(0.0)), const("one", np.array(1.0))
+        nodes.append(helper.make_node("Clip", ["scores", zero, one], [p], name="clip"))
     if k == 1:  # one output p for class 1: [1 - p, p]
-        one = "one" if loss == "mse" else const("one", np.array(1.0))
-        nodes.append(helper.make_node("Sub", [one, "p"], ["q"], name="one_minus_p"))
+        nodes.append(helper.make_node("Sub", [const("one", np.array(1.0)), "p"], ["q"], name="one_minus_p"))
         nodes.append(helper.make_node("Concat", ["q", "p"], ["probabilities"], name="probabilities", axis=1))
 
 
