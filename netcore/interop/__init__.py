@@ -18,7 +18,7 @@ import io
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from netcore.interop.metadata import InteropError
+from netcore.interop.metadata import InteropError, NeedsDesign
 from netcore.serialization import SavedModel
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "ExportTarget",
     "IMPORT_SUFFIXES",
     "InteropError",
+    "NeedsDesign",
     "export_model",
     "import_model",
     "missing_packages",
@@ -168,7 +169,8 @@ def import_model(path: str | Path, arch: dict[str, Any] | str | Path | None = No
 
     ``arch`` (a spec dict or the path of a spec JSON) names the design the weights belong to;
     a safetensors file written by netcore or its train.py carries it in its metadata, and an
-    ONNX graph describes itself (``arch`` then only confirms or renames it).
+    ONNX graph describes itself (``arch`` then only confirms or renames it). Weights with no
+    design raise ``NeedsDesign`` (an InteropError): ask for a spec file and call again with it.
     """
     from netcore.interop.importing import import_onnx, import_safetensors
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from netcore.interop.metadata import HEADER_KEY, InteropError, parse_header, saved_model_from
+from netcore.interop.metadata import HEADER_KEY, InteropError, NeedsDesign, parse_header, saved_model_from
 from netcore.network import Network
 from netcore.serialization import SavedModel
 from netcore.spec import SpecError, check_spec
@@ -73,8 +73,8 @@ def import_safetensors(path: Path, arch: dict[str, Any] | None = None) -> SavedM
     header = parse_header(meta.get(HEADER_KEY))
     spec = arch if arch is not None else (header or {}).get("spec")
     if spec is None:
-        raise InteropError(
-            f"{path} does not say which design its weights belong to: give the spec with --arch"
+        raise NeedsDesign(
+            f"{path} does not say which design its weights belong to: give its spec (netcore import --arch SPEC.json)"
         )
     try:
         network = Network(spec)

@@ -19,6 +19,10 @@ class InteropError(ValueError):
     """An export or import that cannot be done; the message is one line for a person."""
 
 
+class NeedsDesign(InteropError):
+    """Weights that do not say which design they belong to: ask for a spec and import again."""
+
+
 def model_header(model: SavedModel) -> dict[str, Any]:
     net = model.network
     return {

@@ -9,7 +9,7 @@ split) on the same data, with PyTorch's own DistributedDataParallel for several 
 
     python train.py                                  # one process
     torchrun --nproc_per_node=4 train.py             # four processes (gloo on CPU, nccl on GPUs)
-    torchrun --nnodes=2 --nproc_per_node=8 --rdzv-endpoint=HOST:29500 train.py   # two machines
+    torchrun --nnodes=2 --nproc_per_node=8 --rdzv-backend=c10d --rdzv-endpoint=HOST:29500 train.py
 
 The recipe's batch size is the global one: each of N processes takes batch_size / N samples
 per step. Writes the trained weights as safetensors (with the netcore header in their metadata,
@@ -121,6 +121,9 @@ def load_data(args):
         raise SystemExit("this model was not trained on a CSV table: its features and scaling are unknown")
     if kind == "mnist":
         root = Path(args.data_dir or os.environ.get("NETCORE_DATA_DIR") or Path.home() / ".cache" / "netcore")
+        if not (root / "mnist").is_dir():
+            raise SystemExit(f"MNIST not found in {root / 'mnist'}: give --data-dir DIR (DIR/mnist/ holding the "
+                             "four IDX files) or set NETCORE_DATA_DIR")
         data = load_idx_folder(root / "mnist")
     elif kind == "idx":
         data = load_idx_folder(Path(path))

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from netcore.cli import main
-from netcore.interop import InteropError, export_model, import_model, missing_packages
+from netcore.interop import InteropError, NeedsDesign, export_model, import_model, missing_packages
 from netcore.network import Network
 from netcore.serialization import SavedModel, load_model, save_model
 
@@ -365,6 +365,8 @@ def test_safetensors_that_do_not_fit_the_design(tmp_path, capsys):
     # no design at all: neither embedded nor given
     code, _, err = run_cli(["import", str(tmp_path / "wrong.safetensors"), "--out", str(out)], capsys)
     assert code == 2 and "--arch" in err
+    with pytest.raises(NeedsDesign):  # what the window catches to ask for a spec file
+        import_model(tmp_path / "wrong.safetensors")
     assert not out.exists()
 
 
