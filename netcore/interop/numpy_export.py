@@ -109,7 +109,8 @@ def numpy_source(model: SavedModel, weights_name: str) -> str:
             steps[-1][1] += f", {op.kind}"
         else:
             steps.append([_line(op), f"{op.spec_label}: {describe_op(op)}"])
-    lines += [f"    x = {expr}  # {comment}" if expr else f"    # {comment}" for expr, comment in steps]
+    for expr, comment in steps:  # the spec's words above each line of arithmetic
+        lines += [f"    # {comment}"] + ([f"    x = {expr}"] if expr else [])
     lines += ["    return x", "", "", "def probabilities(scores):"]
     lines.append(f'    """Class probabilities, as the {net.loss.name} loss defines them."""')
     lines += ["    " + line for line in _probability_lines(net.loss.name, net.output_shape[0])]

@@ -162,20 +162,22 @@ def model_source(network: Network, class_names: list[str], input_note: str = "")
     for op in ops:
         module, expr = _torch_lines(op)
         if module:
-            init.append(f"        self.{op.name} = {module}  # {op.spec_label}: {describe_op(op)}")
+            init += [f"        # {op.spec_label}: {describe_op(op)}", f"        self.{op.name} = {module}"]
         if op.fused:  # the layer's own activation: applied on the same line
             steps[-1][0] = expr.replace("(x", "(" + steps[-1][0], 1)
             steps[-1][1] += f", {op.kind}"
         else:
-            steps.append([expr, f"{op.spec_label}: {describe_op(op)}"])
+            steps.append(
+                [expr, f"{op.spec_label}: {op.kind}" if module else f"{op.spec_label}: {describe_op(op)}"]
+            )
     forward = [f"        x = {expr}  # {comment}" for expr, comment in steps]
     body = [
         "",
         "",
         "class Net(nn.Module):",
-        f'    """{spec.get("name", "model")}: '
-        + " -> ".join(_short(op) for op in ops if not op.fused)
-        + '."""',
+        *_docstring(
+            f"{spec.get('name', 'model')}: " + " -> ".join(_short(op) for op in ops if not op.fused) + "."
+        ),
         "",
         "    def __init__(self):",
         "        super().__init__()",
@@ -229,6 +231,16 @@ def _torch_lines(op: Op) -> tuple[str | None, str]:
     if op.kind == "softmax":
         return None, "torch.softmax(x, dim=-1)"
     return None, f"torch.{op.kind}(x)"  # relu, sigmoid, tanh
+
+
+def _docstring(text: str) -> list[str]:
+    """A class docstring wrapped to lines a reader can see whole."""
+    import textwrap
+
+    lines = textwrap.wrap(text, 92)
+    if len(lines) == 1:
+        return [f'    """{lines[0]}"""']
+    return [f'    """{lines[0]}', *(f"    {line}" for line in lines[1:]), '    """']
 
 
 def _short(op: Op) -> str:

@@ -283,8 +283,10 @@ def main():
     optimizer = make_optimizer(ddp.parameters(), r)
 
     per_process = max(1, math.ceil(r["batch_size"] / world))
-    data = TensorDataset(torch.from_numpy(np.ascontiguousarray(x_train)), torch.from_numpy(np.ascontiguousarray(y_train)))
-    sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=r["seed"]) if distributed else None
+    data = TensorDataset(torch.from_numpy(np.ascontiguousarray(x_train)), torch.from_numpy(y_train))
+    sampler = None
+    if distributed:  # each process takes its share of every epoch, reshuffled per epoch
+        sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=r["seed"])
     loader = DataLoader(data, batch_size=per_process, shuffle=sampler is None, sampler=sampler)
     say(f"{CONFIG['name']}: {len(x_train)} train / {len(x_test)} test samples, "
         f"{sum(p.numel() for p in model.parameters()):,} parameters; {world} process(es) on {device.type}, "
@@ -354,14 +356,17 @@ def main():
             before = (header.get("history") or []) if args.init == "exported" else []
             header["history"] = before + [{**row, "epoch": len(before) + row["epoch"]} for row in history]
             header["settings"] = dict(r)
-        header["extra"] = {**header.get("extra", {}), "trained_with": f"pytorch {torch.__version__}, {world} process(es)",
-                           "test": {"loss": test_loss, **({"accuracy": test_accuracy} if test_accuracy is not None else {})}}
+        test = {"loss": test_loss, **({"accuracy": test_accuracy} if test_accuracy is not None else {})}
+        trained_with = f"pytorch {torch.__version__}, {world} process(es)"
+        header["extra"] = {**header.get("extra", {}), "trained_with": trained_with, "test": test}
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, args.out, metadata={"netcore": json.dumps(header)})
         metrics = {"history": history, "test_accuracy": test_accuracy, "test_loss": test_loss, "status": status,
                    "processes": world}
         Path(args.metrics_out).write_text(json.dumps(metrics, indent=2) + "\n")
-        figures = f"test loss {test_loss:.4f}" + (f"  test accuracy {test_accuracy:.4f}" if test_accuracy is not None else "")
+        figures = f"test loss {test_loss:.4f}"
+        if test_accuracy is not None:
+            figures += f"  test accuracy {test_accuracy:.4f}"
         say(f"{figures}; saved {args.out} and {args.metrics_out}")
     if distributed:
         dist.barrier()
