@@ -47,8 +47,10 @@ def torch():
         if os.environ.get("NETCORE_REQUIRE_TORCH") == "1":
             pytest.fail(f"{message}, and NETCORE_REQUIRE_TORCH=1 makes it mandatory")
         pytest.skip(message)
-    torch.set_num_threads(1)
-    return torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # beside other work on 2 cores
+    yield torch
+    torch.set_num_threads(threads)
 
 
 def generated_module(folder: Path, name: str):
