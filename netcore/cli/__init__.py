@@ -9,14 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from netcore.cli import bench, evaluate, gradcheck, inspect, predict, summary, train
+from netcore.cli import bench, evaluate, export, gradcheck, import_model, inspect, predict, summary, train
 from netcore.cli.common import EXIT_BAD_INPUT, CommandError
 
 __all__ = ["main", "build_parser", "CommandError", "EXIT_BAD_INPUT", "one_line"]
 
 # One module per command, each with ``add_parser(sub, common)``; the order is --help's.
-COMMANDS = [train, evaluate, summary, predict, bench]
-COMMANDS += [gradcheck, inspect]
+COMMANDS = [train, evaluate, summary, predict, inspect, gradcheck, export, import_model, bench]
 
 
 def main(argv: list[str] | None = None) -> int:
