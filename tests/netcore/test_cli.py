@@ -48,7 +48,7 @@ def test_train_xor_writes_model_and_metrics(tmp_path, capsys):
     assert out.count("epoch ") == 3 and "saved" in out
     data = json.loads(metrics.read_text())
     assert [row["epoch"] for row in data["history"]] == [1, 2, 3]
-    keys = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr"}
+    keys = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr", "health"}
     assert set(data["history"][0]) == keys
     assert data["settings"]["optimizer"] == "sgd" and data["settings"]["epochs"] == 3
     assert 0 <= data["test_accuracy"] <= 1
