@@ -26,6 +26,7 @@ resampling; a 280x280 canvas takes a few milliseconds. No Qt here.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from os import PathLike
 
@@ -83,6 +84,10 @@ class Preprocessed:
 # --------------------------------------------------------------------------- input
 
 
+MAX_PIXELS_ENV = "NETCORE_MAX_IMAGE_PIXELS"
+DEFAULT_MAX_PIXELS = 2**26  # 67 megapixels: any camera photo, not a 13000x13000 bomb
+
+
 def load_image(path: str | PathLike[str]) -> np.ndarray:
     """Read an image file as (H, W) float32 grayscale in 0..1 (0 = black).
 
@@ -90,12 +95,20 @@ def load_image(path: str | PathLike[str]) -> np.ndarray:
     on paper); a phone photo is turned upright by its EXIF orientation.
     Raises ValueError when the file is missing or is not an image Pillow can decode.
     """
+    limit = int(float(os.environ.get(MAX_PIXELS_ENV) or DEFAULT_MAX_PIXELS))
     try:
         with Image.open(path) as im:
+            # The header's size, checked before anything is decoded: a small file can declare
+            # an image that would take gigabytes (a decompression bomb).
+            if im.width * im.height > limit:
+                raise ValueError(
+                    f"{str(path)!r} is {im.width}x{im.height} pixels, more than the limit of {limit:,} "
+                    f"(set {MAX_PIXELS_ENV} to raise it)"
+                )
             im.load()
             im = ImageOps.exif_transpose(im)
             return _pil_to_gray(im)
-    except (OSError, UnidentifiedImageError, SyntaxError) as exc:
+    except (OSError, UnidentifiedImageError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValueError(f"cannot read an image from {str(path)!r}: {exc}") from exc
 
 

@@ -44,11 +44,16 @@ class TrainSettings:
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        for name in ("lr", "momentum", "weight_decay", "l2", "val_split", "clip_norm"):
+            value = getattr(self, name)
+            if value is not None and not (_is_number(value) and math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
         checks = [
             ("epochs", isinstance(self.epochs, int) and self.epochs >= 1, "a positive integer"),
             ("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "a positive integer"),
-            ("lr", self.lr > 0 and math.isfinite(self.lr), "a positive number"),
+            ("lr", self.lr > 0, "a positive number"),
             ("l2", self.l2 >= 0, ">= 0"),
+            ("weight_decay", self.weight_decay >= 0, ">= 0"),
             ("val_split", 0 <= self.val_split < 1, "in [0, 1)"),
             ("clip_norm", self.clip_norm is None or self.clip_norm > 0, "> 0"),
             ("patience", self.patience is None or self.patience >= 1, ">= 1"),
@@ -56,6 +61,9 @@ class TrainSettings:
         for name, ok, what in checks:
             if not ok:
                 raise ValueError(f"{name} must be {what}, got {getattr(self, name)!r}")
+        for key, value in (self.schedule or {}).items():  # warmup, epochs, gamma, ...
+            if _is_number(value) and not math.isfinite(value):
+                raise ValueError(f"schedule {key} must be a finite number, got {value!r}")
         Schedule.from_dict(self.schedule)
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,6 +72,10 @@ class TrainSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainSettings:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)

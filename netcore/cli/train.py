@@ -67,6 +67,10 @@ def cmd_train(args) -> int:
     from netcore.train import TrainSettings
 
     spec = load_spec(args.arch)
+    if spec.get("task", "classification") not in ("classification", "regression"):
+        raise CommandError(
+            f'{args.arch}: unknown "task" {spec["task"]!r}; choose classification or regression'
+        )
     out_path = Path(args.out)
     for flag, target in (("--out", args.out), ("--metrics-out", args.metrics_out)):
         if target is not None and (problem := cannot_write(target)):
