@@ -113,7 +113,8 @@ def cmd_train(args) -> int:
         print(result.message, file=sys.stderr)
     if result.status == "cancelled":
         trainer.restore_epoch_start()  # the weights that match the history saved beside them
-    test = evaluate_on_test(network, data)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged model's figures may overflow
+        test = evaluate_on_test(network, data)
     figures = f"test loss {test['loss']:.4f}" + (
         f"  test accuracy {test['accuracy']:.4f}" if "accuracy" in test else ""
     )
