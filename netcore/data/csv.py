@@ -90,9 +90,11 @@ def _open(path: Path):
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
 
 
-def _read_header(path: Path, f) -> tuple[list[str], str]:
-    """The first non-blank line as column names, and the delimiter it implies."""
+def _read_header(path: Path, f) -> tuple[list[str], str, int]:
+    """The first non-blank line as column names, the delimiter it implies, characters read."""
+    consumed = 0
     for line in f:
+        consumed += len(line)
         if line.strip():
             delimiter = _guess_delimiter(line)
             header = [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter))]
@@ -108,7 +110,7 @@ def _read_header(path: Path, f) -> tuple[list[str], str]:
         if name in seen:
             raise DataError(f"{path}: column name {name!r} appears twice in the header")
         seen.add(name)
-    return header, delimiter
+    return header, delimiter, consumed
 
 
 def _label_index(path: Path, header: list[str], label: str | int | None) -> int:
@@ -142,7 +144,7 @@ def read_table(
     size = _check_size(path)
     with _open(path) as f:
         try:
-            header, delimiter = _read_header(path, f)
+            header, delimiter, consumed = _read_header(path, f)
         except UnicodeDecodeError:
             raise DataError(f"{path}: not a UTF-8 text file") from None
         if features is None:
@@ -164,7 +166,7 @@ def read_table(
         label_name = header[target] if target is not None else None
         layout = (len(header), delimiter, feature_cols, target)
         try:
-            fast = _read_fast(f, layout, size, path.name, progress)
+            fast = _read_fast(f, layout, (consumed, size, path.name), progress)
         except UnicodeDecodeError:
             raise DataError(f"{path}: not a UTF-8 text file") from None
     if fast is None:
@@ -174,13 +176,13 @@ def read_table(
     return Table(names, label_name, x, numbers, texts)
 
 
-def _read_fast(f, layout, size: int, name: str, progress: Progress | None):
+def _read_fast(f, layout, where: tuple[int, int, str], progress: Progress | None):
     """(x, label_numbers, label_texts) through np.loadtxt, or None if a block did not parse cleanly."""
     ncols, delimiter, feature_cols, target = layout
+    done, size, name = where
     xs: list[np.ndarray] = []
     numbers: list[np.ndarray] = []
     texts: list[np.ndarray] = []
-    done = 0
     opts = {"delimiter": delimiter, "quotechar": '"', "comments": None, "ndmin": 2}
     while lines := list(islice(f, BLOCK_ROWS)):
         done += sum(map(len, lines))
@@ -226,6 +228,8 @@ def _read_fast(f, layout, size: int, name: str, progress: Progress | None):
             texts.append(np.char.strip(label))
         if progress is not None:
             progress(min(done, size), size, name)
+    if progress is not None and done < size:  # characters, not bytes: a BOM, non-ASCII text
+        progress(size, size, name)
     d = len(feature_cols)
     x = np.concatenate(xs) if xs else np.zeros((0, d), np.float32)
     xs.clear()
