@@ -131,7 +131,8 @@ def _load(path: Path) -> SavedModel:
                 f"{MAX_HEADER_BYTES:,} a model header may hold"
             )
         header = _read_header(path, _read_member(path, zf, info, None))
-        network = _build(path, header)
+        declared = sum(member.file_size for member in members.values())
+        network = _build(path, header, declared)
         expected = _expected_arrays(network)
         arrays = {}
         for name, info in members.items():
@@ -173,8 +174,9 @@ def max_model_bytes() -> int:
     return int(float(os.environ.get(MAX_MODEL_ENV) or DEFAULT_MAX_MODEL_MB) * 2**20)
 
 
-def _build(path: Path, header: dict[str, Any]) -> Network:
-    """The network of the header's spec, after checking its size without allocating it."""
+def _build(path: Path, header: dict[str, Any], declared: int) -> Network:
+    """The network of the header's spec, after checking its size (against the limit and the
+    ``declared`` bytes of the file's weight members) without allocating it."""
     spec = header["spec"]
     dtype = np.dtype(header["dtype"])
     try:
@@ -185,6 +187,10 @@ def _build(path: Path, header: dict[str, Any]) -> Network:
             raise ModelFileError(
                 f"{path}: the design has {count:,} parameters ({count * dtype.itemsize / 2**20:,.0f} MB), "
                 f"more than the {max_model_bytes() / 2**20:,.0f} MB limit (set {MAX_MODEL_ENV} to raise it)"
+            )
+        if count * dtype.itemsize > declared:
+            raise ModelFileError(
+                f"{path}: the design has {count:,} parameters but the file holds {declared:,} bytes of weights"
             )
         return Network(spec, dtype=dtype)
     except (SpecError, ValueError, TypeError, KeyError) as exc:
