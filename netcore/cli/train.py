@@ -93,7 +93,12 @@ def cmd_train(args) -> int:
     options = dataset_options(args)
     if args.task is not None:
         options["task"] = args.task
-    data = load_data(args.dataset, args.data_dir, options)
+    if args.dataset.lower().startswith("csv:"):
+        from netcore.data.registry import load_dataset
+
+        data = load_dataset(args.dataset, progress=reading_progress, **options)
+    else:
+        data = load_data(args.dataset, args.data_dir, options)
     network = Network(spec, seed=args.seed, dtype=np.dtype(args.dtype))
     trainer = make_trainer(network, data, settings, augment=augment)
     print(f"{data.describe()}; {network.num_params:,} parameters", flush=True)
@@ -147,6 +152,13 @@ def _why_not_save(status: str, epochs_done: int, save_diverged: bool) -> str | N
     if status == "cancelled" and epochs_done == 0:
         return "stopped before the first epoch ended"
     return None
+
+
+def reading_progress(done: int, total: int | None, filename: str) -> None:
+    """A progress line while a large table (over 32 MB) is read."""
+    if total and total > 32 * 2**20:
+        end = "\n" if done >= total else ""
+        print(f"\rreading {filename}: {done / total:6.1%}", end=end, file=sys.stderr, flush=True)
 
 
 def history_row(e) -> dict[str, Any]:
