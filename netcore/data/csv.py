@@ -2,7 +2,7 @@
 
 Two readers build the same table. The fast one hands blocks of lines to NumPy's C parser
 (``np.loadtxt``); the plain one walks the file row by row with the ``csv`` module. Whenever a
-block does not parse cleanly (a bad or empty cell, a short row, odd quoting, a long cell), the
+block does not parse cleanly (a bad or empty cell, a short row, a quoted field), the
 whole file is read again by the plain reader, which either handles it or names the line and
 column at fault. Neither pads cells to the longest one, so a single huge cell costs its own size.
 """
@@ -27,7 +27,6 @@ TASKS = ("auto", "classification", "regression")
 DELIMITERS = (",", ";", "\t")  # the first wins a tie
 MAX_AUTO_CLASSES = 20  # integer labels with at most this many distinct values mean classes
 BLOCK_ROWS = 65536  # lines per np.loadtxt call: bounds the text held at once, paces progress
-MAX_FAST_LINE = 4096  # longer lines (text labels) go to the plain reader, which never pads
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 MAX_MB_ENV = "NETCORE_MAX_CSV_MB"
 DEFAULT_MAX_MB = 4096
@@ -41,7 +40,7 @@ class Table:
 
     Shapes: x (N, D) float32 in the order of ``features``; label_numbers (N,) float64 (None
     when some label is not a number); label_texts (N,) strings (None when the fast reader
-    saw only numbers); both None when there is no label column.
+    saw only numbers), as Python strings; both None when there is no label column.
     """
 
     features: list[str]
@@ -204,18 +203,20 @@ def _read_fast(f, layout, where: tuple[int, int, str], progress: Progress | None
                 return None
             else:  # a text label column: features and labels parsed apart
                 joined = "".join(lines)
-                if '"' in joined or max(map(len, lines)) > MAX_FAST_LINE:
-                    return None  # quoting, or a label long enough that padding would cost
+                if '"' in joined:
+                    return None  # a quoted delimiter would upset the field count below
                 try:
                     x = np.loadtxt(lines, dtype=np.float64, usecols=feature_cols, **opts)
-                    label = np.loadtxt(lines, dtype=str, usecols=[target], **opts)[:, 0]
+                    # object: Python strings, each its own size (a str array pads to the longest)
+                    label = np.loadtxt(lines, dtype=object, usecols=[target], **opts)[:, 0]
                 except ValueError:
                     return None
                 # usecols skips the field count check: together the two parses need every
                 # column, so only rows with too many fields could pass; the count finds them.
                 if joined.count(delimiter) != (ncols - 1) * len(x) or len(label) != len(x):
                     return None
-                if not np.all(np.char.str_len(np.char.strip(label))):
+                label = np.array([text.strip() for text in label.tolist()], dtype=object)
+                if not all(label):
                     return None  # an empty label: the plain reader names the line
         if not np.all(np.abs(x) <= FLOAT32_MAX):  # also catches NaN
             return None
@@ -225,7 +226,7 @@ def _read_fast(f, layout, where: tuple[int, int, str], progress: Progress | None
                 return None
             numbers.append(label)
         elif label is not None:
-            texts.append(np.char.strip(label))
+            texts.append(label)
         if progress is not None:
             progress(min(done, size), size, name)
     if progress is not None and done < size:  # characters, not bytes: a BOM, non-ASCII text
@@ -320,9 +321,6 @@ def _labels(path: Path, table: Table, task: str) -> tuple[str, np.ndarray, list[
     if texts is None:  # fractional numbers read by the fast reader
         values, y = np.unique(numbers, return_inverse=True)
         return task, y.astype(np.int64), [str(float(v)) for v in values]
-    if isinstance(texts, np.ndarray):  # from the fast reader: labels at most MAX_FAST_LINE long
-        values, y = np.unique(texts, return_inverse=True)
-        return task, y.astype(np.int64), [str(v) for v in values]
     names = sorted(set(texts))  # sorted strings, no array padded to the longest label
     index = {name: k for k, name in enumerate(names)}
     return task, np.fromiter((index[t] for t in texts), np.int64, len(texts)), names

@@ -152,10 +152,11 @@ def test_bad_values_name_the_line_and_column(tmp_path, text, match):
     assert match in error(tmp_path, text)
 
 
-def test_a_huge_cell_costs_its_own_size_not_the_tables(tmp_path):
+@pytest.mark.parametrize("rows, length", [(300, 100_000), (4000, 2500)])
+def test_a_huge_cell_costs_its_own_size_not_the_tables(tmp_path, rows, length):
     import tracemalloc
 
-    rows = "".join(f"{i},{i % 3},{'c' * 100_000 if i == 5 else 'ab'[i % 2]}\n" for i in range(300))
+    rows = "".join(f"{i},{i % 3},{'c' * length if i == 5 else 'ab'[i % 2]}\n" for i in range(rows))
     path = write(tmp_path, "x,y,label\n" + rows)
     tracemalloc.start()
     ds = load_csv(path, standardize=False)
