@@ -45,26 +45,6 @@ def max_payload_bytes() -> int:
     return int(float(os.environ.get(MAX_MB_ENV) or DEFAULT_MAX_MB) * 2**20)
 
 
-def read_bytes(path: str | os.PathLike) -> bytes:
-    """The file's content, gunzipped when it starts with the gzip magic bytes (unbounded: for
-    files you trust; ``read_idx`` checks the declared size first)."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
-    if data[:2] != GZIP_MAGIC:
-        return data
-    try:
-        return gzip.decompress(data)
-    except EOFError:
-        raise DataError(f"{path}: truncated gzip file (download it again)") from None
-    except (gzip.BadGzipFile, zlib.error) as e:
-        raise DataError(f"{path}: corrupt gzip data ({e})") from None
-
-
 def _parse_header(data: bytes, source: str) -> tuple[np.dtype, tuple[int, ...], int]:
     """(dtype, dims, header length) from the first bytes of an IDX file."""
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
