@@ -155,8 +155,8 @@ def _why_not_save(status: str, epochs_done: int, save_diverged: bool) -> str | N
 
 
 def reading_progress(done: int, total: int | None, filename: str) -> None:
-    """A progress line while a large table (over 32 MB) is read."""
-    if total and total > 32 * 2**20:
+    """A progress line while a large table is read."""
+    if total:
         end = "\n" if done >= total else ""
         print(f"\rreading {filename}: {done / total:6.1%}", end=end, file=sys.stderr, flush=True)
 

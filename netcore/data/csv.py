@@ -27,6 +27,7 @@ TASKS = ("auto", "classification", "regression")
 DELIMITERS = (",", ";", "\t")  # the first wins a tie
 MAX_AUTO_CLASSES = 20  # integer labels with at most this many distinct values mean classes
 BLOCK_ROWS = 65536  # lines per np.loadtxt call: bounds the text held at once, paces progress
+PROGRESS_MIN_BYTES = 16 * 2**20  # smaller files load in well under a second: no progress calls
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 MAX_MB_ENV = "NETCORE_MAX_CSV_MB"
 DEFAULT_MAX_MB = 4096
@@ -136,7 +137,8 @@ def read_table(
     ``features`` (names) picks and orders the feature columns, as a saved model expects them;
     by default every column except ``label`` (a name or index; default the last column) is one.
     With ``label_required=False`` a missing label column is fine (rows to predict).
-    ``progress(done_bytes, total_bytes, file_name)`` is called after each block of lines.
+    ``progress(done_bytes, total_bytes, file_name)`` is called after each block of lines of a
+    file of at least ``PROGRESS_MIN_BYTES``.
     Raises DataError naming the line and column of the first bad cell.
     """
     path = Path(path)
@@ -165,6 +167,8 @@ def read_table(
         label_name = header[target] if target is not None else None
         layout = (len(header), delimiter, feature_cols, target)
         try:
+            if size < PROGRESS_MIN_BYTES:
+                progress = None
             fast = _read_fast(f, layout, (consumed, size, path.name), progress)
         except UnicodeDecodeError:
             raise DataError(f"{path}: not a UTF-8 text file") from None

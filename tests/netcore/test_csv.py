@@ -213,6 +213,15 @@ def test_progress_reports_each_block_and_ends_at_the_file_size(tmp_path, monkeyp
 
     path = write(tmp_path, table(1000))
     monkeypatch.setattr(csv_module, "BLOCK_ROWS", 100)
+    monkeypatch.setattr(csv_module, "PROGRESS_MIN_BYTES", 0)
+    calls = []
+    load_csv(path, progress=lambda *args: calls.append(args))
+    assert calls, "reported for a large file"
+    monkeypatch.setattr(csv_module, "PROGRESS_MIN_BYTES", 10**9)
+    calls = []
+    load_csv(path, progress=lambda *args: calls.append(args))
+    assert not calls, "a small file loads without progress"
+    monkeypatch.setattr(csv_module, "PROGRESS_MIN_BYTES", 0)
     calls = []
     load_csv(path, progress=lambda done, total, name: calls.append((done, total, name)))
     assert len(calls) == 10 and calls[-1] == (path.stat().st_size, path.stat().st_size, "table.csv")
