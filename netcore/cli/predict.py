@@ -29,9 +29,13 @@ def cmd_predict(args) -> int:
     from netcore.digits import classify_image
     from netcore.preprocess import load_image
 
-    reading = classify_image(model.network, load_image(args.image))
+    with np.errstate(over="ignore", invalid="ignore"):
+        reading = classify_image(model.network, load_image(args.image))
     if reading.reason is not None:
         raise CommandError(reading.reason)
+    if not np.isfinite(reading.probabilities).all():
+        print("netcore predict: error: the model's outputs are not finite numbers", file=sys.stderr)
+        return EXIT_NOT_FINITE
     if args.json:
         print(
             json.dumps({"label": reading.label, "probabilities": [float(p) for p in reading.probabilities]})

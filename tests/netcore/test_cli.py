@@ -269,6 +269,29 @@ def test_evaluate_exits_1_when_the_loss_is_not_finite(tmp_path, capsys):
     assert "not finite" in err or "inf" in err or "nan" in err
 
 
+def test_predict_exits_1_when_the_outputs_are_not_finite(tmp_path, capsys):
+    net = Network({"input_shape": [784], "layers": [{"type": "dense", "units": 10}]})
+    net.flat_params[...] = 3e37
+    path = tmp_path / "huge.npz"
+    save_model(SavedModel(net, class_names=[str(k) for k in range(10)]), path)
+    image = Image.new("L", (28, 28), 255)
+    ImageDraw.Draw(image).line([(14, 4), (14, 24)], fill=0, width=3)
+    image.save(tmp_path / "one.png")
+    code, out, err = run(capsys, "predict", path, tmp_path / "one.png")
+    assert code == 1 and "not finite" in err and out == ""
+
+
+def test_a_folder_that_refuses_files_is_reported_before_training(tmp_path, capsys, monkeypatch):
+    import netcore.files
+
+    def refuse(**kwargs):  # what a read-only folder does (root ignores chmod, so simulate it)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(netcore.files.tempfile, "mkstemp", refuse)
+    code, out, err = _train(capsys, tmp_path, tmp_path / "m.npz")
+    assert code == 2 and "epoch" not in out and "--out: cannot write" in err and "Permission denied" in err
+
+
 @pytest.mark.parametrize("flag", ["--out", "--metrics-out"])
 def test_unwritable_outputs_are_reported_before_training(tmp_path, capsys, flag):
     for target in ("", tmp_path, tmp_path / "no" / "such" / "dir.json"):
