@@ -26,7 +26,7 @@ from netcore.data.split import train_test_split
 TASKS = ("auto", "classification", "regression")
 DELIMITERS = (",", ";", "\t")  # the first wins a tie
 MAX_AUTO_CLASSES = 20  # integer labels with at most this many distinct values mean classes
-BLOCK_ROWS = 65536  # lines per np.loadtxt call: bounds the text held at once, paces progress
+BLOCK_ROWS = 2048  # lines per np.loadtxt call: bounds the text held at once, paces progress
 PROGRESS_MIN_BYTES = 16 * 2**20  # smaller files load in well under a second: no progress calls
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 MAX_MB_ENV = "NETCORE_MAX_CSV_MB"
@@ -169,7 +169,7 @@ def read_table(
         try:
             if size < PROGRESS_MIN_BYTES:
                 progress = None
-            fast = _read_fast(f, layout, (consumed, size, path.name), progress)
+            fast = _read_fast(f, layout, (consumed, size, path.name, _count_lines(path)), progress)
         except UnicodeDecodeError:
             raise DataError(f"{path}: not a UTF-8 text file") from None
     if fast is None:
@@ -179,71 +179,108 @@ def read_table(
     return Table(names, label_name, x, numbers, texts)
 
 
-def _read_fast(f, layout, where: tuple[int, int, str], progress: Progress | None):
-    """(x, label_numbers, label_texts) through np.loadtxt, or None if a block did not parse cleanly."""
+def _count_lines(path: Path) -> int:
+    """Newlines in the file plus one: an upper bound on its rows, to allocate the table once."""
+    count = 1
+    with path.open("rb") as f:
+        while chunk := f.read(2**18):
+            count += chunk.count(b"\n")
+    return count
+
+
+def _read_fast(f, layout, where: tuple[int, int, str, int], progress: Progress | None):
+    """(x, label_numbers, label_texts) through np.loadtxt, or None if a block did not parse cleanly.
+
+    The table is allocated once (rows bounded by the line count) and filled block by block.
+    """
     ncols, delimiter, feature_cols, target = layout
-    done, size, name = where
-    xs: list[np.ndarray] = []
-    numbers: list[np.ndarray] = []
-    texts: list[np.ndarray] = []
+    done, size, name, rows = where
+    x = np.empty((rows, len(feature_cols)), np.float32)
+    numbers = np.empty(rows if target is not None else 0)
+    texts: np.ndarray | None = None  # object array, once the labels turn out to be text
+    n = 0
     opts = {"delimiter": delimiter, "quotechar": '"', "comments": None, "ndmin": 2}
     while lines := list(islice(f, BLOCK_ROWS)):
         done += sum(map(len, lines))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": blank lines
-            block = None
-            if not texts:  # once the labels are text, every block is
-                try:
-                    block = np.loadtxt(lines, dtype=np.float64, **opts)
-                except ValueError:
-                    pass
-            if block is not None:
-                if block.size == 0:
-                    continue
-                if block.shape[1] != ncols:
-                    return None
-                x, label = block[:, feature_cols], block[:, target] if target is not None else None
-            elif target is None or numbers:
-                return None
-            else:  # a text label column: features and labels parsed apart
-                joined = "".join(lines)
-                if '"' in joined:
-                    return None  # a quoted delimiter would upset the field count below
-                try:
-                    x = np.loadtxt(lines, dtype=np.float64, usecols=feature_cols, **opts)
-                    # object: Python strings, each its own size (a str array pads to the longest)
-                    label = np.loadtxt(lines, dtype=object, usecols=[target], **opts)[:, 0]
-                except ValueError:
-                    return None
-                # usecols skips the field count check: together the two parses need every
-                # column, so only rows with too many fields could pass; the count finds them.
-                if joined.count(delimiter) != (ncols - 1) * len(x) or len(label) != len(x):
-                    return None
-                label = np.array([text.strip() for text in label.tolist()], dtype=object)
-                if not all(label):
-                    return None  # an empty label: the plain reader names the line
-        if not np.all(np.abs(x) <= FLOAT32_MAX):  # also catches NaN
+        parsed = _parse_block(lines, opts, layout, text_labels=texts is not None or n == 0)
+        if parsed is None:
             return None
-        xs.append(x.astype(np.float32))
-        if label is not None and label.dtype.kind == "f":
-            if not np.isfinite(label).all():
-                return None
-            numbers.append(label)
+        xb, label = parsed
+        k = len(xb)
+        if k == 0:
+            continue
+        if label is not None and label.dtype == object:
+            if texts is None:
+                if n:  # numbers so far, text now: the plain reader sorts it out
+                    return None
+                texts = np.empty(rows, dtype=object)
+            texts[n : n + k] = label
         elif label is not None:
-            texts.append(label)
+            if texts is not None:
+                return None
+            numbers[n : n + k] = label
+        x[n : n + k] = xb
+        n += k
         if progress is not None:
             progress(min(done, size), size, name)
     if progress is not None and done < size:  # characters, not bytes: a BOM, non-ASCII text
         progress(size, size, name)
-    d = len(feature_cols)
-    x = np.concatenate(xs) if xs else np.zeros((0, d), np.float32)
-    xs.clear()
+    x = x[:n]
     if target is None:
         return x, None, None
-    if texts:
-        label_texts = np.concatenate(texts)
-        return x, _numbers_or_none(label_texts), label_texts
-    return x, np.concatenate(numbers) if numbers else np.zeros(0), None
+    if texts is not None:
+        texts = texts[:n]
+        return x, _numbers_or_none(texts), texts
+    return x, numbers[:n], None
+
+
+def _parse_block(lines: list[str], opts: dict, layout, text_labels: bool):
+    """(features float64, labels float64 / object / None) of one block, None if it is not clean."""
+    ncols, delimiter, feature_cols, target = layout
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "input contained no data": blank lines
+        try:
+            block = np.loadtxt(lines, dtype=np.float64, **opts)
+        except ValueError:
+            block = None
+        if block is not None:
+            if block.size == 0:
+                return np.zeros((0, len(feature_cols))), None
+            if block.shape[1] != ncols:
+                return None
+            d = len(feature_cols)
+            contiguous = feature_cols == list(range(feature_cols[0], feature_cols[0] + d)) if d else True
+            # a view when the features are side by side (label first or last), else a copy
+            x = (
+                block[:, feature_cols[0] : feature_cols[0] + d]
+                if contiguous and d
+                else block[:, feature_cols]
+            )
+            label = block[:, target] if target is not None else None
+        elif target is None or not text_labels:
+            return None
+        else:  # a text label column: features and labels parsed apart
+            joined = "".join(lines)
+            if '"' in joined:
+                return None  # a quoted delimiter would upset the field count below
+            try:
+                x = np.loadtxt(lines, dtype=np.float64, usecols=feature_cols, **opts)
+                # object: Python strings, each its own size (a str array pads to the longest)
+                label = np.loadtxt(lines, dtype=object, usecols=[target], **opts)[:, 0]
+            except ValueError:
+                return None
+            # usecols skips the field count check: together the two parses need every
+            # column, so only rows with too many fields could pass; the count finds them.
+            if joined.count(delimiter) != (ncols - 1) * len(x) or len(label) != len(x):
+                return None
+            label = np.array([text.strip() for text in label.tolist()], dtype=object)
+            if not all(label):
+                return None  # an empty label: the plain reader names the line
+    if x.size and not (np.isfinite(x).all() and -FLOAT32_MAX <= x.min() and x.max() <= FLOAT32_MAX):
+        return None
+    if label is not None and label.dtype.kind == "f" and not np.isfinite(label).all():
+        return None
+    return x, label
 
 
 def _numbers_or_none(texts: list[str] | np.ndarray) -> np.ndarray | None:
