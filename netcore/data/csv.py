@@ -199,10 +199,11 @@ def _read_fast(f, layout, where: tuple[int, int, str, int], progress: Progress |
     numbers = np.empty(rows if target is not None else 0)
     texts: np.ndarray | None = None  # object array, once the labels turn out to be text
     n = 0
+    shared: dict[str, str] = {}  # one string object per distinct label
     opts = {"delimiter": delimiter, "quotechar": '"', "comments": None, "ndmin": 2}
     while lines := list(islice(f, BLOCK_ROWS)):
         done += sum(map(len, lines))
-        parsed = _parse_block(lines, opts, layout, text_labels=texts is not None or n == 0)
+        parsed = _parse_block(lines, opts, layout, texts is not None or n == 0, shared)
         if parsed is None:
             return None
         xb, label = parsed
@@ -234,7 +235,7 @@ def _read_fast(f, layout, where: tuple[int, int, str, int], progress: Progress |
     return x, numbers[:n], None
 
 
-def _parse_block(lines: list[str], opts: dict, layout, text_labels: bool):
+def _parse_block(lines: list[str], opts: dict, layout, text_labels: bool, shared: dict[str, str]):
     """(features float64, labels float64 / object / None) of one block, None if it is not clean."""
     ncols, delimiter, feature_cols, target = layout
     with warnings.catch_warnings():
@@ -273,7 +274,10 @@ def _parse_block(lines: list[str], opts: dict, layout, text_labels: bool):
             # column, so only rows with too many fields could pass; the count finds them.
             if joined.count(delimiter) != (ncols - 1) * len(x) or len(label) != len(x):
                 return None
-            label = np.array([text.strip() for text in label.tolist()], dtype=object)
+            # one shared string per class: 8 bytes a row instead of a string each
+            label = np.array(
+                [_SHARED.setdefault(t := text.strip(), t) for text in label.tolist()], dtype=object
+            )
             if not all(label):
                 return None  # an empty label: the plain reader names the line
     if x.size and not (np.isfinite(x).all() and -FLOAT32_MAX <= x.min() and x.max() <= FLOAT32_MAX):
