@@ -276,7 +276,7 @@ def _parse_block(lines: list[str], opts: dict, layout, text_labels: bool, shared
                 return None
             # one shared string per class: 8 bytes a row instead of a string each
             label = np.array(
-                [_SHARED.setdefault(t := text.strip(), t) for text in label.tolist()], dtype=object
+                [shared.setdefault(t := text.strip(), t) for text in label.tolist()], dtype=object
             )
             if not all(label):
                 return None  # an empty label: the plain reader names the line
