@@ -266,7 +266,7 @@ def _read_header(path: Path, raw: np.ndarray) -> dict[str, Any]:
         )
     if "spec" not in header:
         raise ModelFileError(f"{path} has no network design in its header")
-    if (where := _non_finite(header)) is not None:
+    if (where := non_finite_field(header)) is not None:
         raise ModelFileError(f"{path}: header field {where} is not a finite number")
     header.setdefault("dtype", "float32")
     if header["dtype"] not in ("float32", "float64"):
@@ -291,13 +291,13 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def _non_finite(value: Any, where: str = "") -> str | None:
+def non_finite_field(value: Any, where: str = "") -> str | None:
     """The path ("spec.layers[1].eps") of the first non-finite float in ``value``, or None."""
     if isinstance(value, float):
         return where if not math.isfinite(value) else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
         sub = f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}" if where else str(key)
-        if (found := _non_finite(item, sub)) is not None:
+        if (found := non_finite_field(item, sub)) is not None:
             return found
     return None

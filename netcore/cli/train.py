@@ -62,11 +62,13 @@ def add_parser(sub, common) -> None:
 def cmd_train(args) -> int:
     from netcore.experiment import evaluate_on_test, make_trainer, saved_model
     from netcore.network import Network
-    from netcore.serialization import save_model
+    from netcore.serialization import non_finite_field, save_model
     from netcore.spec import load_spec
     from netcore.train import TrainSettings
 
     spec = load_spec(args.arch)
+    if (where := non_finite_field(spec)) is not None:
+        raise CommandError(f"{args.arch}: {where} is not a finite number")
     if spec.get("task", "classification") not in ("classification", "regression"):
         raise CommandError(
             f'{args.arch}: unknown "task" {spec["task"]!r}; choose classification or regression'

@@ -386,6 +386,13 @@ def test_non_finite_settings_are_refused_naming_the_field(tmp_path, capsys, flag
     assert f"{field} must be a finite number" in err and len(err.strip().splitlines()) == 1
 
 
+def test_non_finite_spec_values_are_refused_naming_the_field(tmp_path, capsys):
+    spec = tmp_path / "eps.json"
+    spec.write_text(json.dumps(BN_MLP).replace('"batchnorm"', '"batchnorm", "eps": 1e999'))
+    code, out, err = run(capsys, "train", "--arch", spec, "--dataset", "spirals", "--out", tmp_path / "m.npz")
+    assert code == 2 and "epoch" not in out and "layers[1].eps is not a finite number" in err
+
+
 def test_samples_beyond_the_limit_are_refused_before_generating(tmp_path, capsys):
     code, out, err = _train(capsys, tmp_path, tmp_path / "m.npz", "--samples", "1000000000")
     assert code == 2 and "NETCORE_MAX_SAMPLES" in err and "1,000,000,000" in err
