@@ -159,8 +159,7 @@ def read_table(
                     f"{', '.join(features)} and the file has {', '.join(header)}"
                 )
             feature_cols = [header.index(name) for name in features]
-            wanted = label if label is not None else None
-            target = header.index(wanted) if isinstance(wanted, str) and wanted in header else None
+            target = header.index(label) if isinstance(label, str) and label in header else None
             if target is None and label_required:
                 raise DataError(f"{path}: no label column {label!r}; columns are {', '.join(header)}")
         names = [header[c] for c in feature_cols]
