@@ -167,6 +167,19 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "python": platform.python_version(), "numpy": np.__version__}
 
 
+def check_size(path: Path, spec: dict) -> None:
+    """Refuse a design too large to allocate, before allocating it (same limit as model files)."""
+    from netcore.serialization import MAX_MODEL_ENV, max_model_bytes
+    from netcore.spec import check_spec
+
+    count = sum(info.num_params for info in check_spec(spec))
+    if count * 4 > max_model_bytes():
+        raise SpecError(
+            f"{path} has {count:,} parameters, more than the {max_model_bytes() / 2**20:,.0f} MB limit "
+            f"(set {MAX_MODEL_ENV} to raise it)"
+        )
+
+
 def run_bench(
     epochs: int = 1,
     only: str | None = None,
@@ -183,7 +196,7 @@ def run_bench(
     of the standard set. ``samples``: a shorter epoch than MNIST's 60,000.
     """
     say = log or (lambda line: None)
-    for what, value in (("batch size", batch), ("samples", samples)):
+    for what, value in (("batch size", batch), ("samples", samples), ("epochs", epochs)):
         if value is not None and value < 1:
             raise ValueError(f"bench {what} must be a positive integer, got {value}")
     x, y, source = mnist_like(data_dir)
@@ -212,6 +225,7 @@ def run_bench(
             raise SpecError(
                 f"{path} takes {spec['input_shape']} inputs; bench feeds 28x28 MNIST-shaped images"
             )
+        check_size(path, spec)
         has_conv = any(entry["type"] == "conv2d" for entry in spec["layers"])
         row: dict[str, Any] = {"network": name, "spec": path.name, "batch": batch_size, "samples": len(x)}
         row["netcore_s"] = time_netcore(spec, x, y, batch_size, epochs)

@@ -15,4 +15,4 @@ def evaluate(network: Network, x: np.ndarray, y: np.ndarray) -> dict[str, float]
     if network.is_classifier:
         return network.evaluate(x, y)
     out = network.predict(x)
-    return {"loss": float(network.loss.forward(out, np.asarray(y, network.dtype)))}
+    return {"loss": float(network.loss.forward(out, np.asarray(y, network.dtype).reshape(out.shape)))}

@@ -48,11 +48,16 @@ class TrainSettings:
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        for name in ("lr", "momentum", "weight_decay", "l2", "val_split", "clip_norm"):
+            value = getattr(self, name)
+            if value is not None and not (_is_number(value) and math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
         checks = [
             ("epochs", isinstance(self.epochs, int) and self.epochs >= 1, "a positive integer"),
             ("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "a positive integer"),
-            ("lr", self.lr > 0 and math.isfinite(self.lr), "a positive number"),
+            ("lr", self.lr > 0, "a positive number"),
             ("l2", self.l2 >= 0, ">= 0"),
+            ("weight_decay", self.weight_decay >= 0, ">= 0"),
             ("val_split", 0 <= self.val_split < 1, "in [0, 1)"),
             ("clip_norm", self.clip_norm is None or self.clip_norm > 0, "> 0"),
             ("patience", self.patience is None or self.patience >= 1, ">= 1"),
@@ -60,6 +65,9 @@ class TrainSettings:
         for name, ok, what in checks:
             if not ok:
                 raise ValueError(f"{name} must be {what}, got {getattr(self, name)!r}")
+        for key, value in (self.schedule or {}).items():  # warmup, epochs, gamma, ...
+            if _is_number(value) and not math.isfinite(value):
+                raise ValueError(f"schedule {key} must be a finite number, got {value!r}")
         Schedule.from_dict(self.schedule)
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,6 +76,10 @@ class TrainSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainSettings:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -199,9 +211,14 @@ class Trainer:
         self.batch_size = settings.batch_size
         self.history: list[EpochStats] = []
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._best: tuple[float, np.ndarray] | None = None
+        self._best: tuple[float, Snapshot] | None = None
         self._stale = 0
         self.health = HealthRecorder(network)  # per-layer norms, dead ReLUs (a few O(params) passes)
+        # The last weights that gave a finite loss and finite gradients, refreshed every batch
+        # into one reused buffer (a copy of flat_params: cheap beside a forward and backward).
+        self._good: Snapshot | None = None
+        self._good_at = "the initial weights"
+        self._epoch_start: Snapshot = Snapshot.take(network)
 
     @property
     def epoch(self) -> int:
@@ -246,6 +263,10 @@ class Trainer:
             raise Diverged(
                 "the loss is not finite" if not math.isfinite(loss) else "the gradients are not finite"
             )
+        if not all(np.isfinite(v).all() for layer in net.layers for v in layer.state.values()):
+            raise Diverged("the layer statistics (batchnorm) are not finite")
+        # These weights (and the statistics this batch moved) gave a finite loss and gradients.
+        self._good = Snapshot.take(net, into=self._good)
         self.health.before_step()
         self.optimizer.step({"all": net.flat_params}, {"all": grads})
         self.health.after_step()
@@ -294,7 +315,7 @@ class Trainer:
         run_start = time.perf_counter()
         for _ in range(epochs):
             epoch = self.epoch + 1
-            snapshot = self.network.flat_params.copy()
+            self._epoch_start = Snapshot.take(self.network, into=self._epoch_start)
             order = self.rng.permutation(n) if self.settings.shuffle else np.arange(n)
             start = time.perf_counter()
             loss_sum = acc_sum = 0.0
@@ -316,7 +337,8 @@ class Trainer:
                 try:
                     loss, acc = self._step(xb, tb, self.labels[idx])
                 except Diverged as exc:
-                    return self._diverged(epoch, batch, str(exc), snapshot)
+                    return self._diverged(epoch, batch, str(exc))
+                self._good_at = f"epoch {epoch}, batch {batch}"
                 k = len(idx)
                 seen += k
                 samples += k
@@ -370,26 +392,56 @@ class Trainer:
             return False
         watched = stats.val_loss if stats.val_loss is not None else stats.loss
         if self._best is None or watched < self._best[0]:
-            self._best = (watched, self.network.flat_params.copy())
+            self._best = (watched, Snapshot.take(self.network))
             self._best_epoch = stats.epoch
             self._stale = 0
             return False
         self._stale += 1
         if self._stale >= patience:
-            self.network.flat_params[...] = self._best[1]
+            self._best[1].restore(self.network)
             return True
         return False
 
-    def _diverged(self, epoch: int, batch: int, why: str, snapshot: np.ndarray) -> TrainResult:
-        params = self.network.flat_params
-        if np.all(np.isfinite(params)):
-            kept = "kept the last finite weights"
+    def restore_epoch_start(self) -> None:
+        """Put back the weights (and layer statistics) of the start of the last epoch begun,
+        i.e. those that match ``history``: what to save after a run cancelled mid-epoch."""
+        self._epoch_start.restore(self.network)
+
+    def _diverged(self, epoch: int, batch: int, why: str) -> TrainResult:
+        if self._good is not None:
+            self._good.restore(self.network)
+            kept = f"restored the last weights that gave a finite loss and gradients ({self._good_at})"
         else:
-            params[...] = snapshot
-            kept = f"restored the weights from the start of epoch {epoch}"
+            self._epoch_start.restore(self.network)
+            kept = "restored the weights it started from"
         return TrainResult(
             "diverged",
             f"training diverged at epoch {epoch}, batch {batch}: {why}; {kept}. "
             f"Try a lower learning rate (now {self.optimizer.lr:g}) or gradient clipping.",
             epoch - 1,
         )
+
+
+@dataclass
+class Snapshot:
+    """A copy of a network's parameters and layer state (batchnorm running statistics)."""
+
+    params: np.ndarray
+    state: list[np.ndarray]
+
+    @classmethod
+    def take(cls, network: Network, into: Snapshot | None = None) -> Snapshot:
+        """Copy ``network`` into ``into``'s buffers when given (no allocation), else new ones."""
+        states = [v for layer in network.layers for v in layer.state.values()]
+        if into is None:
+            return cls(network.flat_params.copy(), [v.copy() for v in states])
+        np.copyto(into.params, network.flat_params)
+        for dst, src in zip(into.state, states, strict=True):
+            np.copyto(dst, src)
+        return into
+
+    def restore(self, network: Network) -> None:
+        network.flat_params[...] = self.params
+        states = [v for layer in network.layers for v in layer.state.values()]
+        for dst, src in zip(states, self.state, strict=True):
+            dst[...] = src

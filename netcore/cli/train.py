@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from netcore.cli.common import EXIT_BAD_INPUT, CommandError, dataset_options, load_data
+from netcore.files import atomic_write_bytes, cannot_write, finite_or_none
 from netcore.recipe import augment_for, describe_recipe, recipe_of, settings_for
 from netcore.train import TrainSettings
 
@@ -60,8 +61,16 @@ def add_parser(sub, common) -> None:
     train.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     train.add_argument("--noise", type=float, help="noise of a synthetic dataset")
     train.add_argument("--samples", type=int, help="size of a synthetic dataset")
+    train.add_argument(
+        "--task", choices=["auto", "classification", "regression"], help="csv: what the label is"
+    )
     train.add_argument("--out", help="model file to write (default: <spec file name>.npz here)")
     train.add_argument("--metrics-out", help="write the history, settings and test figures as JSON")
+    train.add_argument(
+        "--save-diverged",
+        action="store_true",
+        help="if training diverges, still write --out (the last weights that gave a finite loss)",
+    )
     train.set_defaults(run=cmd_train)
 
 
@@ -84,16 +93,30 @@ def cmd_train(args) -> int:
     from netcore.augment import augmentation_for
     from netcore.experiment import evaluate_on_test, make_trainer, saved_model
     from netcore.network import Network
-    from netcore.serialization import save_model
+    from netcore.serialization import non_finite_field, save_model
     from netcore.spec import load_spec
 
     spec = load_spec(args.arch)
+    if (where := non_finite_field(spec)) is not None:
+        raise CommandError(f"{args.arch}: {where} is not a finite number")
+    if spec.get("task", "classification") not in ("classification", "regression"):
+        raise CommandError(
+            f'{args.arch}: unknown "task" {spec["task"]!r}; choose classification or regression'
+        )
     out_path = Path(args.out) if args.out else Path(Path(args.arch).stem + ".npz")
-    if not out_path.parent.exists():
-        raise CommandError(f"cannot write {out_path}: folder {out_path.parent} does not exist")
+    for flag, target in (("--out", str(out_path)), ("--metrics-out", args.metrics_out)):
+        if target is not None and (problem := cannot_write(target)):
+            raise CommandError(f"{flag}: {problem}")
     dataset, options, settings, augment_name = resolve_settings(args, spec)
     augment = augmentation_for(augment_name)
-    data = load_data(dataset, args.data_dir, options)
+    if args.task is not None:
+        options["task"] = args.task
+    if dataset.lower().startswith("csv:"):
+        from netcore.data.registry import load_dataset
+
+        data = load_dataset(dataset, progress=reading_progress, **options)
+    else:
+        data = load_data(dataset, args.data_dir, options)
     network = Network(spec, seed=args.seed, dtype=np.dtype(args.dtype))
     trainer = make_trainer(network, data, settings, augment=augment)
     print(f"{data.describe()}; {network.num_params:,} parameters", flush=True)
@@ -113,15 +136,21 @@ def cmd_train(args) -> int:
         signal.signal(signal.SIGINT, previous)
     if result.status != "finished":
         print(result.message, file=sys.stderr)
-    test = evaluate_on_test(network, data)
-    model = saved_model(trainer, data, {**options, "spec_file": str(args.arch)})
-    model.extra["test"] = test
-    model.extra["augment"] = augment_name
-    save_model(model, out_path)
+    if result.status == "cancelled":
+        trainer.restore_epoch_start()  # the weights that match the history saved beside them
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged model's figures may overflow
+        test = evaluate_on_test(network, data)
     figures = f"test loss {test['loss']:.4f}" + (
         f"  test accuracy {test['accuracy']:.4f}" if "accuracy" in test else ""
     )
-    print(f"{figures}; saved {out_path}")
+    if (why_not := _why_not_save(result.status, trainer.epoch, args.save_diverged)) is None:
+        model = saved_model(trainer, data, {**options, "spec_file": str(args.arch)})
+        model.extra.update(test=test, augment=augment_name, status=result.status)
+        save_model(model, out_path)
+        print(f"{figures}; saved {out_path}")
+    else:
+        kept = f"{out_path} still holds the previous model" if out_path.exists() else "nothing saved"
+        print(f"{figures}; did not write {out_path} ({why_not}): {kept}", file=sys.stderr)
     if args.metrics_out:
         metrics = {
             "history": [e.to_dict() for e in trainer.history],
@@ -130,14 +159,27 @@ def cmd_train(args) -> int:
             "test_loss": test["loss"],
             "status": result.status,
         }
-        Path(args.metrics_out).write_text(json.dumps(metrics, indent=2) + "\n")
-    return (
-        0
-        if result.status in ("finished", "early_stopped")
-        else EXIT_BAD_INPUT
-        if result.status == "diverged"
-        else 130
-    )
+        text = json.dumps(finite_or_none(metrics), indent=2, allow_nan=False) + "\n"
+        atomic_write_bytes(args.metrics_out, text.encode("utf-8"))
+    if result.status in ("finished", "early_stopped"):
+        return 0
+    return 130 if result.status == "cancelled" else EXIT_BAD_INPUT
+
+
+def _why_not_save(status: str, epochs_done: int, save_diverged: bool) -> str | None:
+    """None if the run's weights should replace --out, else the reason they do not."""
+    if status == "diverged" and not save_diverged:
+        return "training diverged; --save-diverged writes the last finite weights"
+    if status == "cancelled" and epochs_done == 0:
+        return "stopped before the first epoch ended"
+    return None
+
+
+def reading_progress(done: int, total: int | None, filename: str) -> None:
+    """A progress line while a large table is read."""
+    if total:
+        end = "\n" if done >= total else ""
+        print(f"\rreading {filename}: {done / total:6.1%}", end=end, file=sys.stderr, flush=True)
 
 
 class BatchProgress:

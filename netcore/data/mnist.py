@@ -257,6 +257,9 @@ def load_idx_folder(path: str | os.PathLike, name: str | None = None) -> Dataset
             )
         if not np.issubdtype(labels.dtype, np.integer) or (labels.size and labels.min() < 0):
             raise DataError(f"{folder}: {labels_name} must hold non-negative integer class labels")
+    for images, images_name in ((x_train, TRAIN_IMAGES), (x_test, TEST_IMAGES)):
+        if images.dtype.kind == "f" and not np.isfinite(images).all():
+            raise DataError(f"{folder}: {images_name} holds values that are not finite numbers (NaN or inf)")
     if x_train.shape[1:] != x_test.shape[1:]:
         raise DataError(f"{folder}: train images are {x_train.shape[1:]} but test images {x_test.shape[1:]}")
     scale = 1 / 255 if x_train.dtype == np.uint8 else 1.0

@@ -53,7 +53,8 @@ def load_dataset(
 ) -> Dataset:
     """Load the dataset ``name`` refers to; ``options`` pass through to its loader.
 
-    ``data_dir`` and ``progress`` concern MNIST (see ``load_mnist``). Options set to None are
+    ``data_dir`` concerns MNIST (see ``load_mnist``); ``progress(done, total, file_name)`` reports
+    MNIST downloads and the reading of a CSV file. Options set to None are
     ignored, so a command line can pass all its flags; any other option that does not apply
     raises ``DataError``, as does an unknown name (the message lists the choices).
     """
@@ -67,7 +68,7 @@ def load_dataset(
         if kind == "idx":
             _options("idx", name, options)
             return load_idx_folder(path)
-        return load_csv(path, **_options("csv", name, options))
+        return load_csv(path, progress=progress, **_options("csv", name, options))
     if kind == "mnist":
         return load_mnist(data_dir, progress=progress, **_options("mnist", name, options))
     if kind in SYNTHETIC_NAMES:

@@ -7,6 +7,8 @@ Gaussian jitter added to each coordinate; the sets span roughly [-1, 1] (blobs a
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -17,13 +19,27 @@ from netcore.data.split import train_test_split
 Arrays = tuple[np.ndarray, np.ndarray]
 
 
+MAX_SAMPLES_ENV = "NETCORE_MAX_SAMPLES"
+DEFAULT_MAX_SAMPLES = 10_000_000  # 2 features: 80 MB of float32 (more while generating)
+
+
+def max_samples() -> int:
+    """The most samples a toy set may have (``NETCORE_MAX_SAMPLES``, default 10,000,000)."""
+    return int(float(os.environ.get(MAX_SAMPLES_ENV) or DEFAULT_MAX_SAMPLES))
+
+
 def _check(n: int, noise: float, classes: int = 2) -> None:
     if not isinstance(classes, int | np.integer) or isinstance(classes, bool) or classes < 2:
         raise DataError(f"classes must be an integer >= 2, got {classes!r}")
     if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < classes:
         raise DataError(f"n must be an integer >= {classes} (one sample per class), got {n!r}")
-    if not noise >= 0:  # also rejects NaN
-        raise DataError(f"noise must be >= 0, got {noise!r}")
+    if n > max_samples():
+        raise DataError(
+            f"n (samples) is {n:,}, more than the limit of {max_samples():,} "
+            f"(set {MAX_SAMPLES_ENV} to raise it)"
+        )
+    if not (isinstance(noise, int | float | np.floating) and math.isfinite(noise) and noise >= 0):
+        raise DataError(f"noise must be a finite number >= 0, got {noise!r}")
 
 
 def _balanced_labels(n: int, classes: int, rng: np.random.Generator) -> np.ndarray:

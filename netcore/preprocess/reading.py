@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 from os import PathLike
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS_ENV = "NETCORE_MAX_IMAGE_PIXELS"
+DEFAULT_MAX_PIXELS = 2**26  # 67 megapixels: any camera photo, not a 13000x13000 bomb
 
 
 def load_image(path: str | PathLike[str]) -> np.ndarray:
@@ -16,12 +20,20 @@ def load_image(path: str | PathLike[str]) -> np.ndarray:
     on paper); a phone photo is turned upright by its EXIF orientation.
     Raises ValueError when the file is missing or is not an image Pillow can decode.
     """
+    limit = int(float(os.environ.get(MAX_PIXELS_ENV) or DEFAULT_MAX_PIXELS))
     try:
         with Image.open(path) as im:
+            # The header's size, checked before anything is decoded: a small file can declare
+            # an image that would take gigabytes (a decompression bomb).
+            if im.width * im.height > limit:
+                raise ValueError(
+                    f"{str(path)!r} is {im.width}x{im.height} pixels, more than the limit of {limit:,} "
+                    f"(set {MAX_PIXELS_ENV} to raise it)"
+                )
             im.load()
             im = ImageOps.exif_transpose(im)
             return _pil_to_gray(im)
-    except (OSError, UnidentifiedImageError, SyntaxError) as exc:
+    except (OSError, UnidentifiedImageError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValueError(f"cannot read an image from {str(path)!r}: {exc}") from exc
 
 

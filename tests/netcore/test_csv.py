@@ -131,3 +131,109 @@ def test_registry_csv(tmp_path):
     assert ds.class_names == ["a", "b"] and len(ds.x_test) == 10
     with pytest.raises(DataError, match="option noise does not apply"):
         load_dataset(f"csv:{path}", noise=0.1)
+
+
+# -- values, budgets and the two readers (issues 10 and 15) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("a,b,y\n1,2,x\n3,4,\n", "line 3, column 'y' holds an empty value"),
+        ("a,b,y\n1,2,1\n3,4,\n", "line 3, column 'y' holds an empty value"),
+        ("a,b,y\n1,2,x\n3,1e39,z\n", "line 3, column 'b' holds '1e39'"),
+        ("a,b,y\n1,2,x\n3,-4e38,z\n", "line 3, column 'b' holds '-4e38'"),
+        ("a,b,y\n1,2,x\n3,nan,z\n", "line 3, column 'b' holds 'nan'"),
+        ("a,b,y\n1,2,x\n3,4,z,w\n", "line 3 has 4 fields but the header has 3"),
+        ("a,b,y\n1,2,1\n\n3,4,5,6\n", "line 4 has 4 fields but the header has 3"),
+    ],
+)
+def test_bad_values_name_the_line_and_column(tmp_path, text, match):
+    assert match in error(tmp_path, text)
+
+
+@pytest.mark.parametrize("rows, length", [(300, 100_000), (4000, 2500)])
+def test_a_huge_cell_costs_its_own_size_not_the_tables(tmp_path, rows, length):
+    import tracemalloc
+
+    rows = "".join(f"{i},{i % 3},{'c' * length if i == 5 else 'ab'[i % 2]}\n" for i in range(rows))
+    path = write(tmp_path, "x,y,label\n" + rows)
+    tracemalloc.start()
+    ds = load_csv(path, standardize=False)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert ds.num_classes == 3
+    assert peak < 10_000_000, f"peak {peak:,} bytes: cells were padded to the longest"
+
+
+def test_a_file_beyond_the_size_limit_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETCORE_MAX_CSV_MB", "0.001")
+    message = error(tmp_path, table(200))
+    assert "NETCORE_MAX_CSV_MB" in message and "limit" in message
+
+
+def random_table(rng, n: int, labels: str) -> str:
+    x = rng.standard_normal((n, 3)) * [1, 1e3, 1e-3]
+    kinds = {
+        "text": lambda i: ["cat", "dog", "emu"][i % 3],
+        "int": lambda i: str(i % 4),
+        "float": lambda i: f"{x[i, 0] * 2:.3f}",
+        "quoted": lambda i: f'"{["a,b", "c"][i % 2]}"',
+    }
+    label = kinds[labels]
+    return "f1,f2,f3,y\n" + "".join(
+        f"{x[i, 0]:.6g}, {x[i, 1]:.4e},{float(x[i, 2])!r},{label(i)}\n" + ("\n" if i % 97 == 0 else "")
+        for i in range(n)
+    )
+
+
+@pytest.mark.parametrize("labels", ["text", "int", "float", "quoted"])
+def test_fast_and_plain_readers_agree(tmp_path, monkeypatch, labels):
+    import netcore.data.csv as csv_module
+
+    path = write(tmp_path, random_table(np.random.default_rng(1), 500, labels))
+    monkeypatch.setattr(csv_module, "BLOCK_ROWS", 64)  # several blocks
+    fast = csv_module.read_table(path)
+    monkeypatch.setattr(csv_module, "_read_fast", lambda *args: None)
+    plain = csv_module.read_table(path)
+    np.testing.assert_array_equal(fast.x, plain.x)
+    assert fast.x.shape == (500, 3) and fast.features == plain.features == ["f1", "f2", "f3"]
+    if plain.label_numbers is None:
+        assert fast.label_numbers is None
+        assert list(fast.label_texts) == list(plain.label_texts)
+    else:
+        np.testing.assert_array_equal(fast.label_numbers, plain.label_numbers)
+    monkeypatch.undo()
+    a, b = load_csv(path, seed=2), load_csv(path, seed=2)
+    np.testing.assert_array_equal(a.x_train, b.x_train)
+
+
+def test_progress_reports_each_block_and_ends_at_the_file_size(tmp_path, monkeypatch):
+    import netcore.data.csv as csv_module
+
+    path = write(tmp_path, table(1000))
+    monkeypatch.setattr(csv_module, "BLOCK_ROWS", 100)
+    monkeypatch.setattr(csv_module, "PROGRESS_MIN_BYTES", 0)
+    calls = []
+    load_csv(path, progress=lambda *args: calls.append(args))
+    assert calls, "reported for a large file"
+    monkeypatch.setattr(csv_module, "PROGRESS_MIN_BYTES", 10**9)
+    calls = []
+    load_csv(path, progress=lambda *args: calls.append(args))
+    assert not calls, "a small file loads without progress"
+    monkeypatch.setattr(csv_module, "PROGRESS_MIN_BYTES", 0)
+    calls = []
+    load_csv(path, progress=lambda done, total, name: calls.append((done, total, name)))
+    assert len(calls) == 10 and calls[-1] == (path.stat().st_size, path.stat().st_size, "table.csv")
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+
+
+def test_rows_for_a_model_by_column_name(tmp_path):
+    from netcore.data.csv import read_table
+
+    path = write(tmp_path, "id,b,a\nr1,2,1\nr2,4,3\n")
+    rows = read_table(path, features=["a", "b"], label="kind", label_required=False)
+    np.testing.assert_array_equal(rows.x, [[1, 2], [3, 4]])
+    assert rows.label is None
+    with pytest.raises(DataError, match="no column named 'c'; the model reads columns a, b, c"):
+        read_table(path, features=["a", "b", "c"], label_required=False)

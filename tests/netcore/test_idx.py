@@ -157,3 +157,43 @@ def test_dtype_table_matches_the_format():
     assert {code: dt.str for code, dt in idx.IDX_DTYPES.items()} == {
         0x08: "|u1", 0x09: "|i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8",
     }  # fmt: skip
+
+
+# -- budgets before the work (issue 10) ------------------------------------------------------
+
+
+def test_a_gzip_bomb_is_refused_before_it_is_inflated(tmp_path, monkeypatch):
+    import tracemalloc
+
+    header = bytes([0, 0, 0x08, 3]) + np.asarray([2000, 100, 100], ">u4").tobytes()  # 20 MB of zeros
+    path = tmp_path / "bomb-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(header + bytes(20_000_000)))
+    assert path.stat().st_size < 100_000
+    monkeypatch.setenv("NETCORE_MAX_IDX_MB", "5")
+    tracemalloc.start()
+    with pytest.raises(DataError, match=r"shape \(2000, 100, 100\).*NETCORE_MAX_IDX_MB"):
+        read_idx(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2_000_000, f"peak {peak:,} bytes: the payload was inflated"
+    monkeypatch.setenv("NETCORE_MAX_IDX_MB", "50")
+    assert read_idx(path).shape == (2000, 100, 100), "within the limit it loads"
+
+
+def test_a_raw_header_declaring_more_than_the_file_holds_is_refused_unread(tmp_path):
+    header = bytes([0, 0, 0x0D, 2]) + np.asarray([2**31, 2**20], ">u4").tobytes()
+    assert "limit" in error_for(tmp_path, header + b"\0" * 16)
+    small = bytes([0, 0, 0x08, 1]) + np.asarray([1000], ">u4").tobytes()
+    assert "truncated" in error_for(tmp_path, small + b"\0" * 10)
+
+
+def test_float_images_with_nan_are_refused(tmp_path):
+    from netcore.data.mnist import FILES, load_idx_folder
+
+    images = np.zeros((4, 2, 2), np.float32)
+    images[2, 1, 1] = np.nan
+    labels = np.arange(4, dtype=np.uint8)
+    for name in FILES:
+        write_idx(tmp_path / name, images if "images" in name else labels)
+    with pytest.raises(DataError, match="not finite"):
+        load_idx_folder(tmp_path)

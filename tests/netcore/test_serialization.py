@@ -162,3 +162,147 @@ def test_cnn_with_batchnorm_round_trips_through_a_file(tmp_path):
     save_model(SavedModel(net), path)
     x = rng.standard_normal((5, 1, 8, 8)).astype(np.float32)
     np.testing.assert_array_equal(load_model(path).network.predict(x), net.predict(x))
+
+
+# -- bounded reading and checked values (issue 10) -------------------------------------------
+
+
+def _arrays(path):
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _header(path):
+    import json
+
+    with np.load(path) as npz:
+        return json.loads(npz["__header__"].tobytes())
+
+
+def _write(path, members: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def _npy(array) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _with_header(saved_path, tmp_path, _edit=lambda text: text, **changes):
+    import json
+
+    header = _header(saved_path)
+    header.update(changes)
+    members = _arrays(saved_path)
+    text = _edit(json.dumps(header))
+    members["__header__.npy"] = _npy(np.frombuffer(text.encode(), np.uint8))
+    path = tmp_path / "changed.npz"
+    _write(path, members)
+    return path
+
+
+def test_an_inflating_member_is_refused_before_it_is_inflated(saved, tmp_path):
+    import tracemalloc
+
+    _, path = saved
+    members = _arrays(path)
+    members["0.W.npy"] = _npy(np.zeros((6, 8 * 200_000), np.float32))  # 38 MB of zeros: ~40 kB zipped
+    bomb = tmp_path / "bomb.npz"
+    _write(bomb, members)
+    assert bomb.stat().st_size < 1_000_000
+    tracemalloc.start()
+    with pytest.raises(ModelFileError, match=r"array '0.W' declares [\d,]+ bytes, the design needs 192"):
+        load_model(bomb)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 5_000_000, f"peak {peak:,} bytes: the member was inflated"
+
+
+def test_a_design_beyond_the_size_limit_is_refused_before_allocating(saved, tmp_path):
+    huge = {"input_shape": [100_000], "layers": [{"type": "dense", "units": 1_000_000}]}
+    path = _with_header(saved[1], tmp_path, spec=huge)
+    with pytest.raises(ModelFileError, match="NETCORE_MAX_MODEL_MB"):
+        load_model(path)
+
+
+def test_a_file_that_is_not_a_zip_is_not_a_netcore_model(tmp_path):
+    for data in (b"hello, world\n" * 10, bytes(range(256)) * 4, b"\x93NUMPY junk"):
+        path = tmp_path / "x.npz"
+        path.write_bytes(data)
+        with pytest.raises(ModelFileError, match="not a netcore model file") as info:
+            load_model(path)
+        assert "pickle" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"dtype": "int8"}, "dtype"),
+        ({"dtype": "object"}, "dtype"),
+        ({"history": "abc"}, "history"),
+        ({"history": [1, 2]}, "history"),
+        ({"settings": [["lr", 1]]}, "settings"),
+        ({"class_names": ["a", "b"]}, "class_names"),
+        ({"class_names": [1, 2, 3]}, "class_names"),
+        ({"preprocessing": 5}, "preprocessing"),
+        ({"spec": {**SPEC, "task": "clustering"}}, "task"),
+    ],
+)
+def test_wrong_header_values_get_one_line_naming_the_field(saved, tmp_path, changes, field):
+    path = _with_header(saved[1], tmp_path, **changes)
+    with pytest.raises(ModelFileError) as info:
+        load_model(path)
+    assert field in str(info.value) and "\n" not in str(info.value)
+
+
+def test_non_finite_numbers_in_the_header_are_refused(saved, tmp_path):
+    layers = [{"type": "dense", "units": 8}, {"type": "batchnorm", "eps": 0.5}, SPEC["layers"][2]]
+    spec = {**SPEC, "layers": layers}
+    path = _with_header(saved[1], tmp_path, lambda text: text.replace("0.5", "1e999"), spec=spec)
+    with pytest.raises(ModelFileError, match=r"spec.layers\[1\].eps is not a finite number"):
+        load_model(path)
+    path = _with_header(saved[1], tmp_path, lambda text: text.replace("0.5", "NaN"), spec=spec)
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        load_model(path)
+
+
+def test_saved_headers_are_always_valid_json(tmp_path):
+    import json
+
+    net = Network(SPEC)
+    path = tmp_path / "m.npz"
+    save_model(SavedModel(net, history=[{"epoch": 1, "loss": float("nan"), "val_loss": float("inf")}]), path)
+
+    def strict(name):
+        raise ValueError(name)
+
+    with np.load(path) as npz:
+        header = json.loads(npz["__header__"].tobytes(), parse_constant=strict)
+    assert header["history"] == [{"epoch": 1, "loss": None, "val_loss": None}]
+    assert load_model(path).history == header["history"]
+
+
+def test_a_weight_member_with_the_wrong_dtype_is_refused(saved, tmp_path):
+    _, path = saved
+    members = _arrays(path)
+    members["0.W.npy"] = _npy(np.ones((6, 8), np.int64))
+    bad = tmp_path / "bad.npz"
+    _write(bad, members)
+    with pytest.raises(ModelFileError, match="array '0.W' is int64"):
+        load_model(bad)
+
+
+def test_stale_part_files_of_the_same_name_are_cleaned_up(saved):
+    _, path = saved
+    stale = path.parent / f".{path.name}.abc123.part"
+    fresh = path.parent / f".{path.name}.def456.part"  # a save still in progress: left alone
+    other = path.parent / ".other.npz.abc123.part"
+    for p in (stale, fresh, other):
+        p.write_bytes(b"half")
+    os.utime(stale, (0, 0))
+    os.utime(other, (0, 0))
+    save_model(SavedModel(Network(SPEC)), path)
+    assert not stale.exists() and fresh.exists() and other.exists()

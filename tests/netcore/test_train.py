@@ -137,3 +137,68 @@ def test_bad_settings_are_named():
         TrainSettings(batch_size=0)
     with pytest.raises(ValueError, match="unknown optimizer"):
         TrainSettings(optimizer="lbfgs")
+
+
+# -- divergence and early stopping keep good weights, batchnorm statistics included -----------
+
+BN = {
+    "input_shape": [2],
+    "layers": [
+        {"type": "dense", "units": 16, "activation": "relu"},
+        {"type": "batchnorm"},
+        {"type": "dense", "units": 3},
+    ],
+}
+
+
+def test_divergence_restores_weights_that_gave_a_finite_loss():
+    x, y = blobs()
+    net = Network(BN, seed=0)
+    trainer = Trainer(net, TrainSettings(epochs=5, batch_size=16, lr=1e6, shuffle=False), x, y)
+    result = trainer.run()
+    assert result.status == "diverged" and "finite loss and gradients" in result.message
+    state = net.state_dict()
+    assert all(np.isfinite(v).all() for v in state.values()), "weights and running statistics"
+    # The restored weights are those the last finite batch was computed with: that batch gives
+    # a finite loss again (in training mode, as it did then).
+    batch = int(result.message.split("(epoch 1, batch ")[1].split(")")[0])
+    xb, yb = x[(batch - 1) * 16 : batch * 16], y[(batch - 1) * 16 : batch * 16]
+    out = net.forward(xb, training=True)
+    assert np.isfinite(net.loss.forward(out, net.loss.targets(yb, 3, np.float32)))
+
+
+def test_early_stopping_restores_the_best_epochs_batchnorm_statistics():
+    x, y = blobs()
+    states = []
+    net = Network(BN, seed=0)
+    wrong = (y + 1) % 3  # validation labels that training makes worse every epoch
+    trainer = Trainer(net, TrainSettings(epochs=10, batch_size=20, lr=0.01, patience=2), x, y, x, wrong)
+    result = trainer.run(on_epoch=lambda e: states.append(net.state_dict()))
+    assert result.status == "early_stopped"
+    best = states[trainer._best_epoch - 1]
+    assert trainer._best_epoch < len(states)
+    for key, value in net.state_dict().items():
+        np.testing.assert_array_equal(value, best[key], err_msg=key)
+
+
+def test_restore_epoch_start_puts_back_the_weights_that_match_the_history():
+    x, y = blobs()
+    net = Network(BN, seed=0)
+    trainer = Trainer(net, TrainSettings(epochs=3, batch_size=20), x, y)
+    trainer.run(epochs=1)
+    after_one = net.state_dict()
+    calls = iter(range(100))
+    result = trainer.run(epochs=1, should_stop=lambda: next(calls) == 4)  # stop mid-epoch 2
+    assert result.status == "cancelled" and trainer.epoch == 1
+    assert not np.array_equal(net.state_dict()["0.W"], after_one["0.W"])
+    trainer.restore_epoch_start()
+    for key, value in after_one.items():
+        np.testing.assert_array_equal(net.state_dict()[key], value, err_msg=key)
+
+
+def test_settings_refuse_non_finite_values():
+    for field in ("l2", "momentum", "weight_decay", "lr", "clip_norm"):
+        with pytest.raises(ValueError, match=f"{field} must be a finite number"):
+            TrainSettings(**{field: float("inf")})
+    with pytest.raises(ValueError, match="schedule warmup must be a finite number"):
+        TrainSettings(schedule={"name": "constant", "warmup": float("nan")})
