@@ -111,7 +111,7 @@ def test_a_model_with_malformed_history_or_settings_leaves_the_window_as_it_was(
     with qtbot.waitSignal(window.controller.error, timeout=10000):
         window.open_model(str(path))
     qtbot.wait(50)  # nothing else arrives after the error
-    assert len(errors) == 1 and errors[0].startswith("cannot open odd.npz:") and "\n" not in errors[0]
+    assert len(errors) == 1 and "odd.npz" in errors[0] and "\n" not in errors[0]  # the engine or the window names it
     assert (window.designer.spec(), window.controller.network, window.controller.history) == before
     assert window.plot.series["loss"].n == curve and window.model_path is None
     assert len([b for b in window.findChildren(QMessageBox) if b.isVisible()]) == 1
