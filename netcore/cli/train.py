@@ -103,8 +103,9 @@ def cmd_train(args) -> int:
         raise CommandError(
             f'{args.arch}: unknown "task" {spec["task"]!r}; choose classification or regression'
         )
-    out_path = Path(args.out) if args.out else Path(Path(args.arch).stem + ".npz")
-    for flag, target in (("--out", str(out_path)), ("--metrics-out", args.metrics_out)):
+    out = Path(args.arch).stem + ".npz" if args.out is None else args.out  # default: here
+    out_path = Path(out)
+    for flag, target in (("--out", out), ("--metrics-out", args.metrics_out)):
         if target is not None and (problem := cannot_write(target)):
             raise CommandError(f"{flag}: {problem}")
     dataset, options, settings, augment_name = resolve_settings(args, spec)

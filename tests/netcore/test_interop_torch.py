@@ -277,7 +277,7 @@ def test_train_py_reads_the_csv_as_netcore_split_and_standardised_it(torch, tmp_
     run_script(monkeypatch, load_script(tmp_path / "t", "train_csv"), "--epochs", "0")
     out = capsys.readouterr().out
     assert "84 train / 36 test" in out
-    expected = evaluated_accuracy(tmp_path / "table.npz", f"csv:{csv_path}", capsys)
+    expected = evaluated_accuracy(tmp_path / "table.npz", f"csv:{csv_path}", capsys, "--split", "test")
     assert printed_accuracy(out) == pytest.approx(expected, abs=5e-5)
 
 
