@@ -10,13 +10,13 @@ import copy
 import inspect
 import re
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from netcore.layers import LAYER_TYPES
+from netcore.resources import resource_path
 from netcore.spec import LayerInfo, SpecError, check_spec, make_layer, normalise_shape
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "resources" / "networks"
+TEMPLATES_DIR = resource_path("networks")
 
 DEFAULT_SPEC: dict[str, Any] = {
     "name": "xor",

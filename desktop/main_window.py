@@ -24,11 +24,11 @@ from desktop.widgets.digit_panel import DigitPanel
 from desktop.widgets.plot import LivePlot
 from desktop.widgets.training import TrainingPanel
 from netcore.digits import digit_input_problem
+from netcore.resources import default_model_path
 from netcore.spec import SpecError, save_spec
 from netcore.train import TrainResult, TrainSettings
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = ROOT / "resources" / "models" / "digits.npz"
+DEFAULT_MODEL = default_model_path()
 MAX_RECENT = 8
 
 

@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from netcore.network import Network
+from netcore.resources import resource_path
 from netcore.spec import SpecError, load_spec
 from netcore.train import Trainer, TrainSettings
 
-SPECS = Path(__file__).resolve().parent.parent / "resources" / "networks"
+SPECS = resource_path("networks")
 MLP_BATCHES = (32, 128, 512)
 CNN_BATCH = 64
 

@@ -1,7 +1,6 @@
 """The whole window: design -> train -> save -> open, errors as dialogs, closing while training."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +8,8 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from desktop.main_window import MainWindow
+from netcore.resources import resource_path
 
-ROOT = Path(__file__).resolve().parents[2]
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
 
 
@@ -98,7 +97,7 @@ def test_design_round_trip_through_json(qtbot, window, tmp_path):
     from netcore.spec import save_spec
 
     path = tmp_path / "design.json"
-    spec = json.loads((ROOT / "resources/networks/mnist_mlp.json").read_text())
+    spec = json.loads(resource_path("networks", "mnist_mlp.json").read_text())
     save_spec(spec, path)
     window.open_design(str(path))
     assert window.designer.spec()["layers"] == spec["layers"]

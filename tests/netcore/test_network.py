@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from netcore.network import Network, format_summary
+from netcore.resources import resource_path
 from netcore.spec import SpecError, check_spec
 from tests.gradcheck import numerical_grad, relative_error
 
@@ -101,9 +102,8 @@ def test_summary_lists_layers_shapes_and_counts():
 
 def test_shipped_specs_build():
     import json
-    from pathlib import Path
 
-    folder = Path(__file__).resolve().parents[2] / "resources" / "networks"
+    folder = resource_path("networks")
     specs = sorted(folder.glob("*.json"))
     assert len(specs) >= 2
     for path in specs:
