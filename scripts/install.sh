@@ -107,7 +107,7 @@ fi
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 if [ "$first" = yes ]; then
-    say "installing netcore studio$extra and its dependencies (the first time downloads about 150 MB)"
+    say "installing netcore studio$extra and its dependencies (the first time downloads about 100 MB)"
     "$VENV/bin/python" -m pip install -e ".$extra"
 else
     say "updating netcore studio$extra in $VENV"
