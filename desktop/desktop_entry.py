@@ -31,7 +31,7 @@ def launcher_command() -> list[str]:
     """The command that starts this installation: its ``netcore-studio`` script, else ``python -m desktop``."""
     script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
     if script is not None and script.name.startswith(APP_ID) and script.exists():
-        return [str(script.resolve())]
+        return [str(script.absolute())]  # not resolved: pipx's ~/.local/bin link outlives its venv
     found = shutil.which(APP_ID)
     if found:
         return [found]

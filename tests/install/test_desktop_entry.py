@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import shutil
 import subprocess
 import sys
 
@@ -89,3 +90,10 @@ def test_netcore_version(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli_main(["--version"])
     assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"netcore {netcore.__version__}"
+
+
+@pytest.mark.skipif(shutil.which("desktop-file-validate") is None, reason="desktop-file-utils not installed")
+def test_installed_entry_passes_desktop_file_validate(tmp_path):
+    entry, _ = install_desktop_entry(["/home/a b/.venv/bin/netcore-studio"], home=tmp_path)
+    run = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True)
+    assert run.returncode == 0 and not run.stdout.strip(), run.stdout
