@@ -12,15 +12,15 @@ import inspect
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from netcore.layers import LAYER_TYPES
 from netcore.recipe import recipe_of, recipe_problem
+from netcore.resources import resource_path
 from netcore.shapes import format_shape  # noqa: F401 (the designer's shape text)
 from netcore.spec import Analysis, LayerInfo, analyse, make_layer  # noqa: F401 (the designer's analysis)
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "resources" / "networks"
+TEMPLATES_DIR = resource_path("networks")
 
 DEFAULT_SPEC: dict[str, Any] = {
     "name": "xor",

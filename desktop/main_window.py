@@ -25,11 +25,11 @@ from desktop.widgets.frame import LoadingDialog, splitter
 from desktop.widgets.plot import LivePlot
 from desktop.widgets.training import TrainingPanel
 from desktop.window_settings import WindowSettings
+from netcore.resources import default_model_path
 from netcore.spec import SpecError, save_spec
 from netcore.train import TrainResult, TrainSettings
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = ROOT / "resources" / "models" / "digits.npz"
+DEFAULT_MODEL = default_model_path()
 DEFAULT_SIZES = {"window/splitter": [480, 380], "window/top": [880, 560], "window/bottom": [860, 580]}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import platform
-import resource
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from netcore.network import Network
+from netcore.resources import resource_path
 from netcore.spec import SpecError, load_spec
 from netcore.train import Trainer, TrainSettings
 
-SPECS = Path(__file__).resolve().parent.parent / "resources" / "networks"
+SPECS = resource_path("networks")
 MLP_BATCHES = (32, 128, 512)
 CNN_BATCH = 64
 
@@ -155,6 +156,16 @@ def torch_available() -> bool:
         return False
 
 
+def peak_rss_mib() -> float | None:
+    """This process's peak resident memory in MiB; None where the OS does not report it (Windows)."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
+
+
 def machine() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -244,6 +255,7 @@ def run_bench(
                 line += f", pytorch {row['torch_inference_ms']:.3f} ms"
         report["results"].append(row)
         say(line)
-    report["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    say(f"peak memory (whole process, both engines): {report['peak_rss_mib']:.0f} MiB")
+    report["peak_rss_mib"] = peak_rss_mib()
+    if report["peak_rss_mib"] is not None:
+        say(f"peak memory (whole process, both engines): {report['peak_rss_mib']:.0f} MiB")
     return report

@@ -31,7 +31,8 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
     remove_stale_parts(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)
+        if hasattr(os, "fchmod"):  # absent on Windows before 3.13, where mkstemp's mode is no issue
+            os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()

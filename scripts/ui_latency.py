@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--spec", default="mnist_mlp", help="a template name in resources/networks")
+    parser.add_argument("--spec", default="mnist_mlp", help="a template name in netcore/resources/networks")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval (s); default: Python's 5 ms")
     args = parser.parse_args()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+import netcore
 from netcore.cli import bench, evaluate, export, gradcheck, import_model, inspect, predict, summary, train
 from netcore.cli.common import EXIT_BAD_INPUT, CommandError
 
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks")
     parser = argparse.ArgumentParser(prog="netcore", description=__doc__.splitlines()[0], parents=[common])
+    parser.add_argument("--version", action="version", version=f"netcore {netcore.__version__}")
     sub = parser.add_subparsers(dest="command")
     for command in COMMANDS:
         command.add_parser(sub, common)

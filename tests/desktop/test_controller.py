@@ -1,7 +1,6 @@
 """The controller and its workers: training on a thread, pause, stop, shutdown."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,10 +8,10 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from desktop.controller import Controller, DataChoice
 from desktop.widgets.plot import LivePlot
+from netcore.resources import resource_path
 from netcore.train import TrainSettings
 
-ROOT = Path(__file__).resolve().parents[2]
-XOR_SPEC = json.loads((ROOT / "resources/networks/xor.json").read_text())
+XOR_SPEC = json.loads(resource_path("networks", "xor.json").read_text())
 MOONS_SPEC = {
     "input_shape": [2],
     "layers": [{"type": "dense", "units": 16, "activation": "tanh"}, {"type": "dense", "units": 2}],

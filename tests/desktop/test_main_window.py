@@ -1,7 +1,6 @@
 """The whole window: design -> train -> save -> open, errors as dialogs, closing while training."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +8,8 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from desktop.main_window import MainWindow
+from netcore.resources import resource_path
 
-ROOT = Path(__file__).resolve().parents[2]
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
 
 
@@ -111,7 +110,9 @@ def test_a_model_with_malformed_history_or_settings_leaves_the_window_as_it_was(
     with qtbot.waitSignal(window.controller.error, timeout=10000):
         window.open_model(str(path))
     qtbot.wait(50)  # nothing else arrives after the error
-    assert len(errors) == 1 and "odd.npz" in errors[0] and "\n" not in errors[0]  # the engine or the window names it
+    assert (
+        len(errors) == 1 and "odd.npz" in errors[0] and "\n" not in errors[0]
+    )  # the engine or the window names it
     assert (window.designer.spec(), window.controller.network, window.controller.history) == before
     assert window.plot.series["loss"].n == curve and window.model_path is None
     assert len([b for b in window.findChildren(QMessageBox) if b.isVisible()]) == 1
@@ -132,7 +133,7 @@ def test_design_round_trip_through_json(qtbot, window, tmp_path):
     from netcore.spec import save_spec
 
     path = tmp_path / "design.json"
-    spec = json.loads((ROOT / "resources/networks/mnist_mlp.json").read_text())
+    spec = json.loads(resource_path("networks", "mnist_mlp.json").read_text())
     save_spec(spec, path)
     window.open_design(str(path))
     assert window.designer.spec()["layers"] == spec["layers"]

@@ -2,7 +2,6 @@
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,11 +9,11 @@ from PIL import Image, ImageDraw
 
 from netcore.cli import main
 from netcore.network import Network
+from netcore.resources import resource_path
 from netcore.serialization import ModelFileError, SavedModel, load_model, save_model
 
-ROOT = Path(__file__).resolve().parents[2]
-XOR = str(ROOT / "resources/networks/xor.json")
-MLP = str(ROOT / "resources/networks/mnist_mlp.json")
+XOR = str(resource_path("networks", "xor.json"))
+MLP = str(resource_path("networks", "mnist_mlp.json"))
 
 
 def run(capsys, *argv):
@@ -184,7 +183,7 @@ def test_predict_reads_a_drawn_image(tmp_path, capsys):
 
 
 def test_bench_times_a_given_spec_on_a_short_epoch(capsys):
-    spec = Path(__file__).resolve().parents[2] / "resources" / "networks" / "mnist_cnn.json"
+    spec = resource_path("networks", "mnist_cnn.json")
     args = ["bench", "--spec", str(spec), "--batch-size", "16", "--samples", "96", "--no-torch", "--json"]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)

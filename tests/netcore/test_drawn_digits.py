@@ -5,18 +5,16 @@ The redrawn set is made here from MNIST test digits: each is scaled to a random 
 light-on-dark. It goes through ``classify_image``, the code path of ``netcore predict`` and the pad.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
 from netcore.data.mnist import load_mnist
 from netcore.digits import classify_image
+from netcore.resources import resource_path
 from netcore.serialization import load_model
 
-ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ROOT / "resources" / "models" / "digits.npz"
+SHIPPED = resource_path("models", "digits.npz")
 CANVAS = 280
 
 
@@ -41,7 +39,7 @@ def redraw_like_people(digit: np.ndarray, rng: np.random.Generator) -> np.ndarra
 
 @pytest.fixture(scope="module")
 def shipped():
-    assert SHIPPED.exists(), "resources/models/digits.npz is missing"
+    assert SHIPPED.exists(), "netcore/resources/models/digits.npz is missing"
     assert SHIPPED.stat().st_size < 2 * 1024 * 1024
     return load_model(SHIPPED).network
 

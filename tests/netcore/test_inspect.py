@@ -22,6 +22,7 @@ from netcore.inspect import (
 )
 from netcore.inspect.gradcheck import numerical_grad, relative_error
 from netcore.network import Network
+from netcore.resources import resource_path
 from netcore.train import Trainer, TrainSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,7 +241,7 @@ def test_decision_grid_agrees_with_predict_at_the_grid_points():
 
 
 def test_decision_grid_of_the_xor_template_has_two_classes():
-    spec = json.loads((ROOT / "resources/networks/xor.json").read_text())
+    spec = json.loads((resource_path("networks", "xor.json")).read_text())
     net = Network(spec)
     grid = decision_grid(net, (-0.5, 1.5, -0.5, 1.5), 200)
     assert grid.probabilities.shape == (200, 200, 2)
@@ -289,7 +290,7 @@ def test_confusion_matrix_against_a_loop():
 
 
 def test_confusion_of_a_one_output_binary_model():
-    spec = json.loads((ROOT / "resources/networks/xor.json").read_text())
+    spec = json.loads((resource_path("networks", "xor.json")).read_text())
     net = Network(spec)
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
     y = np.array([0, 1, 1, 0])

@@ -11,12 +11,13 @@ from netcore.cli import main
 from netcore.data.registry import load_dataset
 from netcore.layers import Dense
 from netcore.network import Network
+from netcore.resources import resource_path
 from netcore.serialization import SavedModel, save_model
 from netcore.train import Trainer, TrainSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-XOR = ROOT / "resources/networks/xor.json"
-DIGITS = ROOT / "resources/models/digits.npz"
+XOR = resource_path("networks", "xor.json")
+DIGITS = resource_path("models", "digits.npz")
 
 
 def run(capsys, *argv):

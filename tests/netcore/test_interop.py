@@ -16,6 +16,7 @@ import pytest
 from netcore.cli import main
 from netcore.interop import InteropError, export_model, import_model
 from netcore.network import Network
+from netcore.resources import resource_path
 from netcore.serialization import SavedModel, load_model, save_model
 
 onnx = pytest.importorskip("onnx")
@@ -23,8 +24,8 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("safetensors")
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = sorted((ROOT / "resources" / "networks").glob("*.json"))
-DIGITS = ROOT / "resources" / "models" / "digits.npz"
+TEMPLATES = sorted(resource_path("networks").glob("*.json"))
+DIGITS = resource_path("models", "digits.npz")
 CASES = [pytest.param(p, id=p.stem) for p in TEMPLATES] + [pytest.param(DIGITS, id="digits.npz")]
 
 # Every layer type and setting the engine has, in one design.

@@ -14,6 +14,7 @@ import pytest
 from netcore.cli import main
 from netcore.interop import InteropError, NeedsDesign, export_model, import_model, missing_packages
 from netcore.network import Network
+from netcore.resources import resource_path
 from netcore.serialization import SavedModel, load_model
 from tests.netcore.test_interop import (
     CASES,
@@ -132,7 +133,7 @@ def test_safetensors_that_do_not_fit_the_design(tmp_path, capsys):
     export_model(model, "torch", tmp_path / "t")
     tensors = load_file(tmp_path / "t" / "model.safetensors")
     # the weights of another design
-    other = json.loads((ROOT / "resources/networks/mnist_cnn_small.json").read_text())
+    other = json.loads((resource_path("networks", "mnist_cnn_small.json")).read_text())
     _write(tmp_path / "small.json", other)
     out = tmp_path / "m.npz"
     code, _, err = run_cli(
@@ -155,7 +156,7 @@ def test_safetensors_that_do_not_fit_the_design(tmp_path, capsys):
             "import",
             str(tmp_path / "wrong.safetensors"),
             "--arch",
-            str(ROOT / "resources/networks/digits_cnn.json"),
+            str(resource_path("networks", "digits_cnn.json")),
             "--out",
             str(out),
         ],
@@ -176,7 +177,7 @@ def test_safetensors_with_the_design_given(tmp_path):
     model = load_model(DIGITS)
     export_model(model, "torch", tmp_path / "t")
     save_file(load_file(tmp_path / "t" / "model.safetensors"), tmp_path / "plain.safetensors")  # no metadata
-    back = import_model(tmp_path / "plain.safetensors", arch=ROOT / "resources/networks/digits_cnn.json")
+    back = import_model(tmp_path / "plain.safetensors", arch=resource_path("networks", "digits_cnn.json"))
     x = inputs(model, 16)
     np.testing.assert_array_equal(back.network.predict(x), model.network.predict(x))
     assert back.class_names == [str(k) for k in range(10)]

@@ -20,12 +20,12 @@ import pytest
 from netcore.cli import main
 from netcore.interop import InteropError, export_model, import_model
 from netcore.network import Network
+from netcore.resources import resource_path
 from netcore.serialization import SavedModel, load_model
 from tests.netcore.test_interop import (
     CASES,
     EVERY_LAYER,
     LOSS_VARIANTS,
-    ROOT,
     close,
     csv_model,
     inputs,
@@ -209,7 +209,7 @@ def test_train_py_under_torchrun_and_back(torch, mnist_dir, tmp_path, capsys):
         main(
             [
                 "export",
-                str(ROOT / "resources/networks/mnist_mlp.json"),
+                str(resource_path("networks", "mnist_mlp.json")),
                 "--format",
                 "torch",
                 "--out",

@@ -3,6 +3,7 @@ import pytest
 
 from netcore.inspect.gradcheck import numerical_grad, relative_error
 from netcore.network import Network, format_summary
+from netcore.resources import resource_path
 from netcore.spec import SpecError, check_spec
 
 MLP = {
@@ -98,9 +99,8 @@ def test_summary_lists_layers_shapes_and_counts():
 
 def test_shipped_specs_build():
     import json
-    from pathlib import Path
 
-    folder = Path(__file__).resolve().parents[2] / "resources" / "networks"
+    folder = resource_path("networks")
     specs = sorted(folder.glob("*.json"))
     assert len(specs) >= 2
     for path in specs:

@@ -1,13 +1,12 @@
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from netcore.network import Network
+from netcore.resources import resource_path
 from netcore.train import Trainer, TrainSettings
 
-ROOT = Path(__file__).resolve().parents[2]
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
 XOR_Y = np.array([0, 1, 1, 0])
 
@@ -26,7 +25,7 @@ SMALL = {
 
 
 def test_xor_learns_with_the_shipped_spec():
-    spec = json.loads((ROOT / "resources/networks/xor.json").read_text())
+    spec = json.loads(resource_path("networks", "xor.json").read_text())
     net = Network(spec, seed=0)
     trainer = Trainer(
         net, TrainSettings(epochs=10000, batch_size=4, optimizer="sgd", lr=2.0, shuffle=False), XOR_X, XOR_Y
