@@ -81,9 +81,11 @@ def build_menus(window: QMainWindow, templates: list[str], load_template: Callab
         elif attr == "undo":
             menu.addAction(window.designer.undo_action)
             menu.addAction(window.designer.redo_action)
-            menu.addSeparator()
-            for action in window.designer.edit_actions():  # the drawing's gestures as menu entries
-                menu.addAction(action)
+            for action in [None, *window.designer.edit_actions()]:  # the drawing's gestures; None: a line
+                if action is None:
+                    menu.addSeparator()
+                else:
+                    menu.addAction(action)
         elif attr.startswith("sep"):
             menu.addSeparator()
         else:
