@@ -347,3 +347,22 @@ def test_an_export_that_fails_says_why_and_restores_the_window(qtbot, window, tr
     assert window.last_error and "does not exist" in window.last_error
     assert len(window.last_error.splitlines()) == 1 and not gone.exists()
     assert window.act_export_onnx.isEnabled()
+
+
+@pytest.mark.parametrize(("button", "expected"), [("Export without", ""), ("Cancel", None)])
+def test_the_data_question_itself(qtbot, window, button, expected):
+    """The real dialog (the other tests replace it): its buttons answer as data_source says."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    seen = []
+
+    def click():  # never leaves the dialog open (the test would hang instead of failing)
+        box = QApplication.activeModalWidget()
+        seen.append(box.text() if isinstance(box, QMessageBox) else None)
+        buttons = [b for b in box.buttons() if b.text() == button] if seen[0] else []
+        buttons[0].click() if buttons else box.close()
+
+    QTimer.singleShot(100, click)
+    assert file_dialogs.data_source(window, "csv", "table", "") == expected
+    assert "CSV table 'table'" in seen[0]
