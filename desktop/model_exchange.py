@@ -136,7 +136,7 @@ class ModelExchange(QObject):
                 w, "Export for PyTorch", f"{folder} already holds {', '.join(there)}. Replace them?"
             ):
                 return None
-            w.memory.remember_dir(str(Path(folder) / TORCH_FILES[0]))
+            w.memory.remember_dir(folder)  # its parent: the next export starts beside it
             return folder
         suffix = interop.EXPORT_TARGETS[fmt].suffix
         path = files.save_file(
