@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 from desktop import file_dialogs as files
 from desktop.menus import EXPORT_MENU
 from netcore import interop
-from netcore.interop.train_script import data_config, dataset_name
+from netcore.interop.train_script import SYNTHETIC_DATA, data_config, dataset_name
 from netcore.serialization import SavedModel
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ TIPS = {
     "(python train.py, or torchrun --nproc_per_node=N train.py)",
     "numpy": "One .py file with the forward pass in NumPy alone, and its weights beside it (.npz)",
 }
-TORCH_FILES = ("model.py", "model.safetensors", "train.py")
+TORCH_FILES = ("model.py", "model.safetensors", "train.py", SYNTHETIC_DATA)  # what it may replace
 
 
 def install_hint(what: str, doing: str) -> str | None:
@@ -159,7 +159,12 @@ class ModelExchange(QObject):
         kind, name = config["kind"], config.get("name", "")
         asks = "train.py will ask for --data"
         if kind == "none":
-            return None, f"{asks} (the model does not say what it was trained on)"
+            why = (
+                f"it cannot read {name!r} by itself"
+                if name
+                else "the model does not say what it was trained on"
+            )
+            return None, f"{asks} ({why})"
         if kind not in ("csv", "idx") or config["path"]:
             return None, ""
         for choice in (c.session.data_choice.name, self.window.training.data_choice().name):
