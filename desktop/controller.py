@@ -10,6 +10,7 @@ All signals are emitted on the UI thread.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from desktop.state import DataChoice, Session, copy_network
 from desktop.tasks import Threads
 from desktop.worker import TaskWorker, TrainingWorker
+from netcore import interop
 from netcore.data.dataset import Dataset
 from netcore.data.handwriting import MNIST_WITH_HANDWRITING, load_samples, with_handwriting
 from netcore.digits import digit_input_problem, pick_digit
@@ -50,6 +52,7 @@ class Controller(QObject):
     network_changed = Signal(object, str)  # a UI-thread Network (a copy while training), its name
     model_opened = Signal(object, object, str)  # SavedModel, TrainSettings | None, path
     model_saved = Signal(str)
+    design_needed = Signal(str, str)  # weights opened without their design: path, the one-line reason
     error = Signal(str)
 
     def __init__(self, data_dir: str | None = None, parent: QObject | None = None) -> None:
@@ -374,15 +377,59 @@ class Controller(QObject):
             lambda progress, should_stop: save_model(model, path), lambda _: self.model_saved.emit(str(path))
         )
 
-    def open_model(self, path: str, name: str | None = None) -> None:
-        """Load and check a model off the UI thread; only a model that is whole replaces the session."""
+    def export_model(
+        self,
+        format: str,
+        path: str,
+        data: str | None,
+        then: Callable[[list[Path]], None],
+        failed: Callable[[str], None] | None = None,
+    ) -> None:
+        """Write the session's model as "onnx", "torch" or "numpy" (netcore.interop) off the UI thread.
+
+        A copy is exported, so training may start meanwhile; ``then`` gets the files written,
+        ``failed`` (default: the error signal) one line. ``data`` is train.py's "csv:FILE" or "idx:DIR".
+        """
+        failed = failed or self.error.emit
+        session = self.session
+        if session.network is None:
+            failed("there is no model to export yet: train the design or open a model")
+            return
+        if self.busy:
+            failed("wait until the current work has finished, then export")
+            return
+        model = saved_model(session, session.source, extra=session.model_extra())
+        model = replace(model, network=copy_network(session.network))
+        label = interop.EXPORT_TARGETS[format].label.split(" (")[0]
+
+        def work(progress, should_stop):
+            progress(0, 0, f"exporting {label}…")
+            written = interop.export_model(model, format, path, data=data)
+            progress(1, 1, f"exported {label}")
+            return written
+
+        self.run_task(work, then, failed)
+
+    def open_model(self, path: str, name: str | None = None, arch: str | None = None) -> None:
+        """Load and check a model off the UI thread; only a model that is whole replaces the session.
+
+        .onnx and .safetensors files are imported (netcore.interop); weights that do not say
+        which design they belong to emit ``design_needed``: open again with ``arch`` (a spec JSON).
+        """
         if self.busy:
             return
 
         def work(progress, should_stop):
             try:
-                model = load_model(path)
-            except ModelFileError:
+                if Path(path).suffix.lower() in interop.IMPORT_SUFFIXES:
+                    progress(0, 0, f"importing {Path(path).name}…")
+                    model = interop.import_model(path, arch=arch)
+                    progress(1, 1, f"imported {Path(path).name}")
+                else:
+                    model = load_model(path)
+            except interop.NeedsDesign as exc:
+                return exc, None
+            except (ModelFileError, interop.InteropError):
                 raise  # its message names the file already
             except (TypeError, ValueError, KeyError, AttributeError) as exc:
                 raise ValueError(f"cannot open {Path(path).name}: {exc}") from None
@@ -395,8 +442,11 @@ class Controller(QObject):
                 raise ValueError(f"cannot open {Path(path).name}: {exc}") from None
             return model, settings
 
-        def opened(result: tuple[SavedModel, TrainSettings | None]) -> None:
+        def opened(result: tuple[SavedModel | interop.NeedsDesign, TrainSettings | None]) -> None:
             model, settings = result
+            if isinstance(model, interop.NeedsDesign):
+                self.design_needed.emit(str(path), str(model))
+                return
             self._replace_design(model.network.spec)
             self.session.start(model.network, model.history)
             self.session.source = DataSource.of_model(model)

@@ -19,6 +19,7 @@ from desktop import messages
 from desktop.controller import Controller
 from desktop.design import recipe_for
 from desktop.menus import build_menus, refresh_recent, update_actions
+from desktop.model_exchange import ModelExchange
 from desktop.widgets.designer import DesignerPanel
 from desktop.widgets.digit_panel import DigitPanel
 from desktop.widgets.frame import LoadingDialog, splitter
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         build_menus(self, self.designer.templates(), self._load_template)
         self._refresh_recent()
         self._connect()
+        self.exchange = ModelExchange(self)  # File > Export model, imports through File > Open
         self._restore()
         if load_default_model and DEFAULT_MODEL.exists():
             self.controller.open_reader(str(DEFAULT_MODEL), name="default digits model (shipped)")
@@ -212,11 +214,11 @@ class MainWindow(QMainWindow):
 
     # -- models --------------------------------------------------------------------------------
     def open_model_dialog(self) -> None:
-        if path := files.open_file(self, "Open model", self.memory.last_dir(), files.MODELS):
+        if path := files.open_file(self, "Open model", self.memory.last_dir(), files.OPEN_MODELS):
             self.open_model(path)
 
     def open_model(self, path: str) -> None:
-        self.controller.open_model(path)
+        self.exchange.open_model(path)  # .npz, or an import (.onnx, .safetensors)
 
     def _on_controller_model_opened(self, model, settings: TrainSettings | None, path: str) -> None:
         self.plot.set_history(model.history)

@@ -2,8 +2,9 @@
 
 ``ACTIONS`` maps an attribute name to (menu, text, slot, shortcut, tip); the slot is a method
 name on the window ("train") or a dotted path from it ("controller.stop"); "sep..." entries
-are separators. ``build_menus`` creates the QActions as attributes of the
-window (``window.act_train``...) and the menus in table order.
+are separators; a menu "&File > E&xport model" is a submenu, placed where its first line is.
+``build_menus`` creates the QActions as attributes of the window (``window.act_train``...)
+and the menus in table order (``window.menus`` by name).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 Key = QKeySequence.StandardKey
+EXPORT_MENU = "&File > E&xport model"
 
 # attribute: (menu, text, window slot, shortcut, status tip)
 ACTIONS: dict[str, tuple[str, str, str, object, str]] = {
@@ -24,6 +26,15 @@ ACTIONS: dict[str, tuple[str, str, str, object, str]] = {
     "recent": ("&File", "Open &recent", "", None, ""),  # a submenu, see refresh_recent
     "act_save": ("&File", "&Save model", "save_model_current", Key.Save, ""),
     "act_save_as": ("&File", "Save model &as…", "save_model_as", "Ctrl+Shift+S", ""),
+    "act_export_onnx": (EXPORT_MENU, "&ONNX…", "exchange.export_onnx", None, ""),  # tips: model_exchange
+    "act_export_torch": (
+        EXPORT_MENU,
+        "&PyTorch (model.py, weights, train.py)…",
+        "exchange.export_torch",
+        None,
+        "",
+    ),
+    "act_export_numpy": (EXPORT_MENU, "&NumPy script…", "exchange.export_numpy", None, ""),
     "sep_file2": ("&File", "", "", None, ""),
     "act_open_design": ("&File", "Open &design…", "open_design_dialog", None, ""),
     "act_save_design": ("&File", "Save d&esign…", "save_design_dialog", None, ""),
@@ -58,8 +69,9 @@ ACTIONS: dict[str, tuple[str, str, str, object, str]] = {
 def build_menus(window: QMainWindow, templates: list[str], load_template: Callable[[str], None]) -> None:
     """Create every action of ``ACTIONS`` on ``window`` and the menu bar that shows them."""
     menus: dict[str, QMenu] = {}
+    window.menus = menus
     for attr, (menu_name, text, slot, shortcut, tip) in ACTIONS.items():
-        menu = menus.get(menu_name) or menus.setdefault(menu_name, window.menuBar().addMenu(menu_name))
+        menu = _menu(window, menus, menu_name)
         if attr == "templates":
             sub = menu.addMenu(text)
             for name in templates:
@@ -85,6 +97,18 @@ def build_menus(window: QMainWindow, templates: list[str], load_template: Callab
             action.triggered.connect(lambda _=False, s=slot: _resolve(window, s)())
             menu.addAction(action)
             setattr(window, attr, action)
+
+
+def _menu(window: QMainWindow, menus: dict[str, QMenu], name: str) -> QMenu:
+    """The menu called ``name``, created on first use ("A > B": submenu B of menu A)."""
+    if name not in menus:
+        parent, sep, sub = name.rpartition(" > ")
+        if sep:
+            menus[name] = _menu(window, menus, parent).addMenu(sub)
+            menus[name].setToolTipsVisible(True)  # a disabled entry says why
+        else:
+            menus[name] = window.menuBar().addMenu(name)
+    return menus[name]
 
 
 def _resolve(window: QMainWindow, path: str) -> Callable[[], object]:
