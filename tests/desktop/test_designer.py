@@ -23,7 +23,6 @@ from desktop.design import (  # noqa: E402
     recipe_for,
 )
 from desktop.widgets.designer import DesignerPanel  # noqa: E402
-from netcore.layers import LAYER_TYPES  # noqa: E402
 from netcore.spec import check_spec  # noqa: E402
 
 XOR = json.loads((TEMPLATES_DIR / "xor.json").read_text(encoding="utf-8"))
@@ -197,8 +196,6 @@ def test_a_wrong_input_shape_gives_the_engines_message(qtbot, panel, text):
 
 
 def test_a_dense_after_a_conv_output_needs_a_flatten(qtbot, panel):
-    if "conv2d" not in LAYER_TYPES:
-        pytest.skip("conv2d is not in the engine yet")
     spec = {
         "input_shape": [1, 8, 8],
         "layers": [
