@@ -2,7 +2,6 @@
 
 import threading
 
-
 import numpy as np
 
 from netcore.experiment import parse_history
