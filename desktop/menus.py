@@ -91,7 +91,7 @@ def build_menus(
             menu.addAction(window.designer.redo_action)
             menu.addSeparator()
             for action in window.designer.edit_actions():  # the drawing's gestures as menu entries
-                menu.addAction(action)
+                menu.addSeparator() if action is None else menu.addAction(action)
         elif attr.startswith("sep"):
             menu.addSeparator()
         else:
