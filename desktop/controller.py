@@ -73,6 +73,7 @@ class Controller(QObject):
         self._last_result: TrainResult | None = None
         self._replacing_design = False
         self.identity = ModelIdentity()
+        self._epoch_copy: Network | None = None  # what the pad reads with during a run
         self.kept = KeptModels()  # trained models set aside by design changes (Undo restores them)
 
     # -- read-only views of the session --------------------------------------------------
@@ -205,9 +206,9 @@ class Controller(QObject):
         self.session.history.append(stats.to_dict())
         self._set_identity(trained=True, dirty=True, epochs=len(self.session.history))
         self.epoch_finished.emit(stats)
-        display = self.display_network
+        display = self._epoch_copy  # the pad's copy made here; never a model it was handed (the shipped one)
         if display is None or display is network or display.spec != network.spec:
-            display = Network(network.spec, seed=0, dtype=network.dtype)
+            display = self._epoch_copy = Network(network.spec, seed=0, dtype=network.dtype)
         display.load_state_dict(weights)
         self._publish(display, f"training: epoch {stats.epoch}")
 

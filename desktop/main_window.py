@@ -48,7 +48,7 @@ class MainWindow(QMainWindow):
         self.model_path = self.last_error = self.last_info = None  # str | None each
         self._download_dialog: LoadingDialog | None = None
         self._after_save = None  # what to do once a save asked for by a prompt succeeded
-        self._may_close = False
+        self._may_close = self._in_close = False
         self._first_loss: float | None = None  # of the current run, for the too-high-rate hint
         self._warned = False
 
@@ -476,9 +476,12 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         if not self._may_close and self.controller.has_unsaved():
-            event.ignore()
-            self.when_saved_or_discarded("quit", self._close_now)
-            return
+            self._in_close = True
+            self.when_saved_or_discarded("quit", self._close_now)  # may answer at once (Discard)
+            self._in_close = False
+            if not self._may_close:
+                event.ignore()
+                return
         self.memory.save_layout(self)
         self.memory.save_choices(self.designer.spec(), self.training.data_choice().name)
         self.controller.shutdown()
@@ -486,4 +489,5 @@ class MainWindow(QMainWindow):
 
     def _close_now(self) -> None:
         self._may_close = True
-        self.close()
+        if not self._in_close:  # answered later (the box, a save): close now
+            self.close()
