@@ -28,7 +28,7 @@ from desktop.widgets.plot import LivePlot
 from desktop.widgets.training import TrainingPanel
 from desktop.window_settings import WindowSettings
 from netcore.spec import SpecError, save_spec
-from netcore.train import BatchStats, TrainResult, TrainSettings
+from netcore.train import BatchStats, EpochStats, TrainResult, TrainSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "resources" / "models" / "digits.npz"
@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         c.history_replaced.connect(self._on_controller_history_replaced)
         c.dataset_failed.connect(t.remove_custom_dataset)
         c.batch_finished.connect(self._watch_loss)
+        c.epoch_finished.connect(self._watch_loss)
         self.hint.closed.connect(self.memory.hint_seen)
         c.task_progressed.connect(self._on_controller_task_progressed)
         c.error.connect(self.show_error)
@@ -181,7 +182,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return None
 
-    def _watch_loss(self, stats: BatchStats) -> None:
+    def _watch_loss(self, stats: BatchStats | EpochStats) -> None:
         """Say so, once per run, when the loss climbs far above where it started."""
         if self._first_loss is None:
             self._first_loss = stats.loss

@@ -52,7 +52,13 @@ ACTIONS: dict[str, tuple[str, str, str, object, str]] = {
     ),
     "act_eval_mine": ("&Train", "&Evaluate on my handwriting", "evaluate_handwriting", None, ""),
     "act_clear_runs": ("&View", "&Clear earlier runs from the plot", "clear_earlier_runs", None, ""),
-    "act_reset_layout": ("&View", "&Reset the layout", "reset_layout", None, "Put every panel back in its place"),
+    "act_reset_layout": (
+        "&View",
+        "&Reset the layout",
+        "reset_layout",
+        None,
+        "Put every panel back in its place",
+    ),
     "sep_view": ("&View", "", "", None, ""),
     "panels": ("&View", "", "", None, ""),  # each panel's show/hide action, filled below
     "act_getting_started": ("&Help", "&Getting started", "show_getting_started", "F1", ""),

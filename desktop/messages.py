@@ -26,7 +26,9 @@ def about(parent: QWidget) -> None:
     QMessageBox.about(parent, "About netcore studio", ABOUT)
 
 
-def ask_unsaved(parent: QWidget, text: str, then: Callable[[str], None], can_save: bool = True) -> QMessageBox:
+def ask_unsaved(
+    parent: QWidget, text: str, then: Callable[[str], None], can_save: bool = True
+) -> QMessageBox:
     """Ask Save / Discard / Cancel about unsaved work without blocking; ``then(answer)`` gets
     "save", "discard" or "cancel" (closing the box is Cancel)."""
     buttons = QMessageBox.StandardButton

@@ -95,6 +95,7 @@ class TrainingPanel(QWidget):
             box.valueChanged.connect(self._validate)
         for name, tip in COMBO_TIPS.items():
             getattr(self, name).setToolTip(tip)
+        self._warning = ""
         self._options: dict[str, dict] = {}  # what the user set per dataset: noise, n, test_ratio
         self._shown_dataset = ""
 
@@ -184,15 +185,15 @@ class TrainingPanel(QWidget):
     def _validate(self) -> None:
         for name, box in self.fields.items():
             mark(box, FIELDS[name].check(box.value()) if box.isEnabled() else None, FIELDS[name].tip)
-        problems = self.problems()
-        self.problem.setText(" · ".join(problems))
-        self.problem.setVisible(bool(problems))
+        text = " · ".join(self.problems()) or self._warning  # a refused field first, else the run's warning
+        self.problem.setText(text)
+        self.problem.setVisible(bool(text))
         self._sync_buttons()
 
     def show_warning(self, text: str) -> None:
-        """A warning about the run (e.g. a loss that grows) under the status line."""
-        self.problem.setText(text)
-        self.problem.setVisible(bool(text))
+        """A warning about the run (e.g. a loss that grows) under the status line; "" removes it."""
+        self._warning = text
+        self._validate()
 
     # -- dataset choice --------------------------------------------------------------------
     def dataset_label(self, name: str) -> str:
