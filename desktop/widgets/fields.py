@@ -39,8 +39,8 @@ FIELDS: dict[str, Field] = {
     ),
     "samples": Field(
         "Samples", 4, 100_000,
-        "How many points a synthetic dataset has. XOR with 4 is the classic four corners; "
-        "the other sets need a few hundred (usual: 200-2,000).",
+        "How many points a synthetic dataset has. Usual: 200-2,000; XOR with 4 is the "
+        "classic four corners (its test set is then the same four points).",
     ),
     "test_ratio": Field(
         "Test ratio", 0.05, 0.9,

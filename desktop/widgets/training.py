@@ -36,6 +36,7 @@ LABELS = {"mnist": "MNIST digits", "xor": "XOR"}  # else the name, capitalised
 DATASETS = [(LABELS.get(name, name.capitalize()), name) for name in DATASET_NAMES]  # the engine's
 SYNTHETIC = set(SYNTHETIC_NAMES)
 AUGMENTATIONS = list(STRENGTHS)  # the engine's names, in its order
+XOR_TEST = "XOR's four points are both its training and its test set: there is nothing to split"
 
 
 def _double(
@@ -183,8 +184,10 @@ class TrainingPanel(QWidget):
         ]
 
     def _validate(self) -> None:
+        xor = self._four_xor_points()
         for name, box in self.fields.items():
-            mark(box, FIELDS[name].check(box.value()) if box.isEnabled() else None, FIELDS[name].tip)
+            tip = f"{XOR_TEST}. {FIELDS[name].tip}" if name == "test_ratio" and xor else FIELDS[name].tip
+            mark(box, FIELDS[name].check(box.value()) if box.isEnabled() else None, tip)
         text = " · ".join(self.problems()) or self._warning  # a refused field first, else the run's warning
         self.problem.setText(text)
         self.problem.setVisible(bool(text))
@@ -255,7 +258,6 @@ class TrainingPanel(QWidget):
                 self._test_ratio_kept = self.test_ratio.value()
             self.test_ratio.setValue(0.0)
             self.test_ratio.setEnabled(False)
-            self.test_ratio.setToolTip("XOR's four points are both the training and the test set")
         else:
             if self.test_ratio.value() == 0:
                 self.test_ratio.setValue(getattr(self, "_test_ratio_kept", 0.3))
