@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from desktop import file_dialogs as files
 from desktop import help as pages
-from desktop import messages
+from desktop import messages, template_times
 from desktop.controller import Controller
 from desktop.design import BLANK_SPEC, recipe_for, template_entry
 from desktop.menus import ACTIONS, build_menus, refresh_recent, update_actions
+from desktop.panels import Area, Panels
 from desktop.state import ModelIdentity, design_key, loss_hint
 from desktop.widgets.designer import DesignerPanel
 from desktop.widgets.digit_panel import DigitPanel
@@ -32,7 +33,6 @@ from netcore.train import BatchStats, EpochStats, TrainResult, TrainSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "resources" / "models" / "digits.npz"
-Area = Qt.DockWidgetArea
 
 
 class MainWindow(QMainWindow):
@@ -54,8 +54,7 @@ class MainWindow(QMainWindow):
 
         self.designer, self.plot = DesignerPanel(), LivePlot()
         self.training, self.digits = TrainingPanel(), DigitPanel()
-        self.setDockNestingEnabled(True)
-        self._docks: dict[str, QDockWidget] = {}
+        self.panels = Panels(self)
         # The design in the middle; the pad on the right; the curves and the settings below.
         self.hint = Banner(pages.FIRST_STEPS)
         centre = QWidget()
@@ -78,7 +77,8 @@ class MainWindow(QMainWindow):
 
         templates = [template_entry(name) for name in self.designer.templates()]
         build_menus(self, templates, self._load_template)
-        self._default_layout = self.saveState()
+        self.panels.remember_default()
+        template_times.refresh_tips(self.templates_menu, self.memory)
         self._refresh_recent()
         self._connect()
         self._restore()
@@ -97,49 +97,15 @@ class MainWindow(QMainWindow):
         scroll: bool = True,
         beside: str | None = None,
     ) -> QDockWidget:
-        """Put ``widget`` in a titled panel the user can move, float, hide and resize.
-
-        ``scroll``: inside a scroll area, so the window never needs more than the screen;
-        ``beside``: the name of a panel to split with (side by side), else tabbed with the
-        panels already in ``area``. The View menu lists every panel.
-        """
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"panel_{name}")  # saveState/restoreState find panels by this name
-        dock.setWidget(scrolled(widget) if scroll else widget)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
-        )
-        others = [d for d in self._docks.values() if self.dockWidgetArea(d) == area]
-        if beside is not None:
-            self.splitDockWidget(self._docks[beside], dock, Qt.Orientation.Horizontal)
-        elif others:
-            self.tabifyDockWidget(others[-1], dock)
-        else:
-            self.addDockWidget(area, dock)
-        self._docks[name] = dock
-        return dock
+        """Put ``widget`` in a titled panel the user can move, float, hide and resize (see
+        desktop/panels.py); the View menu lists every panel."""
+        return self.panels.add(name, title, widget, area, scroll, beside)
 
     def docks(self) -> list[QDockWidget]:
-        return list(self._docks.values())
+        return self.panels.docks()
 
     def reset_layout(self) -> None:
-        self.restoreState(self._default_layout)
-        for dock in self._docks.values():
-            dock.show()
-        self._size_panels()
-
-    def _size_panels(self) -> None:
-        """First start: the pad gets its width, the bottom row a third of the height."""
-        width, height = self.width(), self.height()
-        pad = self.digits.minimumSizeHint().width() + 24  # its scroll bar: no sideways scrolling
-        self.resizeDocks([self._docks["pad"]], [min(pad, width // 2)], Qt.Orientation.Horizontal)
-        self.resizeDocks([self._docks["plot"]], [max(300, height * 2 // 5)], Qt.Orientation.Vertical)
-        self.resizeDocks(
-            [self._docks["plot"], self._docks["training"]], [width * 11 // 20, width * 9 // 20],
-            Qt.Orientation.Horizontal,
-        )  # fmt: skip
+        self.panels.reset()
 
     def _connect(self) -> None:
         c, t, d = self.controller, self.training, self.digits
@@ -239,6 +205,9 @@ class MainWindow(QMainWindow):
             self.show_error(result.message)
         elif self.controller.network is not None:
             self.controller.evaluate_test(self._show_test_figures)
+        if result.status in ("finished", "cancelled", "early_stopped"):
+            template_times.measure(self.designer.spec(), self.controller.history, self.memory)
+            template_times.refresh_tips(self.templates_menu, self.memory)
 
     def _show_test_figures(self, figures: dict) -> None:
         self.statusBar().showMessage(self.training.show_test_figures(figures), 10000)
@@ -448,7 +417,7 @@ class MainWindow(QMainWindow):
         pages.HelpPage(self, "Getting started", pages.GETTING_STARTED).show()
 
     def show_shortcuts(self) -> None:
-        actions = [getattr(self, a, None) for a in ACTIONS] + [
+        actions = [a for a in (getattr(self, name, None) for name in ACTIONS) if isinstance(a, QAction)] + [
             self.designer.undo_action,
             self.designer.redo_action,
         ]
@@ -464,7 +433,7 @@ class MainWindow(QMainWindow):
     # -- persistence -------------------------------------------------------------------------------
     def _restore(self) -> None:
         if not self.memory.restore_layout(self):
-            self._size_panels()
+            self.panels.size_defaults()
         self.hint.setVisible(not self.memory.was_hint_seen())
         spec = self.memory.design()
         if spec:

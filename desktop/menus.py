@@ -60,7 +60,7 @@ ACTIONS: dict[str, tuple[str, str, str, object, str]] = {
         "Put every panel back in its place",
     ),
     "sep_view": ("&View", "", "", None, ""),
-    "panels": ("&View", "", "", None, ""),  # each panel's show/hide action, filled below
+    "panel_toggles": ("&View", "", "", None, ""),  # each panel's show/hide action, filled below
     "act_getting_started": ("&Help", "&Getting started", "show_getting_started", "F1", ""),
     "act_shortcuts": ("&Help", "&Keyboard shortcuts", "show_shortcuts", None, ""),
     "act_backprop": ("&Help", "How &backpropagation is computed here", "show_backprop", None, ""),
@@ -85,9 +85,10 @@ def build_menus(
             sub.setToolTipsVisible(True)
             for name, label, tip in templates:
                 action = sub.addAction(label, lambda n=name: load_template(n))
+                action.setData(name)
                 action.setToolTip(tip)
                 action.setStatusTip(tip)
-        elif attr == "panels":
+        elif attr == "panel_toggles":
             for dock in window.docks():
                 menu.addAction(dock.toggleViewAction())
         elif attr == "recent":

@@ -48,6 +48,18 @@ class WindowSettings:
     def hint_seen(self) -> None:
         self.store.setValue("hints/first_steps", "seen")
 
+    # -- measured here ---------------------------------------------------------------------
+    def template_seconds(self, name: str) -> float | None:
+        """Seconds per epoch a template took when last trained on this machine (None: never)."""
+        try:
+            value = float(self.store.value(f"templates/{name}/seconds_per_epoch"))
+        except (TypeError, ValueError):
+            return None
+        return value if value > 0 else None
+
+    def remember_template_seconds(self, name: str, seconds: float) -> None:
+        self.store.setValue(f"templates/{name}/seconds_per_epoch", float(seconds))
+
     # -- design and data -------------------------------------------------------------------
     def design(self) -> dict[str, Any] | None:
         text = self.store.value("design/spec")

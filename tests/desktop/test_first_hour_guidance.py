@@ -91,3 +91,13 @@ def test_the_network_drawing_has_a_colour_legend(window):
 
     texts = [label.text() for label in window.designer.findChildren(QLabel)]
     assert any("weight &gt; 0" in text and "weight &lt; 0" in text for text in texts)
+
+
+def test_a_template_trained_here_shows_its_time_per_epoch_on_this_machine(qtbot, window):
+    window._load_template("xor")
+    window.training.epochs.setValue(50)
+    with qtbot.waitSignal(window.controller.training_finished, timeout=60000):
+        window.training.train_button.click()
+    xor = next(a for a in window.templates_menu.actions() if a.data() == "xor")
+    assert "per epoch (measured on this machine)" in xor.toolTip()
+    assert window.memory.template_seconds("xor") > 0

@@ -70,7 +70,7 @@ def test_panels_have_titles_and_can_be_hidden_and_put_back(qtbot, window):
     window.show()
     titles = {dock.windowTitle() for dock in window.docks()}
     assert {"Drawing pad", "Live plot", "Training"} <= titles
-    pad = window._docks["pad"]
+    pad = window.panels["pad"]
     pad.toggleViewAction().trigger()
     assert not pad.isVisible()
     window.act_reset_layout.trigger()
