@@ -27,13 +27,16 @@ class WindowSettings:
 
     def restore_layout(self, window: QMainWindow) -> bool:
         """Geometry and the panels' places; False on the first start (the window sizes itself
-        to the screen: at most 1440x900, never more than the screen offers)."""
+        to the screen: all of a laptop's, 85 % of a larger one, centred)."""
         geometry = self._bytes("window/geometry")
         if geometry is not None:
             window.restoreGeometry(geometry)
         else:
             screen = window.screen().availableGeometry()
-            window.resize(min(1440, screen.width()), min(900, screen.height()))
+            w, h = screen.width(), screen.height()
+            size = (w, h) if w <= 1440 or h <= 900 else (max(1440, w * 17 // 20), max(900, h * 17 // 20))
+            window.resize(*size)
+            window.move(screen.x() + (w - size[0]) // 2, screen.y() + (h - size[1]) // 2)
         state = self._bytes("window/panels")
         return state is not None and window.restoreState(state, self.LAYOUT_VERSION)
 

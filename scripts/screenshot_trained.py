@@ -1,11 +1,15 @@
 """Open the window, train the MNIST MLP template for a few epochs, draw a digit, save a PNG.
 
-    NETCORE_DATA_DIR=../shared/datasets ../shared/tools/screenshot.sh /tmp/screen.png 60 -- \\
-        python scripts/screenshot_trained.py resources/screenshots/studio.png
+    NETCORE_DATA_DIR=../shared/datasets SCREEN_SIZE=1366x768 ../shared/tools/screenshot.sh \\
+        /tmp/screen.png 90 -- python scripts/screenshot_trained.py resources/screenshots/studio_1366.png
+
+The window takes the screen's size (at most 1440x900, as on a first start). HINT=1 keeps the
+first-run hint in the picture.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +29,8 @@ def main() -> int:
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings)
     window.show()
+    if os.environ.get("HINT") != "1":
+        window.hint.dismiss()
     window._load_template("mnist_mlp")
     window.training.set_data_choice("mnist")
     window.training.epochs.setValue(4)
