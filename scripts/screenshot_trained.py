@@ -4,7 +4,7 @@
         /tmp/screen.png 90 -- python scripts/screenshot_trained.py resources/screenshots/studio_1366.png
 
 The window takes the screen's size (at most 1440x900, as on a first start). HINT=1 keeps the
-first-run hint in the picture.
+first-run hint in the picture; FILL=1 makes the window as large as the screen.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ def main() -> int:
     window.show()
     if os.environ.get("HINT") != "1":
         window.hint.dismiss()
+    if os.environ.get("FILL") == "1":  # the whole screen, as a maximised window would be
+        window.resize(window.screen().availableGeometry().size())
+        window.reset_layout()
     window._load_template("mnist_mlp")
     window.training.set_data_choice("mnist")
     window.training.epochs.setValue(4)

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from netcore.train import BatchStats, EpochStats
 
 REFRESH_HZ = 20
-SMOOTHING = 0.9  # EMA weight of the past for batch curves
+SMOOTHING = 0.9  # EMA weight of the past per SMOOTHING_SPAN of an epoch (however many batches arrived)
+SMOOTHING_SPAN = 0.02
 KEPT_RUNS = 3
 TRAIN_COLOUR = (31, 119, 180)
 VAL_COLOUR = (255, 127, 14)
@@ -77,7 +78,7 @@ class LivePlot(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
-            plot.addLegend(offset=(-10, 10))
+            plot.addLegend(offset=(-10, 10), colCount=3)  # one line: a short plot keeps its curves
             plot.getAxis("bottom").enableAutoSIPrefix(False)  # epochs, never "x0.001"
         self.acc_plot.setYRange(0, 1.0, padding=0.02)
         self.loss_plot.enableAutoRange(y=False)
@@ -100,6 +101,7 @@ class LivePlot(QWidget):
             name: Series() for name in ("batch_loss", "batch_acc", "loss", "acc", "val_loss", "val_acc")
         }
         self._ema: dict[str, float | None] = {"loss": None, "acc": None}
+        self._last_x: float | None = None
         thin = {"width": 1.5}
         self.curves = {
             "batch_loss": self.loss_plot.plot(pen=pg.mkPen(TRAIN_COLOUR, **thin), name="train (per batch)"),
@@ -145,14 +147,19 @@ class LivePlot(QWidget):
     # -- feeding -------------------------------------------------------------------------
     def add_batch(self, stats: BatchStats) -> None:
         x = stats.epoch - 1 + stats.batch / stats.batches
-        self.series["batch_loss"].append(x, self._smooth("loss", stats.loss))
+        step = x - self._last_x if self._last_x is not None else 0.0
+        self._last_x = x
+        self.series["batch_loss"].append(x, self._smooth("loss", stats.loss, step))
         if stats.accuracy is not None:
-            self.series["batch_acc"].append(x, self._smooth("acc", stats.accuracy))
+            self.series["batch_acc"].append(x, self._smooth("acc", stats.accuracy, step))
         self._dirty = True
 
-    def _smooth(self, key: str, value: float) -> float:
+    def _smooth(self, key: str, value: float, step: float) -> float:
+        """An EMA in epochs, not in points: batches arrive throttled (fewer on a busy machine),
+        and the curve must not lag more because of it."""
         previous = self._ema[key]
-        self._ema[key] = value if previous is None else SMOOTHING * previous + (1 - SMOOTHING) * value
+        keep = SMOOTHING ** (max(step, 0.0) / SMOOTHING_SPAN)
+        self._ema[key] = value if previous is None else keep * previous + (1 - keep) * value
         return self._ema[key]
 
     def add_epoch(self, stats: EpochStats | dict) -> None:
@@ -247,6 +254,7 @@ class LivePlot(QWidget):
         for key in self.series:
             self.series[key] = Series()
         self._ema = {"loss": None, "acc": None}
+        self._last_x = None
         self._dirty = True
         self._refresh()
 

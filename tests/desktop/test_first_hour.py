@@ -260,3 +260,17 @@ def test_the_pad_does_not_write_over_a_digit_for_a_model_that_cannot_read(qtbot,
     train(qtbot, window)  # XOR's network arrives on the pad: it cannot read 28x28 digits
     assert window.digits.network_problem and pad.message() == "this model cannot read digits"
     assert pad.is_empty()
+
+
+def test_the_batch_curve_does_not_lag_when_few_batches_arrive(qtbot):
+    """Batches reach the plot throttled (fewer on a busy machine): the smoothing is per epoch, not per point."""
+    from desktop.widgets.plot import LivePlot
+    from netcore.train import BatchStats
+
+    plot = LivePlot()
+    qtbot.addWidget(plot)
+    plot.add_batch(BatchStats(1, 1, 100, 2.0, None, 0.001, 32, 1000.0))
+    for batch in (20, 40, 60, 80, 100):  # one epoch, five points
+        plot.add_batch(BatchStats(1, batch, 100, 0.2, None, 0.001, 32 * batch, 1000.0))
+    x, y = plot.series["batch_loss"].data()
+    assert x[-1] == 1.0 and y[-1] == pytest.approx(0.2, abs=0.02)
