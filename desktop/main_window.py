@@ -457,6 +457,11 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         super().closeEvent(event)
 
+    def close_discarding(self) -> None:
+        """Close without asking about unsaved weights (scripts, tests)."""
+        self._may_close = True
+        self.close()
+
     def _close_now(self) -> None:
         self._may_close = True
         if not self._in_close:  # answered later (the box, a save): close now

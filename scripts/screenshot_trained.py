@@ -60,7 +60,7 @@ def main() -> int:
     QTimer.singleShot(1500, window.train)
     QTimer.singleShot(300000, app.quit)
     app.exec()
-    window.close()
+    window.close_discarding()
     return 0
 
 
