@@ -339,6 +339,9 @@ class Controller(QObject):
         if network is not self.session.network:
             self.session.start(copy_network(network))
             self._trainer = None
+            self._set_identity(
+                trained=True, dirty=False, path=None, name=f"{self.network_name}, fine-tuned", epochs=0
+            )
         self._replace_design(network.spec)
         recipe = fine_tune_settings(settings)
         self.start_training(network.spec, recipe, DataChoice(MNIST_WITH_HANDWRITING), epochs=recipe.epochs)
