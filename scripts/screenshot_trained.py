@@ -54,13 +54,13 @@ def main() -> int:
     def save() -> None:
         window.grab().save(out)
         print("saved", out)
+        window.close_discarding()  # a window with unsaved weights refuses to close (and so to quit)
         app.quit()
 
     window.controller.training_finished.connect(finished)
     QTimer.singleShot(1500, window.train)
     QTimer.singleShot(300000, app.quit)
     app.exec()
-    window.close_discarding()
     return 0
 
 
