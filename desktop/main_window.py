@@ -181,8 +181,11 @@ class MainWindow(QMainWindow):
         )
 
     def reset(self) -> None:
-        self.controller.reset()
-        self.training.show_message("weights reset: the next Train starts from new random weights")
+        def go() -> None:
+            self.controller.reset()
+            self.training.show_message("weights reset: the next Train starts from new random weights")
+
+        self.when_saved_or_discarded("reset the weights", go)
 
     def _on_controller_training_started(self, planned: int) -> None:
         first = len(self.controller.history)

@@ -73,6 +73,7 @@ class Banner(QFrame):
         layout.addWidget(close)
 
     def dismiss(self) -> None:
-        if self.isVisibleTo(self.parentWidget()) if self.parentWidget() else self.isVisible():
+        """Hide the hint (the first Train does it too); ``closed`` says it was seen."""
+        if not self.isHidden():
             self.hide()
             self.closed.emit()
