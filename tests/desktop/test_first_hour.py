@@ -73,7 +73,7 @@ def test_a_design_change_sets_the_trained_model_aside_and_undo_brings_it_back(qt
     assert window.last_error is None and len(load_model(tmp_path / "back.npz").history) == len(history)
 
 
-@pytest.mark.parametrize("doing", ["new", "template", "open", "quit"])
+@pytest.mark.parametrize("doing", ["new", "template", "open", "quit", "reset"])
 def test_unsaved_weights_are_asked_about_before_new_open_template_and_quit(
     qtbot, window, tmp_path, monkeypatch, doing
 ):
@@ -92,6 +92,7 @@ def test_unsaved_weights_are_asked_about_before_new_open_template_and_quit(
         "template": lambda: window._load_template("mnist_mlp"),
         "open": lambda: window.open_model(str(other)),
         "quit": window.close,
+        "reset": window.act_reset.trigger,
     }[doing]
     asked = answer_with(monkeypatch, "cancel")
     act()
