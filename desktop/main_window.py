@@ -245,7 +245,13 @@ class MainWindow(QMainWindow):
         self.plot.new_run()
         if history:
             self.plot.set_history(history, keep_earlier=True)
-        self.training.reset_run("ready: press Train" if not history else f"{len(history)} epochs trained")
+        if history:
+            text = f"{len(history)} epochs trained"
+        elif len(self.controller.kept):
+            text = "a new design: Train starts from new weights (Undo brings the trained model back)"
+        else:
+            text = "ready: press Train"
+        self.training.reset_run(text)
 
     def _on_designer_validity_changed(self, valid: bool, message: str) -> None:
         self._update_enabled()

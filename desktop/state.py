@@ -125,6 +125,9 @@ class KeptModels:
     def clear(self) -> None:
         self._kept.clear()
 
+    def __len__(self) -> int:
+        return len(self._kept)
+
     def unsaved(self) -> bool:
         return any(k.identity.dirty for k in self._kept.values())
 

@@ -63,6 +63,7 @@ def test_a_design_change_sets_the_trained_model_aside_and_undo_brings_it_back(qt
     assert window.controller.network is None and not window.controller.identity.trained
     assert "(new design)" in window.windowTitle()
     assert "has changed" in window.digits.model_label.text()  # the pad says it reads with the old one
+    assert "Undo brings the trained model back" in window.training.status.text()
     assert window.plot.series["loss"].n == 0 and window.plot.earlier_runs()
     window.designer.undo_stack.undo()
     assert window.controller.network is trained and window.controller.history == history
