@@ -174,7 +174,8 @@ class Controller(QObject):
             if session.network is None or design_key(session.network.spec) != design_key(spec):
                 session.start(Network(spec, seed=settings.seed))  # built once per click
                 self._trainer = None
-                self._set_identity(trained=False, name=str(spec.get("name") or "untitled"), path=None)
+                name = str(spec.get("name") or "untitled")
+                self._set_identity(trained=False, dirty=False, name=name, path=None, epochs=0)
             key = (choice.key(), choice.augment, _static_settings(settings))
             if self._trainer is None or self._trainer_key != key:
                 self._trainer = make_trainer(session.network, data, settings, augment=choice.augment)
