@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from desktop.state import DataChoice, Session, copy_network
+from desktop.state import DataChoice, Kept, KeptModels, ModelIdentity, Session, copy_network, design_key
 from desktop.tasks import Threads
 from desktop.worker import TaskWorker, TrainingWorker
 from netcore import interop
@@ -53,6 +53,9 @@ class Controller(QObject):
     model_opened = Signal(object, object, str)  # SavedModel, TrainSettings | None, path
     model_saved = Signal(str)
     design_needed = Signal(str, str)  # weights opened without their design: path, the one-line reason
+    identity_changed = Signal(object)  # ModelIdentity (a copy): trained or new design, file, modified
+    history_replaced = Signal(list)  # the session now holds another model (its history; [] if new)
+    dataset_failed = Signal(str)  # the name of a dataset that could not be loaded
     error = Signal(str)
 
     def __init__(self, data_dir: str | None = None, parent: QObject | None = None) -> None:
@@ -71,6 +74,9 @@ class Controller(QObject):
         self._control: TrainingControl | None = None
         self._last_result: TrainResult | None = None
         self._replacing_design = False
+        self.identity = ModelIdentity()
+        self._epoch_copy: Network | None = None  # what the pad reads with during a run
+        self.kept = KeptModels()  # trained models set aside by design changes (Undo restores them)
 
     # -- read-only views of the session --------------------------------------------------
     network = property(
@@ -147,6 +153,7 @@ class Controller(QObject):
 
         def failed(message: str) -> None:
             self._set_state("idle")
+            self.dataset_failed.emit(choice.name)
             self.error.emit(message)
 
         self._set_state("loading")
@@ -166,9 +173,11 @@ class Controller(QObject):
         session = self.session
         control = TrainingControl()
         try:
-            if session.network is None or session.network.spec != spec:
+            if session.network is None or design_key(session.network.spec) != design_key(spec):
                 session.start(Network(spec, seed=settings.seed))  # built once per click
                 self._trainer = None
+                name = str(spec.get("name") or "untitled")
+                self._set_identity(trained=False, dirty=False, name=name, path=None, epochs=0)
             key = (choice.key(), choice.augment, _static_settings(settings))
             if self._trainer is None or self._trainer_key != key:
                 self._trainer = make_trainer(session.network, data, settings, augment=choice.augment)
@@ -198,10 +207,11 @@ class Controller(QObject):
     def _on_worker_epoch_finished(self, stats: EpochStats, weights: dict[str, np.ndarray]) -> None:
         network = self.session.network
         self.session.history.append(stats.to_dict())
+        self._set_identity(trained=True, dirty=True, epochs=len(self.session.history))
         self.epoch_finished.emit(stats)
-        display = self.display_network
+        display = self._epoch_copy  # the pad's copy made here; never a model it was handed (the shipped one)
         if display is None or display is network or display.spec != network.spec:
-            display = Network(network.spec, seed=0, dtype=network.dtype)
+            display = self._epoch_copy = Network(network.spec, seed=0, dtype=network.dtype)
         display.load_state_dict(weights)
         self._publish(display, f"training: epoch {stats.epoch}")
 
@@ -216,7 +226,7 @@ class Controller(QObject):
             self.threads.retire(thread)
         self._set_state("idle")
         if self.session.network is not None:
-            self._publish(self.session.network, f"trained here ({len(self.session.history)} epochs)")
+            self._publish(self.session.network, self.identity.describe())
         if self._last_result is not None:
             self.training_finished.emit(self._last_result)
 
@@ -241,20 +251,65 @@ class Controller(QObject):
         """Learning rate or batch size changed while training."""
         if self._control is not None:
             self._control.change(**settings)
+            self.session.settings = replace(self.session.settings, **settings)  # what the file will say
+
+    def _set_identity(self, **changes: Any) -> None:
+        self.identity = replace(self.identity, **changes)
+        self.identity_changed.emit(replace(self.identity))
+
+    def has_unsaved(self) -> bool:
+        """Trained weights that a New, Open or Quit would lose (here or set aside by a design change)."""
+        return self.identity.dirty or self.kept.unsaved()
 
     def reset(self) -> None:
         """Forget the trained network (new random weights at the next Train)."""
         if not self.busy:
             self.session.start(None)
             self._trainer = None
+            self._set_identity(trained=False, dirty=False, path=None, epochs=0)
+            self.history_replaced.emit([])
+
+    def forget(self, name: str) -> None:
+        """Start over with a new design called ``name`` (New, a template): nothing trained is kept."""
+        if not self.busy:
+            self.session.start(None)
+            self._trainer = None
+            self.kept.clear()
+            self._set_identity(trained=False, dirty=False, path=None, name=name, epochs=0)
+            self.history_replaced.emit([])
 
     def adopt_design(self, spec: dict) -> None:
-        """The user changed the design: the next Train starts from new weights."""
-        network = self.session.network
-        if self._replacing_design or self.busy or network is None or network.spec == spec:
+        """The user changed the design. A trained network of another design is set aside (not
+        lost): the next Train starts from new weights, and going back to its design (Undo)
+        brings it back with its history."""
+        network, session = self.session.network, self.session
+        if self._replacing_design or self.busy:
             return
-        self.session.start(None)
+        key = design_key(spec)
+        if network is not None and design_key(network.spec) == key:
+            return
+        restored = self.kept.take(key)
+        if network is None and restored is None:
+            return
+        if network is not None:
+            kept = Kept(network, list(session.history), session.settings, session.source, self.identity)
+            self.kept.put(design_key(network.spec), kept)
         self._trainer = None
+        if restored is None:
+            session.start(None)
+            name = str(spec.get("name") or "untitled")
+            self._set_identity(trained=False, dirty=False, path=None, epochs=0, name=name)
+            note = (
+                "the design on the left has changed: Train it to read with it, or Undo to get this model back"
+            )
+            self._publish(self.display_network, f"{kept.identity.describe()} — {note}")
+            self.history_replaced.emit([])
+            return
+        session.start(restored.network, restored.history)
+        session.settings, session.source = restored.settings, restored.source
+        self._set_identity(**vars(restored.identity))
+        self._publish(restored.network, restored.identity.describe())
+        self.history_replaced.emit(list(restored.history))
 
     def _replace_design(self, spec: dict) -> None:
         """Tell the window a network with this design arrived, without resetting it."""
@@ -287,6 +342,9 @@ class Controller(QObject):
         if network is not self.session.network:
             self.session.start(copy_network(network))
             self._trainer = None
+            self._set_identity(
+                trained=True, dirty=False, path=None, name=f"{self.network_name}, fine-tuned", epochs=0
+            )
         self._replace_design(network.spec)
         recipe = fine_tune_settings(settings)
         self.start_training(network.spec, recipe, DataChoice(MNIST_WITH_HANDWRITING), epochs=recipe.epochs)
@@ -369,13 +427,19 @@ class Controller(QObject):
 
     def save_model(self, path: str) -> None:
         if self.session.network is None or self.busy:
-            self.error.emit("there is no trained network to save yet")
+            again = " (Undo the design change to get the trained one back)" if self.kept.unsaved() else ""
+            self.error.emit(f"there is no trained network to save yet: press Train first{again}")
             return
         session = self.session
         model = saved_model(session, session.source, extra=session.model_extra())
-        self.run_task(
-            lambda progress, should_stop: save_model(model, path), lambda _: self.model_saved.emit(str(path))
-        )
+        network = session.network
+
+        def saved(_) -> None:
+            if self.session.network is network:
+                self._set_identity(path=str(path), name=Path(path).name, dirty=False)
+            self.model_saved.emit(str(path))
+
+        self.run_task(lambda progress, should_stop: save_model(model, path), saved)
 
     def export_model(
         self,
@@ -453,8 +517,13 @@ class Controller(QObject):
             if settings is not None:
                 self.session.settings = settings
             self._trainer = None
+            self.kept.clear()
+            self._set_identity(
+                trained=True, dirty=False, path=str(path), name=Path(path).name, epochs=len(model.history)
+            )
             self._publish(model.network, name or Path(path).name)
             self.model_opened.emit(model, settings, str(path))
+            self.history_replaced.emit(list(model.history))
 
         self.run_task(work, opened)
 

@@ -22,6 +22,14 @@ from netcore.spec import Analysis, LayerInfo, analyse, make_layer  # noqa: F401 
 
 TEMPLATES_DIR = resource_path("networks")
 
+# File > New design: an input and one output layer, ready to grow on the drawing.
+BLANK_SPEC: dict[str, Any] = {
+    "name": "untitled",
+    "input_shape": [2],
+    "layers": [{"type": "dense", "units": 2}],
+    "loss": "softmax_cross_entropy",
+}
+
 DEFAULT_SPEC: dict[str, Any] = {
     "name": "xor",
     "input_shape": [2],
@@ -113,6 +121,17 @@ def available_templates() -> list[str]:
     """Template names found in resources/networks, the known ones first."""
     found = {p.stem for p in TEMPLATES_DIR.glob("*.json")} if TEMPLATES_DIR.is_dir() else set()
     return [n for n in KNOWN_TEMPLATES if n in found] + sorted(found - set(KNOWN_TEMPLATES))
+
+
+def template_entry(name: str) -> tuple[str, str, str]:
+    """(name, menu text, tooltip) of a template: its figure in the text, its description in the tip."""
+    spec = template_spec(name) or {}
+    label = name.replace("_", " ")
+    expected = spec.get("expected") if isinstance(spec.get("expected"), str) else ""
+    description = spec.get("description") if isinstance(spec.get("description"), str) else ""
+    short = expected.split(" (")[0].split(" with ")[0].split(", about")[0]
+    tip = " ".join(part for part in (description, f"Expected: {expected}." if expected else "") if part)
+    return name, f"{label} — {short}" if short else label, tip
 
 
 def layer_types() -> list[str]:

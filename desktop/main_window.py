@@ -10,28 +10,30 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from desktop import file_dialogs as files
-from desktop import messages
+from desktop import help as pages
+from desktop import messages, template_times
 from desktop.controller import Controller
-from desktop.design import recipe_for
-from desktop.menus import build_menus, refresh_recent, update_actions
+from desktop.design import BLANK_SPEC, recipe_for, template_entry
+from desktop.menus import ACTIONS, build_menus, refresh_recent, update_actions
 from desktop.model_exchange import ModelExchange
+from desktop.panels import Area, Panels
+from desktop.state import ModelIdentity, design_key, loss_hint
 from desktop.widgets.designer import DesignerPanel
 from desktop.widgets.digit_panel import DigitPanel
-from desktop.widgets.frame import LoadingDialog, splitter
+from desktop.widgets.frame import Banner, LoadingDialog, scrolled
 from desktop.widgets.plot import LivePlot
 from desktop.widgets.training import TrainingPanel
 from desktop.window_settings import WindowSettings
 from netcore.resources import default_model_path
 from netcore.spec import SpecError, save_spec
-from netcore.train import TrainResult, TrainSettings
+from netcore.train import BatchStats, EpochStats, TrainResult, TrainSettings
 
 DEFAULT_MODEL = default_model_path()
-DEFAULT_SIZES = {"window/splitter": [480, 380], "window/top": [880, 560], "window/bottom": [860, 580]}
 
 
 class MainWindow(QMainWindow):
@@ -42,24 +44,42 @@ class MainWindow(QMainWindow):
         load_default_model: bool = True,
     ) -> None:
         super().__init__()
-        self.setWindowTitle("netcore studio")
         self.controller = controller or Controller()
         self.memory = WindowSettings(settings or QSettings("netcore", "netcore studio"))
         self.model_path = self.last_error = self.last_info = None  # str | None each
         self._download_dialog: LoadingDialog | None = None
+        self._after_save = None  # what to do once a save asked for by a prompt succeeded
+        self._may_close = self._in_close = False
+        self._first_loss: float | None = None  # of the current run, for the too-high-rate hint
+        self._warned = False
 
         self.designer, self.plot = DesignerPanel(), LivePlot()
         self.training, self.digits = TrainingPanel(), DigitPanel()
-        # Top: the design and the pad; bottom: the curves and the settings that drive them.
-        top = splitter(Qt.Orientation.Horizontal, self.designer, self.digits)
-        bottom = splitter(Qt.Orientation.Horizontal, self.plot, self.training)
-        self.splitter = splitter(Qt.Orientation.Vertical, top, bottom, stretch=(1, 1))
-        self._splitters = {"window/splitter": self.splitter, "window/top": top, "window/bottom": bottom}
-        self.setCentralWidget(self.splitter)
+        self.panels = Panels(self)
+        # The design in the middle; the pad on the right; the curves and the settings below.
+        self.hint = Banner(pages.FIRST_STEPS)
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.setSpacing(0)
+        centre_layout.addWidget(self.hint)
+        title = QLabel("Network design")  # the docks' titles name the other panels
+        title.setContentsMargins(4, 2, 4, 0)
+        centre_layout.addWidget(title)
+        centre_layout.addWidget(scrolled(self.designer), 1)
+        self.setCentralWidget(centre)
+        self.add_panel("pad", "Drawing pad", self.digits, Area.RightDockWidgetArea)
+        self.add_panel("plot", "Live plot", self.plot, Area.BottomDockWidgetArea, scroll=False)
+        self.add_panel("training", "Training", self.training, Area.BottomDockWidgetArea, beside="plot")
+        # --- inside: the "Inside" views' panels go here (self.add_panel(...)) ---
+        # --- end inside ---
         self.model_label = QLabel()
         self.statusBar().addPermanentWidget(self.model_label)
 
-        build_menus(self, self.designer.templates(), self._load_template)
+        templates = [template_entry(name) for name in self.designer.templates()]
+        build_menus(self, templates, self._load_template)
+        self.panels.remember_default()
+        template_times.refresh_tips(self.templates_menu, self.memory)
         self._refresh_recent()
         self._connect()
         self.exchange = ModelExchange(self)  # File > Export model, imports through File > Open
@@ -67,6 +87,27 @@ class MainWindow(QMainWindow):
         if load_default_model and DEFAULT_MODEL.exists():
             self.controller.open_reader(str(DEFAULT_MODEL), name="default digits model (shipped)")
         self._update_enabled()
+        self._on_controller_identity_changed(self.controller.identity)
+
+    # -- panels ----------------------------------------------------------------------------------
+    def add_panel(
+        self,
+        name: str,
+        title: str,
+        widget: QWidget,
+        area: Area,
+        scroll: bool = True,
+        beside: str | None = None,
+    ) -> QDockWidget:
+        """Put ``widget`` in a titled panel the user can move, float, hide and resize (see
+        desktop/panels.py); the View menu lists every panel."""
+        return self.panels.add(name, title, widget, area, scroll, beside)
+
+    def docks(self) -> list[QDockWidget]:
+        return self.panels.docks()
+
+    def reset_layout(self) -> None:
+        self.panels.reset()
 
     def _connect(self) -> None:
         c, t, d = self.controller, self.training, self.digits
@@ -91,7 +132,13 @@ class MainWindow(QMainWindow):
         c.design_replaced.connect(lambda spec: self.designer.set_spec(spec, undoable=False))
         c.network_changed.connect(self._on_controller_network_changed)
         c.model_opened.connect(self._on_controller_model_opened)
-        c.model_saved.connect(lambda path: self._remember_model(path, f"saved {path}"))
+        c.model_saved.connect(self._on_controller_model_saved)
+        c.identity_changed.connect(self._on_controller_identity_changed)
+        c.history_replaced.connect(self._on_controller_history_replaced)
+        c.dataset_failed.connect(t.remove_custom_dataset)
+        c.batch_finished.connect(self._watch_loss)
+        c.epoch_finished.connect(self._watch_loss)
+        self.hint.closed.connect(self.memory.hint_seen)
         c.task_progressed.connect(self._on_controller_task_progressed)
         c.error.connect(self.show_error)
 
@@ -102,6 +149,15 @@ class MainWindow(QMainWindow):
         except ValueError as exc:
             self.show_error(str(exc))
             return None
+
+    def _watch_loss(self, stats: BatchStats | EpochStats) -> None:
+        """Say so, once per run, when the loss climbs far above where it started."""
+        if self._first_loss is None:
+            self._first_loss = stats.loss
+        elif not self._warned and (hint := loss_hint(self._first_loss, stats.loss, stats.lr)):
+            self._warned = True
+            self.training.show_warning(hint)
+            self.statusBar().showMessage(hint, 15000)
 
     def train(self, epochs: int | None = None) -> None:
         if not self.designer.is_valid() or self.controller.busy or (settings := self._settings()) is None:
@@ -127,14 +183,22 @@ class MainWindow(QMainWindow):
         )
 
     def reset(self) -> None:
-        self.controller.reset()
-        self.plot.new_run()
-        self.training.show_message("weights reset: the next Train starts from new random weights")
+        def go() -> None:
+            self.controller.reset()
+            self.training.show_message("weights reset: the next Train starts from new random weights")
+
+        self.when_saved_or_discarded("reset the weights", go)
 
     def _on_controller_training_started(self, planned: int) -> None:
         first = len(self.controller.history)
         if first == 0:
             self.plot.new_run()
+        self._first_loss, self._warned = None, False
+        choice = self.controller.data_choice
+        self.plot.set_run_label(
+            f"{self.designer.spec().get('name') or 'untitled'} on {self.training.dataset_label(choice.name)}"
+        )
+        self.hint.dismiss()
         self.training.start_run(planned, first)
         self.plot.start_run(first, planned)
         self.designer.set_editable(False)
@@ -146,6 +210,9 @@ class MainWindow(QMainWindow):
             self.show_error(result.message)
         elif self.controller.network is not None:
             self.controller.evaluate_test(self._show_test_figures)
+        if result.status in ("finished", "cancelled", "early_stopped"):
+            template_times.measure(self.designer.spec(), self.controller.history, self.memory)
+            template_times.refresh_tips(self.templates_menu, self.memory)
 
     def _show_test_figures(self, figures: dict) -> None:
         self.statusBar().showMessage(self.training.show_test_figures(figures), 10000)
@@ -166,8 +233,27 @@ class MainWindow(QMainWindow):
 
     def _on_controller_network_changed(self, network, name: str) -> None:
         self.digits.set_network(network, name)
-        self.model_label.setText(f"model: {name}")
-        self.designer.set_weights(network.named_params())
+        self.model_label.setText(f"pad reads with: {name}")
+        same = network is not None and design_key(network.spec) == design_key(self.designer.spec())
+        self.designer.set_weights(network.named_params() if same else {})
+
+    def _on_controller_identity_changed(self, identity: ModelIdentity) -> None:
+        self.setWindowTitle(identity.title())
+        self.setWindowModified(self.controller.has_unsaved())
+        self.model_path = identity.path
+
+    def _on_controller_history_replaced(self, history: list) -> None:
+        """Another model: its curves (none for a new design), the old ones kept as an earlier run."""
+        self.plot.new_run()
+        if history:
+            self.plot.set_history(history, keep_earlier=True)
+        if history:
+            text = f"{len(history)} epochs trained"
+        elif len(self.controller.kept):
+            text = "a new design: Train starts from new weights (Undo brings the trained model back)"
+        else:
+            text = "ready: press Train"
+        self.training.reset_run(text)
 
     def _on_designer_validity_changed(self, valid: bool, message: str) -> None:
         self._update_enabled()
@@ -180,13 +266,60 @@ class MainWindow(QMainWindow):
 
     # -- designs -------------------------------------------------------------------------------
     def new_design(self) -> None:
-        self._load_template("xor")
-        self.model_path = None
+        """A blank design: an input and one output layer (after asking about unsaved weights)."""
+
+        def go() -> None:
+            self.controller.forget(BLANK_SPEC["name"])
+            self.designer.set_spec(BLANK_SPEC)
+
+        self.when_saved_or_discarded("start a new design", go)
 
     def _load_template(self, name: str) -> None:
-        """Load a template and the training recipe its description quotes."""
-        self.designer.load_template(name)
-        self.training.apply_recipe(recipe_for(name))
+        """Load a template and the training recipe its description quotes (asking about unsaved weights)."""
+
+        def go() -> None:
+            self.controller.forget(name)
+            self.designer.load_template(name)
+            self.training.apply_recipe(recipe_for(name))
+
+        self.when_saved_or_discarded(f"load the {name} template", go)
+
+    # -- unsaved work ------------------------------------------------------------------------------
+    def when_saved_or_discarded(self, doing: str, then) -> None:
+        """Run ``then`` now, or after the user saved or discarded unsaved trained weights."""
+        if not self.controller.has_unsaved():
+            then()
+            return
+        here = self.controller.identity.dirty and self.controller.network is not None
+        text = f"The trained model has not been saved. Save it before you {doing}?"
+        if not here:
+            text = (
+                f"A trained model was set aside when the design changed and has not been saved "
+                f"(Undo brings it back to save it). {doing.capitalize()} anyway?"
+            )
+
+        def answered(answer: str) -> None:
+            if answer == "discard":
+                then()
+            elif answer == "save":
+                self._save_then(then)
+
+        messages.ask_unsaved(self, text, answered, can_save=here)
+
+    def _save_then(self, then) -> None:
+        path = self.model_path or files.save_file(
+            self, "Save model", self.memory.last_dir(), files.MODELS, ".npz"
+        )
+        if path:
+            self._after_save = then
+            self.save_model(path)
+
+    def _on_controller_model_saved(self, path: str) -> None:
+        self._remember_model(path, f"saved {path}")
+        self.setWindowModified(self.controller.has_unsaved())
+        then, self._after_save = self._after_save, None
+        if then is not None:
+            then()
 
     def open_design_dialog(self) -> None:
         if path := files.open_file(self, "Open design", self.memory.last_dir(), files.DESIGNS):
@@ -218,10 +351,10 @@ class MainWindow(QMainWindow):
             self.open_model(path)
 
     def open_model(self, path: str) -> None:
-        self.exchange.open_model(path)  # .npz, or an import (.onnx, .safetensors)
+        # .npz, or an import (.onnx, .safetensors), once unsaved work is saved or discarded
+        self.when_saved_or_discarded(f"open {Path(path).name}", lambda: self.exchange.open_model(path))
 
     def _on_controller_model_opened(self, model, settings: TrainSettings | None, path: str) -> None:
-        self.plot.set_history(model.history)
         if settings is not None:
             self.training.set_settings(settings)
         if model.dataset.get("name"):
@@ -255,6 +388,17 @@ class MainWindow(QMainWindow):
     def import_csv(self) -> None:
         if path := files.open_file(self, "Import CSV", self.memory.last_dir(), "CSV tables (*.csv)"):
             self.training.add_custom_dataset(f"CSV: {Path(path).name}", f"csv:{path}")
+            self._check_dataset()
+
+    def _check_dataset(self) -> None:
+        """Load an imported dataset at once: one that cannot be read leaves the list with a message."""
+        choice = self.training.data_choice()
+        self.controller.load_dataset(
+            choice,
+            lambda data: self.training.show_message(
+                f"{self.training.dataset_label(choice.name)}: {len(data.y_train):,} training samples"
+            ),
+        )
 
     def export_csv(self) -> None:
         if path := files.save_file(self, "Export curves", self.memory.last_dir(), "CSV (*.csv)"):
@@ -280,9 +424,29 @@ class MainWindow(QMainWindow):
     def about(self) -> None:
         messages.about(self)
 
+    def show_getting_started(self) -> None:
+        self.hint.show()
+        pages.HelpPage(self, "Getting started", pages.GETTING_STARTED).show()
+
+    def show_shortcuts(self) -> None:
+        actions = [a for a in (getattr(self, name, None) for name in ACTIONS) if isinstance(a, QAction)] + [
+            self.designer.undo_action,
+            self.designer.redo_action,
+        ]
+        actions += self.designer.edit_actions()
+        pages.HelpPage(self, "Keyboard shortcuts", pages.shortcuts_html(actions)).show()
+
+    def show_backprop(self) -> None:
+        pages.HelpPage(self, "How backpropagation is computed here", pages.BACKPROP).show()
+
+    def clear_earlier_runs(self) -> None:
+        self.plot.clear_earlier()
+
     # -- persistence -------------------------------------------------------------------------------
     def _restore(self) -> None:
-        self.memory.restore_layout(self, self._splitters, DEFAULT_SIZES)
+        if not self.memory.restore_layout(self):
+            self.panels.size_defaults()
+        self.hint.setVisible(not self.memory.was_hint_seen())
         spec = self.memory.design()
         if spec:
             self.designer.set_spec(spec, undoable=False)
@@ -290,9 +454,27 @@ class MainWindow(QMainWindow):
             self._load_template("xor")
         if data_name := self.memory.data_name():
             self.training.set_data_choice(data_name)
+        self.controller.forget(str(self.designer.spec().get("name") or "untitled"))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
-        self.memory.save_layout(self, self._splitters)
+        if not self._may_close and self.controller.has_unsaved():
+            self._in_close = True
+            self.when_saved_or_discarded("quit", self._close_now)  # may answer at once (Discard)
+            self._in_close = False
+            if not self._may_close:
+                event.ignore()
+                return
+        self.memory.save_layout(self)
         self.memory.save_choices(self.designer.spec(), self.training.data_choice().name)
         self.controller.shutdown()
         super().closeEvent(event)
+
+    def close_discarding(self) -> None:
+        """Close without asking about unsaved weights (scripts, tests)."""
+        self._may_close = True
+        self.close()
+
+    def _close_now(self) -> None:
+        self._may_close = True
+        if not self._in_close:  # answered later (the box, a save): close now
+            self.close()

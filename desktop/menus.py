@@ -62,20 +62,47 @@ ACTIONS: dict[str, tuple[str, str, str, object, str]] = {
         "measured on the rest and on MNIST's test set",
     ),
     "act_eval_mine": ("&Train", "&Evaluate on my handwriting", "evaluate_handwriting", None, ""),
+    "act_clear_runs": ("&View", "&Clear earlier runs from the plot", "clear_earlier_runs", None, ""),
+    "act_reset_layout": (
+        "&View",
+        "&Reset the layout",
+        "reset_layout",
+        None,
+        "Put every panel back in its place",
+    ),
+    "sep_view": ("&View", "", "", None, ""),
+    "panel_toggles": ("&View", "", "", None, ""),  # each panel's show/hide action, filled below
+    "act_getting_started": ("&Help", "&Getting started", "show_getting_started", "F1", ""),
+    "act_shortcuts": ("&Help", "&Keyboard shortcuts", "show_shortcuts", None, ""),
+    "act_backprop": ("&Help", "How &backpropagation is computed here", "show_backprop", None, ""),
+    "sep_help": ("&Help", "", "", None, ""),
     "act_about": ("&Help", "&About", "about", None, ""),
 }
 
 
-def build_menus(window: QMainWindow, templates: list[str], load_template: Callable[[str], None]) -> None:
-    """Create every action of ``ACTIONS`` on ``window`` and the menu bar that shows them."""
+def build_menus(
+    window: QMainWindow, templates: list[tuple[str, str, str]], load_template: Callable[[str], None]
+) -> None:
+    """Create every action of ``ACTIONS`` on ``window`` and the menu bar that shows them.
+
+    ``templates``: (name, menu text, tooltip) for File > New from template; ``window.docks()``
+    gives the panels whose show/hide actions the View menu lists.
+    """
     menus: dict[str, QMenu] = {}
     window.menus = menus
     for attr, (menu_name, text, slot, shortcut, tip) in ACTIONS.items():
         menu = _menu(window, menus, menu_name)
         if attr == "templates":
-            sub = menu.addMenu(text)
-            for name in templates:
-                sub.addAction(name.replace("_", " "), lambda n=name: load_template(n))
+            window.templates_menu = sub = menu.addMenu(text)
+            sub.setToolTipsVisible(True)
+            for name, label, tip in templates:
+                action = sub.addAction(label, lambda n=name: load_template(n))
+                action.setData(name)
+                action.setToolTip(tip)
+                action.setStatusTip(tip)
+        elif attr == "panel_toggles":
+            for dock in window.docks():
+                menu.addAction(dock.toggleViewAction())
         elif attr == "recent":
             window.recent_menu = menu.addMenu(text)
         elif attr == "undo":

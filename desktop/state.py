@@ -6,7 +6,9 @@ through the controller's signals. Importing this module never loads Qt (tested).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from netcore.experiment import DataSource
@@ -54,3 +56,89 @@ def copy_network(network: Network) -> Network:
     twin = Network(network.spec, seed=0, dtype=network.dtype)
     twin.load_state_dict(network.state_dict())
     return twin
+
+
+DESIGN_KEYS = ("input_shape", "layers", "loss", "task")  # what the weights depend on (not the name)
+
+
+def design_key(spec: dict[str, Any]) -> str:
+    """A text that is equal for two specs exactly when they build the same network."""
+    return json.dumps({k: spec.get(k) for k in DESIGN_KEYS}, sort_keys=True, default=str)
+
+
+@dataclass
+class ModelIdentity:
+    """Which model the window holds: trained weights (opened or trained here) or a new design.
+
+    ``dirty``: trained weights not saved since they changed. The title, the pad header and the
+    save prompts read this; the controller changes it.
+    """
+
+    trained: bool = False
+    name: str = "untitled"  # the file name, else the design's name
+    path: str | None = None
+    dirty: bool = False
+    epochs: int = 0
+
+    def title(self) -> str:
+        """The window title; ``[*]`` is where Qt shows the modified mark."""
+        what = self.name if self.trained or self.path else f"{self.name} (new design)"
+        return f"{what}[*] — netcore studio"
+
+    def describe(self) -> str:
+        """One line for the pad header and the status bar."""
+        if not self.trained:
+            return f"{self.name}: a new design, not trained yet"
+        where = self.path and Path(self.path).name or "trained here"
+        state = ", not saved" if self.dirty else ""
+        return f"{where} ({self.epochs} epochs{state})"
+
+
+@dataclass
+class Kept:
+    """A trained model set aside when the design changed; Undo back to its design restores it."""
+
+    network: Network
+    history: list[dict[str, Any]]
+    settings: TrainSettings
+    source: DataSource
+    identity: ModelIdentity
+
+
+class KeptModels:
+    """The last few models set aside by design changes, by ``design_key``."""
+
+    LIMIT = 4
+
+    def __init__(self) -> None:
+        self._kept: dict[str, Kept] = {}
+
+    def put(self, key: str, kept: Kept) -> None:
+        self._kept.pop(key, None)
+        self._kept[key] = kept
+        while len(self._kept) > self.LIMIT:
+            self._kept.pop(next(iter(self._kept)))
+
+    def take(self, key: str) -> Kept | None:
+        return self._kept.pop(key, None)
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def unsaved(self) -> bool:
+        return any(k.identity.dirty for k in self._kept.values())
+
+
+def loss_hint(first_loss: float, loss: float, lr: float) -> str | None:
+    """A warning when the loss grows far above where the run started (a learning rate too high)."""
+    import math
+
+    if not math.isfinite(loss) or loss > max(10 * first_loss, first_loss + 5):
+        return (
+            f"the loss is growing ({first_loss:.3g} at the start, {loss:.3g} now): the learning rate "
+            f"{lr:g} is probably too high; stop and try {lr / 10:g}"
+        )
+    return None

@@ -1,4 +1,4 @@
-"""What the window remembers between sessions (QSettings): geometry, splitters, design, files."""
+"""What the window remembers between sessions (QSettings): geometry, panels, design, files, hints."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
-from PySide6.QtWidgets import QMainWindow, QSplitter
+from PySide6.QtWidgets import QMainWindow
 
 MAX_RECENT = 8
 
@@ -23,27 +23,45 @@ class WindowSettings:
         return value if isinstance(value, QByteArray) and not value.isEmpty() else None
 
     # -- layout ----------------------------------------------------------------------------
-    def restore_layout(
-        self, window: QMainWindow, splitters: dict[str, QSplitter], defaults: dict[str, list[int]]
-    ) -> None:
-        """Geometry and splitter positions; ``defaults`` (key -> sizes) on the first start."""
+    LAYOUT_VERSION = 2  # 2: panels in docks (1 was splitters); a state of another version is ignored
+
+    def restore_layout(self, window: QMainWindow) -> bool:
+        """Geometry and the panels' places; False on the first start (the window sizes itself
+        to the screen: all of a laptop's, 85 % of a larger one, centred)."""
         geometry = self._bytes("window/geometry")
         if geometry is not None:
             window.restoreGeometry(geometry)
         else:
             screen = window.screen().availableGeometry()
-            window.resize(min(1440, screen.width()), min(900, screen.height()))
-        for key, splitter in splitters.items():
-            state = self._bytes(key)
-            if state is not None:
-                splitter.restoreState(state)
-            elif key in defaults:
-                splitter.setSizes(defaults[key])
+            w, h = screen.width(), screen.height()
+            size = (w, h) if w <= 1440 or h <= 900 else (max(1440, w * 17 // 20), max(900, h * 17 // 20))
+            window.resize(*size)
+            window.move(screen.x() + (w - size[0]) // 2, screen.y() + (h - size[1]) // 2)
+        state = self._bytes("window/panels")
+        return state is not None and window.restoreState(state, self.LAYOUT_VERSION)
 
-    def save_layout(self, window: QMainWindow, splitters: dict[str, QSplitter]) -> None:
+    def save_layout(self, window: QMainWindow) -> None:
         self.store.setValue("window/geometry", window.saveGeometry())
-        for key, splitter in splitters.items():
-            self.store.setValue(key, splitter.saveState())
+        self.store.setValue("window/panels", window.saveState(self.LAYOUT_VERSION))
+
+    # -- hints -------------------------------------------------------------------------------
+    def was_hint_seen(self) -> bool:
+        return self.store.value("hints/first_steps") == "seen"
+
+    def hint_seen(self) -> None:
+        self.store.setValue("hints/first_steps", "seen")
+
+    # -- measured here ---------------------------------------------------------------------
+    def template_seconds(self, name: str) -> float | None:
+        """Seconds per epoch a template took when last trained on this machine (None: never)."""
+        try:
+            value = float(self.store.value(f"templates/{name}/seconds_per_epoch"))
+        except (TypeError, ValueError):
+            return None
+        return value if value > 0 else None
+
+    def remember_template_seconds(self, name: str, seconds: float) -> None:
+        self.store.setValue(f"templates/{name}/seconds_per_epoch", float(seconds))
 
     # -- design and data -------------------------------------------------------------------
     def design(self) -> dict[str, Any] | None:

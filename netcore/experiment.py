@@ -122,21 +122,25 @@ def parse_history(rows: Any) -> list[EpochStats]:
     if not isinstance(rows, list):
         raise ValueError(f"history must be a list of epoch records, got {type(rows).__name__}")
     names = [f.name for f in fields(EpochStats)]
-    optional = {"accuracy", "val_loss", "val_accuracy"}
+    optional = {"accuracy", "val_loss", "val_accuracy", "batches", "fraction"}
+    records = {"health": dict, "changes": list}  # netcore.inspect.health's record; live changes
     history = []
     for i, row in enumerate(rows, 1):
         if not isinstance(row, dict):
             raise ValueError(f"history row {i} must be a record, got {type(row).__name__}")
         for name in names:
             value = row.get(name)
-            if name == "health":  # netcore.inspect.health's record, or None
-                if not (value is None or isinstance(value, dict)):
-                    raise ValueError(f"history row {i}: health must be a record, got {type(value).__name__}")
+            if name in records:
+                if not (value is None or isinstance(value, records[name])):
+                    kind = "a record" if name == "health" else "a list"
+                    raise ValueError(f"history row {i}: {name} must be {kind}, got {type(value).__name__}")
                 continue
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not (number or (value is None and name in optional)):
                 raise ValueError(f"history row {i}: {name} must be a number, got {value!r}")
-        history.append(EpochStats(**{name: row.get(name) for name in names}))
+        # rows written before "batches" / "fraction" existed take the defaults (a whole epoch)
+        kept = [n for n in names if not (n in ("batches", "fraction") and row.get(n) is None)]
+        history.append(EpochStats(**{name: row.get(name) for name in kept}))
     return history
 
 

@@ -91,7 +91,8 @@ class BatchStats:
     accuracy: float | None
     lr: float
     samples: int  # seen so far in this run
-    samples_per_second: float
+    samples_per_second: float  # over the run's training time, pauses excluded
+    seconds: float = 0.0  # the run's training time so far, pauses excluded
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ class EpochStats:
     seconds: float
     lr: float
     health: dict[str, Any] | None = None  # netcore.inspect.health's record, JSON-able
+    batches: int | None = None  # batches trained in this epoch
+    fraction: float = 1.0  # share of the epoch's samples trained (< 1: stopped during the epoch)
+    changes: list[dict[str, Any]] | None = None  # live changes: {"batch": b, "lr": x} / "batch_size"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -213,6 +217,8 @@ class Trainer:
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._best: tuple[float, Snapshot] | None = None
         self._stale = 0
+        self._paused = 0.0  # seconds spent paused in this run (not training time)
+        self._changes: list[dict[str, Any]] = []  # live changes within the current epoch
         self.health = HealthRecorder(network)  # per-layer norms, dead ReLUs (a few O(params) passes)
         # The last weights that gave a finite loss and finite gradients, refreshed every batch
         # into one reused buffer (a copy of flat_params: cheap beside a forward and backward).
@@ -295,15 +301,19 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore"):
             return self._run(epochs, on_batch, on_epoch, should_stop, control)
 
-    def _interrupted(self, should_stop, control: TrainingControl | None) -> bool:
-        """Between batches: wait while paused, apply live changes; True when asked to stop."""
+    def _interrupted(self, should_stop, control: TrainingControl | None, batch: int) -> bool:
+        """Between batches: wait while paused, apply (and record) live changes; True to stop."""
         if control is not None:
+            paused = time.perf_counter()
             control.wait_while_paused()
+            self._paused += time.perf_counter() - paused
             changes = control.take_changes()
-            if "lr" in changes:
+            if "lr" in changes and float(changes["lr"]) != self.base_lr:
                 self.base_lr = float(changes["lr"])
-            if "batch_size" in changes:
+                self._changes.append({"batch": batch + 1, "lr": self.base_lr})
+            if "batch_size" in changes and int(changes["batch_size"]) != self.batch_size:
                 self.batch_size = int(changes["batch_size"])
+                self._changes.append({"batch": batch + 1, "batch_size": self.batch_size})
             if control.stop_requested:
                 return True
         return should_stop is not None and should_stop()
@@ -313,17 +323,25 @@ class Trainer:
         n = len(self.x)
         samples = 0
         run_start = time.perf_counter()
+        self._paused = 0.0
         for _ in range(epochs):
             epoch = self.epoch + 1
             self._epoch_start = Snapshot.take(self.network, into=self._epoch_start)
             order = self.rng.permutation(n) if self.settings.shuffle else np.arange(n)
-            start = time.perf_counter()
+            start, paused_before = time.perf_counter(), self._paused
+            self._changes = []
             loss_sum = acc_sum = 0.0
             seen = 0
             pos = 0
             batch = 0
             while pos < n:
-                if self._interrupted(should_stop, control):
+                if self._interrupted(should_stop, control, batch):
+                    if batch:  # the weights hold these batches: the history says so
+                        seconds = time.perf_counter() - start - (self._paused - paused_before)
+                        stats = self._stopped_epoch(
+                            epoch, loss_sum / seen, acc_sum / seen, seconds, batch, seen
+                        )
+                        on_epoch(stats) if on_epoch is not None else None
                     return TrainResult(
                         "cancelled", f"stopped during epoch {epoch} after {batch} batches", epoch - 1
                     )
@@ -345,7 +363,7 @@ class Trainer:
                 loss_sum += loss * k
                 acc_sum += (acc or 0.0) * k
                 if on_batch is not None:
-                    elapsed = time.perf_counter() - run_start
+                    elapsed = time.perf_counter() - run_start - self._paused
                     on_batch(
                         BatchStats(
                             epoch,
@@ -356,13 +374,15 @@ class Trainer:
                             self.optimizer.lr,
                             samples,
                             samples / elapsed if elapsed > 0 else 0.0,
+                            elapsed,
                         )
                     )
             stats = self._finish_epoch(
                 epoch,
                 loss_sum / seen,
                 acc_sum / seen if self.classifier else None,
-                time.perf_counter() - start,
+                time.perf_counter() - start - (self._paused - paused_before),
+                batch,
             )
             if on_epoch is not None:
                 on_epoch(stats)
@@ -375,16 +395,25 @@ class Trainer:
                 )
         return TrainResult("finished", f"trained {self.epoch} epochs", self.epoch)
 
-    def _finish_epoch(self, epoch: int, loss: float, acc: float | None, seconds: float) -> EpochStats:
+    def _finish_epoch(
+        self, epoch: int, loss: float, acc: float | None, seconds: float, batches: int, fraction: float = 1.0
+    ) -> EpochStats:
         val_loss = val_acc = None
-        if self.x_val is not None and len(self.x_val):
+        if fraction == 1.0 and self.x_val is not None and len(self.x_val):
             result = evaluate(self.network, self.x_val, self.y_val)
             val_loss, val_acc = result["loss"], result.get("accuracy")
         stats = EpochStats(
-            epoch, loss, acc, val_loss, val_acc, seconds, self.optimizer.lr, self.health.end_epoch(epoch)
-        )
+            epoch, loss, acc, val_loss, val_acc, seconds, self.optimizer.lr, self.health.end_epoch(epoch),
+            batches, fraction, list(self._changes) or None,
+        )  # fmt: skip
         self.history.append(stats)
         return stats
+
+    def _stopped_epoch(self, epoch, loss, acc, seconds, batches, seen) -> EpochStats:
+        """The record of an epoch stopped after ``batches`` batches (``seen`` samples)."""
+        return self._finish_epoch(
+            epoch, loss, acc if self.classifier else None, seconds, batches, round(seen / len(self.x), 6)
+        )
 
     def _should_stop_early(self, stats: EpochStats) -> bool:
         patience = self.settings.patience

@@ -1,11 +1,15 @@
 """Open the window, train the MNIST MLP template for a few epochs, draw a digit, save a PNG.
 
-    NETCORE_DATA_DIR=../shared/datasets ../shared/tools/screenshot.sh /tmp/screen.png 60 -- \\
-        python scripts/screenshot_trained.py resources/screenshots/studio.png
+    NETCORE_DATA_DIR=../shared/datasets SCREEN_SIZE=1366x768 ../shared/tools/screenshot.sh \\
+        /tmp/screen.png 90 -- python scripts/screenshot_trained.py resources/screenshots/studio_1366.png
+
+The window takes the screen's size (at most 1440x900, as on a first start). HINT=1 keeps the
+first-run hint in the picture; FILL=1 makes the window as large as the screen.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +29,11 @@ def main() -> int:
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings)
     window.show()
+    if os.environ.get("HINT") != "1":
+        window.hint.dismiss()
+    if os.environ.get("FILL") == "1":  # the whole screen, as a maximised window would be
+        window.resize(window.screen().availableGeometry().size())
+        window.reset_layout()
     window._load_template("mnist_mlp")
     window.training.set_data_choice("mnist")
     window.training.epochs.setValue(4)
@@ -36,7 +45,9 @@ def main() -> int:
         QTest.mousePress(pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[0]))
         for x, y in points[1:]:
             QTest.mouseMove(pad, QPoint(x, y))
-        QTest.mouseRelease(pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[-1]))
+        QTest.mouseRelease(
+            pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[-1])
+        )
 
     def finished(_result) -> None:
         draw_seven()
@@ -45,13 +56,13 @@ def main() -> int:
     def save() -> None:
         window.grab().save(out)
         print("saved", out)
+        window.close_discarding()  # a window with unsaved weights refuses to close (and so to quit)
         app.quit()
 
     window.controller.training_finished.connect(finished)
     QTimer.singleShot(1500, window.train)
     QTimer.singleShot(300000, app.quit)
     app.exec()
-    window.close()
     return 0
 
 

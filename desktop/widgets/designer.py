@@ -334,9 +334,14 @@ class DesignerPanel(QWidget):
         right_layout.addWidget(layers_box, 1)
         right_layout.addWidget(self._form_box)
 
+        side = QScrollArea()  # on a short screen the forms scroll; the drawing keeps its height
+        side.setWidget(right)
+        side.setWidgetResizable(True)
+        side.setFrameShape(QScrollArea.Shape.NoFrame)
+        side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
-        splitter.addWidget(right)
+        splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
@@ -355,7 +360,9 @@ class DesignerPanel(QWidget):
         super().resizeEvent(event)
         if not self._user_sized:  # the side forms get what they need (up to 40 %), the drawing the rest
             total = event.size().width() - 8 - self._splitter.handleWidth()  # the outer margins, the handle
-            side = min(self._splitter.widget(1).minimumSizeHint().width(), total * 2 // 5)
+            forms = self._splitter.widget(1)  # a scroll area: what its forms need, and its scroll bar
+            need = forms.widget().minimumSizeHint().width() + forms.verticalScrollBar().sizeHint().width()
+            side = min(need, total * 2 // 5)
             self._splitter.setSizes([total - side, side])
 
     # -- state changes ------------------------------------------------------------------------

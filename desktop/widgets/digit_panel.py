@@ -126,6 +126,7 @@ class DigitPanel(QWidget):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: fields under their labels
         form.addRow("Brush", self.brush)
         form.addRow("Unsure below", self.threshold)
         form.addRow("", edit_row)
@@ -181,6 +182,7 @@ class DigitPanel(QWidget):
             self.pad.set_message("no model")
         elif self._problem:
             self.model_label.setText(f"Model: {name}" if name else "Model")
+            self.pad.clear()  # the digit drawn for the previous model means nothing to this one
             self.pad.set_message("this model cannot read digits")
         else:
             self.model_label.setText(f"Model: {name}" if name else "Model")

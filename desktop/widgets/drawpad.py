@@ -187,7 +187,13 @@ class DrawPad(QWidget):
         painter.setPen(QColor(90, 90, 90))
         painter.drawRect(0, 0, SIDE - 1, SIDE - 1)
         text = self._message or ("draw a digit" if self.is_empty() else None)
-        if text:
+        if text and not self.is_empty():  # never over a digit: a band at the top, the digit below it
+            band = self.rect().adjusted(1, 1, -1, 0)
+            band.setHeight(30)
+            painter.fillRect(band, QColor(40, 40, 40))
+            painter.setPen(QColor(200, 200, 200))
+            painter.drawText(band, Qt.AlignmentFlag.AlignCenter, text)
+        elif text:
             painter.setPen(QColor(150, 150, 150) if self._message else QColor(110, 110, 110))
             flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
             painter.drawText(self.rect().adjusted(16, 16, -16, -16), flags, text)

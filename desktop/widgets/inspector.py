@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.widgets.prediction import gray_pixmap
 from netcore.digits import Reading
@@ -86,16 +95,16 @@ class PreprocessInspector(QWidget):
         self._names: list[str] = []
         self._answers: dict[str, tuple[int, float]] = {}
 
-        toggles = QHBoxLayout()
-        toggles.addWidget(QLabel("Steps:"))
-        for flag, text, tip in TOGGLES:
+        toggles = QGridLayout()  # three a row: the pad's panel stays narrow
+        toggles.addWidget(QLabel("Steps:"), 0, 0)
+        for i, (flag, text, tip) in enumerate(TOGGLES):
             box = QCheckBox(text)
             box.setChecked(DEFAULTS[flag])
             box.setToolTip(f"{tip} (preprocess_digit {flag}=…)")
             box.toggled.connect(self._on_box_toggled)
             self._boxes[flag] = box
-            toggles.addWidget(box)
-        toggles.addStretch(1)
+            toggles.addWidget(box, i // 3, 1 + i % 3)
+        toggles.setColumnStretch(4, 1)
 
         self._row = QHBoxLayout()
         self._row.setSpacing(6)
@@ -114,7 +123,20 @@ class PreprocessInspector(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(toggles)
-        layout.addLayout(self._row)
+        row = QWidget()
+        row.setLayout(self._row)
+        self._row.setContentsMargins(0, 0, 0, 0)
+        # The thumbnails' room is kept while there are none (nothing below moves when they come),
+        # and a narrow panel scrolls them sideways rather than growing.
+        strip = QScrollArea()
+        strip.setWidget(row)
+        strip.setWidgetResizable(True)
+        strip.setFrameShape(QFrame.Shape.NoFrame)
+        strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        strip.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        bar = strip.horizontalScrollBar().sizeHint().height()
+        strip.setFixedHeight(StageThumb().sizeHint().height() + bar + 2)
+        layout.addWidget(strip)
         layout.addWidget(note)
 
     # -- options ------------------------------------------------------------------------

@@ -77,6 +77,7 @@ class LayerPalette(QListWidget):
         self.setCurrentRow(-1)  # nothing looks chosen before the hand picks a type
         self.itemActivated.connect(lambda item: self.type_activated.emit(item.data(Qt.ItemDataRole.UserRole)))
         width = max(self.sizeHintForColumn(0), 80) + 2 * self.frameWidth() + 6
+        width += self.verticalScrollBar().sizeHint().width()  # a short window scrolls the list
         self.setFixedWidth(width)
 
     def kinds(self) -> list[str]:

@@ -3,7 +3,8 @@
 Curves are created once and fed with ``setData`` from a timer at most
 ``REFRESH_HZ`` times a second, however fast batches arrive. Batch points are
 smoothed with an exponential moving average; epoch points are drawn as markers.
-Earlier runs stay as faint curves for comparison.
+Earlier runs stay as faint curves for comparison, each named in the legend ("earlier: xor
+on XOR, 1500 epochs"), until ``clear_earlier`` (the button above the plot) removes them.
 
 Axes are the expensive part of a pyqtgraph repaint (tick text), and they are
 redrawn whenever a view range changes; so the ranges do not follow every point:
@@ -19,15 +20,17 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from netcore.train import BatchStats, EpochStats
 
 REFRESH_HZ = 20
-SMOOTHING = 0.9  # EMA weight of the past for batch curves
+SMOOTHING = 0.9  # EMA weight of the past per SMOOTHING_SPAN of an epoch (however many batches arrived)
+SMOOTHING_SPAN = 0.02
 KEPT_RUNS = 3
 TRAIN_COLOUR = (31, 119, 180)
 VAL_COLOUR = (255, 127, 14)
+EARLIER_COLOURS = ((120, 120, 120), (170, 120, 200), (90, 160, 140))  # one grey-ish tone per kept run
 
 
 class Series:
@@ -54,8 +57,18 @@ class LivePlot(QWidget):
         super().__init__(parent)
         pg.setConfigOptions(antialias=False, background="w", foreground="k")
         self.view = pg.GraphicsLayoutWidget()
+        self.earlier_label = QLabel()
+        self.clear_button = QPushButton("Clear earlier runs")
+        self.clear_button.setToolTip("Remove the faint curves of earlier runs from both plots")
+        self.clear_button.clicked.connect(self.clear_earlier)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 2, 6, 0)
+        bar.addWidget(self.earlier_label, 1)
+        bar.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
         layout.addWidget(self.view)
         self.loss_plot = self.view.addPlot(row=0, col=0, title="loss")
         self.acc_plot = self.view.addPlot(row=1, col=0, title="accuracy")
@@ -65,14 +78,17 @@ class LivePlot(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
-            plot.addLegend(offset=(-10, 10))
+            plot.addLegend(offset=(-10, 10), colCount=3)  # one line: a short plot keeps its curves
             plot.getAxis("bottom").enableAutoSIPrefix(False)  # epochs, never "x0.001"
         self.acc_plot.setYRange(0, 1.0, padding=0.02)
         self.loss_plot.enableAutoRange(y=False)
         self._loss_top = 1.0
         self.loss_plot.setYRange(0, self._loss_top, padding=0.02)
         self._previous: list[pg.PlotDataItem] = []
+        self._runs: list[str] = []  # the labels of the earlier runs shown, oldest first
+        self.run_label = ""  # what the current curves are: "<design> on <dataset>"
         self._make_curves()
+        self._show_earlier()
         self._dirty = False
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REFRESH_HZ))
@@ -85,6 +101,7 @@ class LivePlot(QWidget):
             name: Series() for name in ("batch_loss", "batch_acc", "loss", "acc", "val_loss", "val_acc")
         }
         self._ema: dict[str, float | None] = {"loss": None, "acc": None}
+        self._last_x: float | None = None
         thin = {"width": 1.5}
         self.curves = {
             "batch_loss": self.loss_plot.plot(pen=pg.mkPen(TRAIN_COLOUR, **thin), name="train (per batch)"),
@@ -130,19 +147,24 @@ class LivePlot(QWidget):
     # -- feeding -------------------------------------------------------------------------
     def add_batch(self, stats: BatchStats) -> None:
         x = stats.epoch - 1 + stats.batch / stats.batches
-        self.series["batch_loss"].append(x, self._smooth("loss", stats.loss))
+        step = x - self._last_x if self._last_x is not None else 0.0
+        self._last_x = x
+        self.series["batch_loss"].append(x, self._smooth("loss", stats.loss, step))
         if stats.accuracy is not None:
-            self.series["batch_acc"].append(x, self._smooth("acc", stats.accuracy))
+            self.series["batch_acc"].append(x, self._smooth("acc", stats.accuracy, step))
         self._dirty = True
 
-    def _smooth(self, key: str, value: float) -> float:
+    def _smooth(self, key: str, value: float, step: float) -> float:
+        """An EMA in epochs, not in points: batches arrive throttled (fewer on a busy machine),
+        and the curve must not lag more because of it."""
         previous = self._ema[key]
-        self._ema[key] = value if previous is None else SMOOTHING * previous + (1 - SMOOTHING) * value
+        keep = SMOOTHING ** (max(step, 0.0) / SMOOTHING_SPAN)
+        self._ema[key] = value if previous is None else keep * previous + (1 - keep) * value
         return self._ema[key]
 
     def add_epoch(self, stats: EpochStats | dict) -> None:
         row = stats.to_dict() if isinstance(stats, EpochStats) else stats
-        x = float(row["epoch"])
+        x = float(row["epoch"]) - 1 + float(row.get("fraction") or 1.0)  # a stopped epoch: where it stopped
         for key, name in (
             ("loss", "loss"),
             ("accuracy", "acc"),
@@ -154,40 +176,85 @@ class LivePlot(QWidget):
                 self.series[name].append(x, value)
         self._dirty = True
 
-    def set_history(self, history: list[dict]) -> None:
-        """Show a saved model's per-epoch history (no batch curves)."""
-        self.clear()
+    def set_history(self, history: list[dict], keep_earlier: bool = False, label: str = "") -> None:
+        """Show a saved model's per-epoch history (no batch curves); earlier runs go unless kept."""
+        if keep_earlier:
+            self._reset_series()
+        else:
+            self.clear()
+        self.run_label = label or self.run_label
         for row in history:
             self.add_epoch(row)
         self._refresh()
         self._fit_x_axis()
 
+    def set_run_label(self, label: str) -> None:
+        """Name the current curves (the legend says it once they become an earlier run)."""
+        self.run_label = label
+
+    def earlier_runs(self) -> list[str]:
+        """The legend names of the earlier runs shown, oldest first."""
+        return list(self._runs)
+
     def new_run(self) -> None:
-        """Keep the current curves as faint ones and start empty ones."""
+        """Keep the current curves as faint, named ones and start empty ones."""
+        epochs = self.series["loss"].data()[0]
         if self.series["batch_loss"].n or self.series["loss"].n:
-            for key in ("batch_loss", "batch_acc", "loss", "acc"):
+            colour = EARLIER_COLOURS[len(self._runs) % len(EARLIER_COLOURS)]
+            span = f", {int(epochs[-1])} epochs" if len(epochs) else ""
+            name = f"earlier: {self.run_label or 'a run'}{span}"
+            for key in ("batch_loss", "loss", "batch_acc", "acc"):
                 x, y = self.series[key].data()
                 if len(x):
                     plot = self.loss_plot if "loss" in key else self.acc_plot
-                    faint = plot.plot(x.copy(), y.copy(), pen=pg.mkPen((150, 150, 150, 90), width=1))
+                    named = plot is self.loss_plot and not any(
+                        item.name() == name for item in self._previous[-4:]
+                    )  # one legend entry per run
+                    faint = plot.plot(
+                        x.copy(),
+                        y.copy(),
+                        pen=pg.mkPen((*colour, 110), width=1),
+                        name=name if named else None,
+                    )
                     faint.setZValue(-10)
+                    faint.run = name
                     self._previous.append(faint)
-            while len(self._previous) > 4 * KEPT_RUNS:
-                old = self._previous.pop(0)
-                old.getViewBox().removeItem(old) if old.getViewBox() else None
+            self._runs.append(name)
+            while len(self._runs) > KEPT_RUNS:
+                oldest = self._runs.pop(0)
+                for item in [i for i in self._previous if i.run == oldest]:
+                    self._remove(item)
+        self.run_label = ""
         self._reset_series()
+        self._show_earlier()
+
+    def _remove(self, item: pg.PlotDataItem) -> None:
+        self._previous.remove(item)
+        for plot in (self.loss_plot, self.acc_plot):
+            if item in plot.listDataItems():
+                plot.removeItem(item)  # also takes it out of the legend
+
+    def clear_earlier(self) -> None:
+        """Remove every earlier run's curves (and their legend entries)."""
+        for item in list(self._previous):
+            self._remove(item)
+        self._runs = []
+        self._show_earlier()
+
+    def _show_earlier(self) -> None:
+        n = len(self._runs)
+        self.earlier_label.setText(f"{n} earlier run{'s' * (n != 1)} in grey" if n else "")
+        self.clear_button.setEnabled(bool(n))
 
     def clear(self) -> None:
-        for item in self._previous:
-            if item.getViewBox() is not None:
-                item.getViewBox().removeItem(item)
-        self._previous = []
+        self.clear_earlier()
         self._reset_series()
 
     def _reset_series(self) -> None:
         for key in self.series:
             self.series[key] = Series()
         self._ema = {"loss": None, "acc": None}
+        self._last_x = None
         self._dirty = True
         self._refresh()
 

@@ -35,7 +35,7 @@ class ProbabilityBars(QWidget):
         self._rows = rows
         self._items: list[tuple[str, float]] = []
         self._highlight = False
-        self.setMinimumWidth(160)
+        self.setMinimumWidth(120)
         self.setFixedHeight(rows * self.ROW)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
@@ -96,7 +96,7 @@ class PredictionView(QWidget):
         font.setBold(True)
         self._label.setFont(font)
         self._label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._label.setMinimumWidth(90)
+        self._label.setMinimumWidth(70)
 
         self._detail = QLabel()
         self._detail.setWordWrap(True)
@@ -110,8 +110,8 @@ class PredictionView(QWidget):
         self._input.setFixedSize(INPUT_VIEW + 2, INPUT_VIEW + 2)
         self._input.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._input.setStyleSheet("background: black; border: 1px solid #555;")
-        self._input.setToolTip("The 28x28 image the network received, drawn at 4x")
-        input_caption = QLabel("network input 28x28")
+        self._input.setToolTip("The 28x28 image the network received (its input), drawn at 4x")
+        input_caption = QLabel("input 28x28")
         input_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         input_caption.setEnabled(False)  # dimmed: a caption, not content
 

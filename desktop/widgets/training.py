@@ -1,8 +1,12 @@
-"""Data and training settings, the Train / Pause / Stop / Step buttons and the progress line."""
+"""Data and training settings, the Train / Pause / Stop / Step buttons and the progress line.
+
+The buttons, the progress bar and the status lines come first, so they stay in sight when the
+panel is short (a small screen scrolls the settings under them). A value outside a field's
+limits is refused visibly (desktop/widgets/fields.py): a red frame, the reason in the panel,
+Train disabled, and nothing changed behind the user's back.
+"""
 
 from __future__ import annotations
-
-import time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.state import DataChoice
+from desktop.widgets.fields import COMBO_TIPS, FIELDS, mark, synthetic_defaults
 from netcore.augment import STRENGTHS
 from netcore.data.registry import DATASET_NAMES, SYNTHETIC_NAMES
 from netcore.optimizers import OPTIMIZERS
@@ -31,6 +36,7 @@ LABELS = {"mnist": "MNIST digits", "xor": "XOR"}  # else the name, capitalised
 DATASETS = [(LABELS.get(name, name.capitalize()), name) for name in DATASET_NAMES]  # the engine's
 SYNTHETIC = set(SYNTHETIC_NAMES)
 AUGMENTATIONS = list(STRENGTHS)  # the engine's names, in its order
+XOR_TEST = "XOR's four points are both its training and its test set: there is nothing to split"
 
 
 def _double(
@@ -66,22 +72,33 @@ class TrainingPanel(QWidget):
         self.dataset = QComboBox()
         for label, name in DATASETS:
             self.dataset.addItem(label, name)
-        self.noise = _double(0.0, 2.0, 0.1, 2)
-        self.samples = _int(4, 100000, 400)
-        self.test_ratio = _double(0.05, 0.9, 0.3, 2)
-        self.val_split = _double(0.0, 0.5, 0.0, 2)
+        # Wide ranges on purpose: what is typed stays as typed, and FIELDS says if it is refused.
+        self.noise = _double(0.0, 100.0, 0.0, 2)
+        self.samples = _int(0, 10**7, 4)
+        self.test_ratio = _double(0.0, 1.0, 0.3, 2)
+        self.test_ratio.setSpecialValueText("same as training")  # shown at 0: XOR's four points
+        self.val_split = _double(0.0, 1.0, 0.0, 2)
         self.augment = QComboBox()
         self.augment.addItems(AUGMENTATIONS)
         self.optimizer = QComboBox()
         self.optimizer.addItems(list(OPTIMIZERS))
         self.optimizer.setCurrentText("adam")
-        self.lr = _double(1e-6, 10.0, 1e-3, 6, adaptive=True)
+        self.lr = _double(0.0, 1e6, 1e-3, 6, adaptive=True)
         self.schedule = QComboBox()
         self.schedule.addItems(list(SCHEDULE_NAMES))
-        self.batch_size = _int(1, 60000, 32)
-        self.epochs = _int(1, 100000, 10)
-        self.l2 = _double(0.0, 1.0, 0.0, 5, adaptive=True)
+        self.batch_size = _int(0, 10**7, 32)
+        self.epochs = _int(0, 10**7, 10)
+        self.l2 = _double(0.0, 1e3, 0.0, 5, adaptive=True)
         self.seed = _int(0, 2**31 - 1, 0)
+        self.fields = {name: getattr(self, name) for name in FIELDS}
+        for name, box in self.fields.items():
+            box.setToolTip(FIELDS[name].tip)
+            box.valueChanged.connect(self._validate)
+        for name, tip in COMBO_TIPS.items():
+            getattr(self, name).setToolTip(tip)
+        self._warning = ""
+        self._options: dict[str, dict] = {}  # what the user set per dataset: noise, n, test_ratio
+        self._shown_dataset = ""
 
         data_box = QGroupBox("Data")
         data_form = QFormLayout(data_box)
@@ -106,7 +123,11 @@ class TrainingPanel(QWidget):
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Train for the set number of epochs (F5)")
         self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Pause or resume between two batches (F7)")
         self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip(
+            "Stop after the current batch; the weights keep what they learned (Shift+F5)"
+        )
         self.step_button = QPushButton("Step")
         self.step_button.setToolTip("Train one epoch (F6)")
         buttons = QHBoxLayout()
@@ -119,31 +140,75 @@ class TrainingPanel(QWidget):
         self.status = QLabel("ready")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status.setWordWrap(True)
+        self.problem = QLabel()  # why a field is refused, or a warning about the run
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #b91c1c;")
+        self.problem.hide()
 
         layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.problem)
         boxes = QHBoxLayout()
         boxes.addWidget(data_box)
         boxes.addWidget(train_box)
         layout.addLayout(boxes)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
         layout.addStretch(1)
 
         self.train_button.clicked.connect(self.train_requested)
         self.step_button.clicked.connect(self.step_requested)
         self.pause_button.clicked.connect(self.pause_toggled)
         self.stop_button.clicked.connect(self.stop_requested)
-        self.lr.valueChanged.connect(lambda v: self.live_changed.emit({"lr": float(v)}))
-        self.batch_size.valueChanged.connect(lambda v: self.live_changed.emit({"batch_size": int(v)}))
+        self.lr.valueChanged.connect(lambda v: self._live("lr", float(v)))
+        self.batch_size.valueChanged.connect(lambda v: self._live("batch_size", int(v)))
+        self.samples.valueChanged.connect(self._sync_test_ratio)
         self.dataset.currentIndexChanged.connect(self._on_dataset_changed)
         self._planned_epochs = 0
-        self._started = 0.0
         self._first_epoch = 0
+        self._state, self._can_train = "idle", True
         self._on_dataset_changed()
         self.set_state("idle", can_train=True)
 
+    # -- checking what was typed -------------------------------------------------------------
+    def _live(self, name: str, value: float) -> None:
+        if FIELDS[name].check(value) is None:  # a refused value never reaches a running trainer
+            self.live_changed.emit({name: value})
+
+    def problems(self) -> list[str]:
+        """Why the fields in use refuse their values (empty: all is well)."""
+        return [
+            problem
+            for name, box in self.fields.items()
+            if box.isEnabled() and (problem := FIELDS[name].check(box.value()))
+        ]
+
+    def _validate(self) -> None:
+        xor = self._four_xor_points()
+        for name, box in self.fields.items():
+            tip = f"{XOR_TEST}. {FIELDS[name].tip}" if name == "test_ratio" and xor else FIELDS[name].tip
+            mark(box, FIELDS[name].check(box.value()) if box.isEnabled() else None, tip)
+        text = " · ".join(self.problems()) or self._warning  # a refused field first, else the run's warning
+        self.problem.setText(text)
+        self.problem.setVisible(bool(text))
+        self._sync_buttons()
+
+    def show_warning(self, text: str) -> None:
+        """A warning about the run (e.g. a loss that grows) under the status line; "" removes it."""
+        self._warning = text
+        self._validate()
+
     # -- dataset choice --------------------------------------------------------------------
+    def dataset_label(self, name: str) -> str:
+        index = self.dataset.findData(name)
+        return self.dataset.itemText(index) if index >= 0 else name
+
+    def remove_custom_dataset(self, name: str) -> None:
+        """An imported dataset that failed to load leaves the list (the named sets stay)."""
+        index = self.dataset.findData(name)
+        if index >= 0 and (name.startswith("idx:") or name.startswith("csv:")):
+            self.dataset.removeItem(index)
+
     def add_custom_dataset(self, label: str, name: str) -> None:
         """Add and select an imported dataset ("idx:PATH" or "csv:PATH")."""
         index = self.dataset.findData(name)
@@ -154,12 +219,50 @@ class TrainingPanel(QWidget):
 
     def _on_dataset_changed(self) -> None:
         name = self.dataset.currentData() or ""
+        if name != self._shown_dataset:  # each dataset keeps its own options (XOR's 4 points stay XOR's)
+            if self._shown_dataset in SYNTHETIC:
+                self._options[self._shown_dataset] = self._dataset_options()
+            if name in SYNTHETIC:
+                self._set_dataset_options(
+                    {**synthetic_defaults(name), "test_ratio": 0.3, **self._options.get(name, {})}
+                )
+            self._shown_dataset = name
         synthetic = name in SYNTHETIC
+        running = self._state in ("training", "paused", "loading")
         for box in (self.noise, self.samples):
-            box.setEnabled(synthetic)
-        self.test_ratio.setEnabled(synthetic or name.startswith("csv:"))
-        self.augment.setEnabled(name == "mnist" or name.startswith("idx:"))
+            box.setEnabled(synthetic and not running)
+        self.augment.setEnabled(not running and (name == "mnist" or name.startswith("idx:")))
+        self._sync_test_ratio()
         self.dataset_changed.emit()
+
+    def _dataset_options(self) -> dict:
+        return {"noise": self.noise.value(), "n": self.samples.value(), "test_ratio": self.test_ratio.value()}
+
+    def _set_dataset_options(self, options: dict) -> None:
+        if "noise" in options:
+            self.noise.setValue(float(options["noise"]))
+        if "n" in options:
+            self.samples.setValue(int(options["n"]))
+        if "test_ratio" in options:
+            self.test_ratio.setValue(float(options["test_ratio"]))
+
+    def _four_xor_points(self) -> bool:
+        return self.dataset.currentData() == "xor" and self.samples.value() == 4
+
+    def _sync_test_ratio(self) -> None:
+        """XOR's four points are its training and its test set: no ratio to show there."""
+        name = self.dataset.currentData() or ""
+        running = self._state in ("training", "paused", "loading")
+        if self._four_xor_points():
+            if self.test_ratio.value() > 0:
+                self._test_ratio_kept = self.test_ratio.value()
+            self.test_ratio.setValue(0.0)
+            self.test_ratio.setEnabled(False)
+        else:
+            if self.test_ratio.value() == 0:
+                self.test_ratio.setValue(getattr(self, "_test_ratio_kept", 0.3))
+            self.test_ratio.setEnabled(not running and (name in SYNTHETIC or name.startswith("csv:")))
+        self._validate()
 
     def data_choice(self) -> DataChoice:
         name = self.dataset.currentData()
@@ -168,9 +271,10 @@ class TrainingPanel(QWidget):
             options = {
                 "noise": round(self.noise.value(), 4),
                 "n": self.samples.value(),
-                "test_ratio": round(self.test_ratio.value(), 4),
                 "seed": self.seed.value(),
             }
+            if not self._four_xor_points():
+                options["test_ratio"] = round(self.test_ratio.value(), 4)
         elif name.startswith("csv:"):
             options = {"test_ratio": round(self.test_ratio.value(), 4), "seed": self.seed.value()}
         augment = self.augment.currentText() if self.augment.isEnabled() else "off"
@@ -183,13 +287,7 @@ class TrainingPanel(QWidget):
             index = self.dataset.findData(name)
         if index >= 0:
             self.dataset.setCurrentIndex(index)
-        options = options or {}
-        if "noise" in options:
-            self.noise.setValue(float(options["noise"]))
-        if "n" in options:
-            self.samples.setValue(int(options["n"]))
-        if "test_ratio" in options:
-            self.test_ratio.setValue(float(options["test_ratio"]))
+        self._set_dataset_options(options or {})
 
     def apply_recipe(self, recipe) -> None:
         """Show a template's training recipe (desktop.design.Recipe); None fields stay as they are."""
@@ -206,6 +304,9 @@ class TrainingPanel(QWidget):
 
     # -- settings ------------------------------------------------------------------------
     def settings(self) -> TrainSettings:
+        """The settings as typed; ValueError with the first refused field's reason."""
+        if problems := self.problems():
+            raise ValueError(problems[0])
         epochs = self.epochs.value()
         return TrainSettings(
             epochs=epochs,
@@ -233,8 +334,8 @@ class TrainingPanel(QWidget):
     # -- state and progress ----------------------------------------------------------------
     def set_state(self, state: str, can_train: bool) -> None:
         running = state in ("training", "paused")
-        self.train_button.setEnabled(state == "idle" and can_train)
-        self.step_button.setEnabled(state == "idle" and can_train)
+        self._state, self._can_train = state, can_train
+        self._sync_buttons()
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         self.stop_button.setEnabled(running or state == "loading")
@@ -256,21 +357,34 @@ class TrainingPanel(QWidget):
         if not running and state != "loading":
             self._on_dataset_changed()
 
+    def _sync_buttons(self) -> None:
+        ok = self._state == "idle" and self._can_train and not self.problems()
+        self.train_button.setEnabled(ok)
+        self.step_button.setEnabled(ok)
+
     def start_run(self, planned_epochs: int, first_epoch: int) -> None:
         self._planned_epochs = planned_epochs
         self._first_epoch = first_epoch
-        self._started = time.monotonic()
+        self.show_warning("")
+        self._validate()
         self.progress.setValue(0)
         self.progress.setFormat(f"epoch {first_epoch + 1} of {first_epoch + planned_epochs}")
+
+    def reset_run(self, text: str) -> None:
+        """Another model: its predecessor's progress and scores go."""
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.show_warning("")
+        self._validate()
+        self.show_message(text)
 
     def show_batch(self, stats: BatchStats) -> None:
         done = (stats.epoch - 1 - self._first_epoch) + stats.batch / stats.batches
         fraction = min(1.0, done / max(1, self._planned_epochs))
         self.progress.setValue(int(fraction * 1000))
         left = ""
-        elapsed = time.monotonic() - self._started
-        if fraction > 0.01:
-            left = f" · {format_seconds(elapsed * (1 - fraction) / fraction)} left"
+        if fraction > 0.01 and stats.seconds > 0:  # training time, pauses excluded (the trainer's clock)
+            left = f" · {format_seconds(stats.seconds * (1 - fraction) / fraction)} left"
         self.progress.setFormat(
             f"epoch {stats.epoch} of {self._first_epoch + self._planned_epochs} · "
             f"{stats.samples_per_second:,.0f} samples/s{left}"

@@ -60,3 +60,18 @@ def draw_stroke(widget, points: list[tuple[int, int]]) -> None:
 def line(x0: int, y0: int, x1: int, y1: int, steps: int = 12) -> list[tuple[int, int]]:
     """Points along a straight line, as a hand moving the mouse would send them."""
     return [(round(x0 + (x1 - x0) * t), round(y0 + (y1 - y0) * t)) for t in np.linspace(0, 1, steps + 1)]
+
+
+@pytest.fixture(autouse=True)
+def discard_unsaved_when_asked(monkeypatch):
+    """A test that does not answer the save prompt gets Discard (a test that asks patches it again)."""
+    from desktop import messages
+
+    answers = []
+
+    def answer(parent, text, then, can_save=True):
+        answers.append(text)
+        then("discard")
+
+    monkeypatch.setattr(messages, "ask_unsaved", answer)
+    return answers

@@ -49,7 +49,9 @@ def test_train_xor_writes_model_and_metrics(tmp_path, capsys):
     data = json.loads(metrics.read_text())
     assert [row["epoch"] for row in data["history"]] == [1, 2, 3]
     keys = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr", "health"}
+    keys |= {"batches", "fraction", "changes"}  # what a stopped epoch and live changes record
     assert set(data["history"][0]) == keys
+    assert data["history"][0]["batches"] == 1 and data["history"][0]["fraction"] == 1.0
     assert data["settings"]["optimizer"] == "sgd" and data["settings"]["epochs"] == 3
     assert 0 <= data["test_accuracy"] <= 1
     assert load_model(model).network.spec["name"] == "xor"
