@@ -432,9 +432,12 @@ class Trainer:
         return False
 
     def restore_epoch_start(self) -> None:
-        """Put back the weights (and layer statistics) of the start of the last epoch begun,
-        i.e. those that match ``history``: what to save after a run cancelled mid-epoch."""
+        """Put back the weights (and layer statistics) of the start of the last epoch begun and
+        forget that epoch's partial record, so that weights and ``history`` match again at the
+        last whole epoch: what the command line saves after Ctrl+C."""
         self._epoch_start.restore(self.network)
+        if self.history and self.history[-1].fraction < 1:
+            self.history.pop()
 
     def _diverged(self, epoch: int, batch: int, why: str) -> TrainResult:
         if self._good is not None:
