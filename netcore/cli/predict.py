@@ -21,6 +21,8 @@ def cmd_predict(args) -> int:
     from netcore.serialization import load_model
 
     model = load_model(args.model)
+    if is_picture_model(model):
+        return predict_picture(model, args)
     reading = classify_image(model.network, load_image(args.image))
     if reading.reason is not None:
         raise CommandError(reading.reason)
@@ -31,4 +33,28 @@ def cmd_predict(args) -> int:
     else:
         names = model.class_names or [str(i) for i in range(len(reading.probabilities))]
         print(f"{names[reading.label]}  ({reading.probabilities[reading.label]:.1%})")
+    return 0
+
+
+# -- pictures: models trained on an image folder, or any C x H x W input but MNIST's -------------
+
+
+def is_picture_model(model) -> bool:
+    shape = model.network.input_shape
+    return "image" in model.preprocessing or (len(shape) == 3 and shape != (1, 28, 28))
+
+
+def predict_picture(model, args) -> int:
+    from netcore.image_model import classify
+
+    try:
+        reading = classify(model.network, args.image, model.preprocessing, model.class_names)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    if args.json:
+        probabilities = [float(p) for p in reading.probabilities]
+        name = reading.top[0][0]
+        print(json.dumps({"label": reading.label, "class": name, "probabilities": probabilities}))
+    else:
+        print("\n".join(f"{name}  ({p:.1%})" for name, p in reading.top[:3]))
     return 0

@@ -45,6 +45,9 @@ def add_parser(sub, common) -> None:
     train.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     train.add_argument("--noise", type=float, help="noise of a synthetic dataset")
     train.add_argument("--samples", type=int, help="size of a synthetic dataset")
+    from netcore.cli.common import add_folder_arguments  # folder:PATH options (issue 17)
+
+    add_folder_arguments(train)
     train.add_argument("--out", required=True, help="model file to write (.npz)")
     train.add_argument("--metrics-out", help="write the history and test figures as JSON")
     train.set_defaults(run=cmd_train)

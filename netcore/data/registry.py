@@ -1,7 +1,7 @@
 """One entry point from a dataset name (as typed on the command line) to a ``Dataset``.
 
 Names: ``mnist``, ``xor``, ``spirals``, ``circles``, ``moons``, ``blobs``, ``idx:FOLDER``
-(four MNIST-style IDX files) and ``csv:FILE``.
+(four MNIST-style IDX files), ``csv:FILE`` and ``folder:PATH`` (pictures, one subfolder per class).
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from typing import Any
 
 from netcore.data.csv import load_csv
 from netcore.data.dataset import DataError, Dataset
+from netcore.data.folder import load_folder
 from netcore.data.mnist import Progress, load_idx_folder, load_mnist
 from netcore.data.synthetic import MAKERS, load_synthetic
 
 SYNTHETIC_NAMES = tuple(MAKERS)
 DATASET_NAMES: tuple[str, ...] = ("mnist", *SYNTHETIC_NAMES)
-FILE_PREFIXES: tuple[str, ...] = ("idx", "csv")  # used as "idx:FOLDER", "csv:FILE"
+FILE_PREFIXES: tuple[str, ...] = ("idx", "csv", "folder")  # "idx:FOLDER", "csv:FILE", "folder:PATH"
 
 # The options each kind of dataset understands (None values are ignored).
 OPTIONS: dict[str, tuple[str, ...]] = {
@@ -24,6 +25,10 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "synthetic": ("n", "noise", "seed", "test_ratio", "classes"),
     "idx": (),
     "csv": ("label", "task", "test_ratio", "seed", "standardize"),
+    "folder": (
+        "size", "mode", "fit", "test_ratio", "seed", "standardize", "max_memory_mb", "workers", "cache",
+        "cache_dir", "stats", "should_stop",
+    ),  # fmt: skip
 }
 
 
@@ -48,7 +53,8 @@ def load_dataset(
 ) -> Dataset:
     """Load the dataset ``name`` refers to; ``options`` pass through to its loader.
 
-    ``data_dir`` and ``progress`` concern MNIST (see ``load_mnist``). Options set to None are
+    ``data_dir`` and ``progress`` concern MNIST (see ``load_mnist``) and picture folders
+    (``data_dir`` holds their cache unless ``cache_dir`` is given; see ``load_folder``). Options set to None are
     ignored, so a command line can pass all its flags; any other option that does not apply
     raises ``DataError``, as does an unknown name (the message lists the choices).
     """
@@ -62,6 +68,10 @@ def load_dataset(
         if kind == "idx":
             _options("idx", name, options)
             return load_idx_folder(path)
+        if kind == "folder":
+            given = _options("folder", name, options)
+            given.setdefault("cache_dir", data_dir)
+            return load_folder(path, progress=progress, **given)
         return load_csv(path, **_options("csv", name, options))
     if kind == "mnist":
         return load_mnist(data_dir, progress=progress, **_options("mnist", name, options))
