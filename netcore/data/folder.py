@@ -185,7 +185,7 @@ def parse_size(size: int | str | tuple[int, int] | list[int] | None) -> tuple[in
     return parts[0], parts[1]
 
 
-def _sample_headers(listing: FolderListing) -> tuple[tuple[int, int], bool]:
+def sample_headers(listing: FolderListing) -> tuple[tuple[int, int], bool]:
     """Median (height, width) of an even sample of files, and whether any may be in colour."""
     n = len(listing.files)
     picks = np.unique(np.linspace(0, n - 1, min(n, HEADER_SAMPLE)).round().astype(int))
@@ -203,7 +203,7 @@ def _sample_headers(listing: FolderListing) -> tuple[tuple[int, int], bool]:
     return (max(MIN_SIDE, round(h)), max(MIN_SIDE, round(w))), colour
 
 
-def _auto_size(median: tuple[int, int]) -> tuple[int, int]:
+def auto_size(median: tuple[int, int]) -> tuple[int, int]:
     h, w = median
     scale = min(1.0, MAX_AUTO_SIDE / max(h, w))
     return max(MIN_SIDE, round(h * scale)), max(MIN_SIDE, round(w * scale))
@@ -220,15 +220,19 @@ def _fit_budget(n: int, channels: int, size: tuple[int, int], auto: bool, budget
     if not auto or min(smaller) < MIN_SIDE:
         side = max(MIN_SIDE - 1, math.floor(min(size) * shrink))
         raise DataError(
-            f"{n:,} pictures at {dims} need about {need_mb:,.0f} MB in memory, over the budget of "
-            f"{budget_mb:,.0f} MB: choose a smaller image size (about {side} or less), the grey mode, "
+            f"{n:,} pictures at {dims} need about {_mb(need_mb)} in memory, over the budget of "
+            f"{_mb(budget_mb)}: choose a smaller image size (about {side} or less), the grey mode, "
             "or a larger max_memory_mb"
         )
     notes.append(
         f"pictures downscaled from {size[0]}x{size[1]} to {smaller[0]}x{smaller[1]} to stay within "
-        f"the memory budget of {budget_mb:,.0f} MB"
+        f"the memory budget of {_mb(budget_mb)}"
     )
     return smaller
+
+
+def _mb(value: float) -> str:
+    return f"{value:,.0f} MB" if value >= 10 else f"{value:.1f} MB"
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
@@ -271,9 +275,9 @@ def decode_folder(
 ) -> folder_cache.Decoded:
     """Decode every picture of ``listing`` (no cache); ``size`` None means the capped median."""
     notes: list[str] = []
-    median, maybe_colour = _sample_headers(listing)
+    median, maybe_colour = sample_headers(listing)
     auto = size is None
-    size = _auto_size(median) if auto else size
+    size = auto_size(median) if auto else size
     channels = 1 if mode == "grey" or (mode == "auto" and not maybe_colour) else 3
     size = _fit_budget(len(listing.files), channels, size, auto, max_memory_mb, notes)
     paths = [str(listing.root / f) for f in listing.files]

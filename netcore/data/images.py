@@ -51,9 +51,16 @@ def read_header(path: str | os.PathLike) -> tuple[int, int, bool]:
             width, height = im.size
             if im.format == "JPEG" and im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
                 width, height = height, width
-            return height, width, im.mode not in GREY_MODES
+            return height, width, _may_be_colour(im)
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise ImageReadError(_reason(e)) from None
+
+
+def _may_be_colour(im: Image.Image) -> bool:
+    if im.mode == "P":  # a palette of greys (a grey GIF) is grey
+        palette = np.asarray(im.getpalette() or [], np.uint8).reshape(-1, 3)
+        return bool((palette.max(axis=1) - palette.min(axis=1) > COLOUR_SPREAD).any())
+    return im.mode not in GREY_MODES
 
 
 def _reason(e: BaseException) -> str:

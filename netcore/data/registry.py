@@ -26,8 +26,18 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "idx": (),
     "csv": ("label", "task", "test_ratio", "seed", "standardize"),
     "folder": (
-        "size", "mode", "fit", "test_ratio", "seed", "standardize", "max_memory_mb", "workers", "cache",
-        "cache_dir", "stats", "should_stop",
+        "size",
+        "mode",
+        "fit",
+        "test_ratio",
+        "seed",
+        "standardize",
+        "max_memory_mb",
+        "workers",
+        "cache",
+        "cache_dir",
+        "stats",
+        "should_stop",
     ),  # fmt: skip
 }
 
