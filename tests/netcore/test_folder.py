@@ -46,7 +46,9 @@ def write_digit_folder(root: Path, digits: dict[int, np.ndarray], tint: bool = F
                 rgb = (np.asarray(im, np.float32)[..., None] * colour).astype(np.uint8)
                 im = Image.fromarray(rgb, "RGB")
             ext = ("png", "jpg", "png", "gif")[i % 4] if not tint else ("png", "jpg")[i % 2]
-            im.save(folder / f"{i:03d}.{ext}", quality=95) if ext == "jpg" else im.save(folder / f"{i:03d}.{ext}")
+            im.save(folder / f"{i:03d}.{ext}", quality=95) if ext == "jpg" else im.save(
+                folder / f"{i:03d}.{ext}"
+            )
     return root
 
 
