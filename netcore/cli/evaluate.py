@@ -17,17 +17,19 @@ def add_parser(sub, common) -> None:
 
 
 def cmd_evaluate(args) -> int:
+    from netcore.data.folder import recipe_options
     from netcore.experiment import check_fit, evaluate_on_test
     from netcore.serialization import load_model
 
     model = load_model(args.model)
-    data = load_data(
-        args.dataset,
-        args.data_dir,
+    options = (
         {k: v for k, v in model.dataset.items() if k in ("noise", "n")}
         if args.dataset == model.dataset.get("name")
-        else {},
+        else {}
     )
+    if args.dataset.startswith("folder:"):  # pictures prepared as the model's were (issue 17)
+        options = recipe_options(model.preprocessing)
+    data = load_data(args.dataset, args.data_dir, options)
     check_fit(model.network, data)
     figures = evaluate_on_test(model.network, data)
     figures["samples"] = len(data.x_test)

@@ -242,15 +242,21 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
 
 
 def recipe_options(preprocessing: dict[str, Any]) -> dict[str, Any]:
-    """Loader options that decode pictures as a model's ``preprocessing`` says (size, mode, fit)."""
+    """Loader options that prepare pictures as a model's ``preprocessing`` says: its size, mode,
+    fit and (when it was standardised) its channel statistics. {} for a model without a recipe."""
     image = preprocessing.get("image") or {}
     if not image:
         return {}
-    return {
+    options = {
         "size": tuple(image["size"]),
         "mode": "grey" if image.get("channels", 3) == 1 else "rgb",
         "fit": image.get("fit", "pad"),
     }
+    if "mean" in image and "std" in image:
+        options["stats"] = {"mean": image["mean"], "std": image["std"]}
+    else:
+        options["standardize"] = False
+    return options
 
 
 # -------------------------------------------------------------------------------------- load
@@ -375,20 +381,23 @@ def split_indices(labels: np.ndarray, test_ratio: float, seed: int) -> np.ndarra
     return test
 
 
-def channel_stats(images: np.ndarray, chunk: int = 4096) -> dict[str, list[float]]:
-    """Per-channel mean and std of (N, C, H, W) uint8 ``images`` in [0, 1] units, exactly
-    (from a 256-bin histogram per channel, without a float copy of the set)."""
-    counts = np.zeros((images.shape[1], 256), np.int64)
-    for i in range(0, len(images), chunk):
-        for c in range(images.shape[1]):
-            counts[c] += np.bincount(images[i : i + chunk, c].ravel(), minlength=256)
-    values = np.arange(256, dtype=np.float64) * SCALE
-    n = counts.sum(axis=1)
-    mean = (counts * values).sum(axis=1) / n
-    var = np.maximum((counts * values**2).sum(axis=1) / n - mean**2, 0.0)
-    std = np.sqrt(var)
-    std[std < 1e-6] = 1.0
-    return {"mean": mean.tolist(), "std": std.tolist()}
+def channel_stats(images: np.ndarray, index: np.ndarray, chunk: int = 1024) -> dict[str, list[float]]:
+    """Per-channel mean and std of ``images[index]`` ((N, C, H, W) uint8) in [0, 1] units,
+    exactly (integer sums of values and squares, a chunk at a time: no float copy of the set)."""
+    channels = images.shape[1]
+    total = np.zeros(channels, np.float64)
+    squares = np.zeros(channels, np.float64)
+    for i in range(0, len(index), chunk):
+        part = images[index[i : i + chunk]]
+        for c in range(channels):
+            v = part[:, c].ravel()
+            total[c] += int(v.sum(dtype=np.uint64))
+            squares[c] += int(np.einsum("i,i->", v, v, dtype=np.uint64, casting="unsafe"))
+    n = len(index) * images.shape[2] * images.shape[3]
+    mean = total / n
+    std = np.sqrt(np.maximum(squares / n - mean**2, 0.0))
+    std[std < 1e-3] = 255.0  # a constant channel: leave it unscaled
+    return {"mean": (mean * SCALE).tolist(), "std": (std * SCALE).tolist()}
 
 
 def to_float(images: np.ndarray, index: np.ndarray, stats: dict[str, Any] | None, chunk: int = 4096):
@@ -421,7 +430,7 @@ def _build(listing, decoded, test_ratio, seed, standardize, stats, from_cache) -
         part = "train" if not len(train_idx) else "test"
         raise DataError(f"{listing.root}: the {part} part has no readable pictures")
     if stats is None and standardize:
-        stats = channel_stats(decoded.images[train_idx])
+        stats = channel_stats(decoded.images, train_idx)
     meta = decoded.meta
     image = {"size": list(meta["size"]), "channels": int(meta["channels"]), "fit": meta["fit"]}
     if stats is not None:

@@ -84,7 +84,14 @@ def test_cli_trains_on_a_colour_folder_and_predicts_any_picture(colour_folder, t
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "input 3x16x16, 4 classes" in out
-    assert float(out.split("test accuracy ")[1].split(";")[0]) >= 0.9  # the tint alone tells classes
+    accuracy = float(out.split("test accuracy ")[1].split(";")[0])
+    assert accuracy >= 0.9  # the tint alone tells the classes apart
+    # evaluate prepares the folder by the model's recipe (16x16, its statistics), not the median
+    assert (
+        main(["evaluate", str(model), "--dataset", f"folder:{colour_folder}", "--data-dir", str(tmp_path)])
+        == 0
+    )
+    assert f"accuracy {accuracy:.4f}" in capsys.readouterr()[0]
     # a large photo-like picture of class "two" (blue), another size and format than the folder's
     digit = np.asarray(Image.open(sorted((colour_folder / "two").glob("*.png"))[0]).convert("L"))
     big = Image.fromarray(digit).resize((150, 120))
