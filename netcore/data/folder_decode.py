@@ -1,24 +1,27 @@
 """Decoding many picture files, in worker processes when that pays, with progress and cancel.
 
-Workers come from a "forkserver" context (else "spawn"): forking the process itself could
-deadlock when it runs other threads (the window's), and a fork server starts cleanly once.
+Workers are plain ``python -m netcore.data.folder_worker`` subprocesses fed over pipes: unlike
+multiprocessing's spawn and forkserver methods they never import the parent's main module (an
+unguarded script or ``python -m netcore`` would run again in each of them), unlike fork they are
+safe in a process with other threads (the window's), and no pickle crosses the pipes.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import numpy as np
 
 from netcore.data.images import DecodedChunk, decode_files, grey_from_rgb
 
 Progress = Callable[[int, int | None, str], None]
-CHUNK = 128  # files per task: progress and cancel granularity
+CHUNK = 64  # files per task: progress and cancel granularity
+AHEAD = 2  # tasks queued per worker, so none waits for the next
 MIN_FILES_FOR_POOL = 1500  # below this, starting worker processes costs more than it saves
 
 
@@ -35,14 +38,6 @@ def cpu_count() -> int:
 
 def default_workers(n_files: int) -> int:
     return min(cpu_count(), 8) if n_files >= MIN_FILES_FOR_POOL else 1
-
-
-def _context():
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if "forkserver" in methods:
-        ctx.set_forkserver_preload(["netcore.data.images"])
-    return ctx
 
 
 def decode_all(
@@ -74,11 +69,11 @@ def decode_all(
 
     if progress is not None:
         progress(0, len(paths), label)
-    if workers > 1 and len(pieces) > 1:
+    if workers > 1 and len(pieces) > workers:
         try:
-            _run_pool(pieces, size, mode, fit, workers, step, stopped)
-        except (BrokenProcessPool, OSError):
-            pass  # e.g. processes not allowed here: finish below, in this process
+            _run_workers(pieces, size, mode, fit, workers, step, stopped)
+        except WorkerFailed:
+            pass  # finish below, in this process
     for piece in pieces[len(results) :]:
         if stopped():
             raise LoadCancelled("loading the image folder was cancelled")
@@ -86,21 +81,90 @@ def decode_all(
     return _join(results, size, mode)
 
 
-def _run_pool(pieces, size, mode, fit, workers, step, stopped) -> None:
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+class WorkerFailed(Exception):
+    """A worker could not be started or stopped answering."""
+
+
+class DecodeWorkers:
+    """``n`` decoding subprocesses; task ``i`` of a run goes to worker ``i % n``."""
+
+    def __init__(self, n: int, size: tuple[int, int], mode: str, fit: str) -> None:
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        command = [sys.executable, "-m", "netcore.data.folder_worker"]
+        recipe = json.dumps({"size": list(size), "mode": mode, "fit": fit}).encode() + b"\n"
+        self.procs: list[subprocess.Popen] = []
+        try:
+            for _ in range(n):
+                proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+                self.procs.append(proc)
+                proc.stdin.write(recipe)
+        except OSError as e:
+            self.close()
+            raise WorkerFailed(str(e)) from None
+
+    def send(self, i: int, paths: list[str]) -> None:
+        proc = self.procs[i % len(self.procs)]
+        try:
+            proc.stdin.write(json.dumps(paths).encode("utf-8", "surrogateescape") + b"\n")
+            proc.stdin.flush()
+        except OSError as e:
+            raise WorkerFailed(str(e)) from None
+
+    def receive(self, i: int) -> DecodedChunk:
+        out = self.procs[i % len(self.procs)].stdout
+        try:
+            length = int.from_bytes(_read(out, 8), "little")
+            header = json.loads(_read(out, length))
+            shape = tuple(header["shape"])
+            pixels = np.frombuffer(_read(out, int(np.prod(shape))), np.uint8).reshape(shape)
+        except (OSError, ValueError, KeyError) as e:
+            raise WorkerFailed(str(e)) from None
+        errors = [(int(k), str(why)) for k, why in header["errors"]]
+        return DecodedChunk(pixels, np.array(header["ok"], bool), bool(header["colour"]), errors)
+
+    def close(self) -> None:
+        for proc in self.procs:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+
+
+def _read(stream, n: int) -> bytes:
+    data = stream.read(n)
+    if len(data) != n:
+        raise ValueError("a worker stopped answering")
+    return data
+
+
+def _run_workers(pieces, size, mode, fit, workers, step, stopped) -> None:
+    pool = DecodeWorkers(workers, size, mode, fit)
+    cancelled = False
     try:
-        futures = [pool.submit(decode_files, piece, size, mode, fit) for piece in pieces]
-        for future in futures:
-            while True:
-                if stopped():
-                    raise LoadCancelled("loading the image folder was cancelled")
-                try:
-                    step(future.result(timeout=0.1))
-                    break
-                except FutureTimeout:
-                    continue
+        for i in range(min(len(pieces), workers * AHEAD)):
+            pool.send(i, pieces[i])
+        for i in range(len(pieces)):
+            if stopped():
+                cancelled = True
+                raise LoadCancelled("loading the image folder was cancelled")
+            chunk = pool.receive(i)
+            if i + workers * AHEAD < len(pieces):
+                pool.send(i + workers * AHEAD, pieces[i + workers * AHEAD])
+            step(chunk)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if cancelled:
+            for proc in pool.procs:
+                proc.kill()
+        pool.close()
 
 
 def _join(results: list[DecodedChunk], size: tuple[int, int], mode: str) -> DecodedChunk:

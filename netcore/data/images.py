@@ -142,7 +142,7 @@ def border_colour(a: np.ndarray) -> np.ndarray:
 def has_colour(rgb: np.ndarray) -> bool:
     """Whether (..., 3) uint8 ``rgb`` holds more than a trace of colour."""
     spread = rgb.max(axis=-1).astype(np.int16) - rgb.min(axis=-1)
-    return np.count_nonzero(spread > COLOUR_SPREAD) > COLOUR_FRACTION * spread.size
+    return bool(np.count_nonzero(spread > COLOUR_SPREAD) > COLOUR_FRACTION * spread.size)
 
 
 def to_chw(a: np.ndarray) -> np.ndarray:

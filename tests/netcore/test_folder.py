@@ -176,8 +176,13 @@ def test_cache_notices_a_changed_file(tmp_path, mnist_dir):
     assert changed.x_train.max() == 1.0 and len(changed.x_train) == len(first.x_train)
 
 
-def test_parallel_decoding_gives_the_same_arrays(tinted_folder, tmp_path):
+def test_parallel_decoding_gives_the_same_arrays(tinted_folder, monkeypatch):
     serial = load_folder(tinted_folder, workers=1, cache=False)
+
+    def not_here(*args):
+        raise AssertionError("decoded in this process instead of the workers")
+
+    monkeypatch.setattr("netcore.data.folder_decode.decode_files", not_here)
     parallel = load_folder(tinted_folder, workers=2, cache=False)
     np.testing.assert_array_equal(serial.x_train, parallel.x_train)
     np.testing.assert_array_equal(serial.y_test, parallel.y_test)
@@ -238,3 +243,26 @@ def test_preview_before_and_after_loading(digit_folder, tmp_path):
     assert late.images.shape == (4, 5, 1, 28, 28)
     assert late.images.min() >= 0 and late.images.max() <= 1
     assert late.counts.tolist() == [50, 50, 50, 50]
+
+
+def test_worker_processes_decode_as_this_process_does(tinted_folder):
+    from netcore.data.folder_decode import DecodeWorkers
+    from netcore.data.images import decode_files
+
+    paths = [str(p) for p in sorted((tinted_folder / "one").iterdir())[:9]] + [
+        str(tinted_folder / "gone.png")
+    ]
+    workers = DecodeWorkers(2, (16, 16), "auto", "pad")
+    try:
+        workers.send(0, paths[:5])
+        workers.send(1, paths[5:])
+        answers = [workers.receive(0), workers.receive(1)]
+    finally:
+        workers.close()
+    assert all(proc.returncode == 0 for proc in workers.procs)
+    for answer, part in zip(answers, (paths[:5], paths[5:]), strict=True):
+        here = decode_files(part, (16, 16), "auto", "pad")
+        np.testing.assert_array_equal(answer.images, here.images)
+        assert answer.ok.tolist() == here.ok.tolist() and answer.colour == here.colour
+        assert answer.errors == here.errors
+    assert answers[1].errors[0][0] == 4  # the missing file, reported, not raised
