@@ -55,6 +55,7 @@ class FolderListing:
     in_test: np.ndarray
     given_split: bool
     fingerprint: str  # sha256 of every file's path, size and mtime
+    total_bytes: int = 0
     notes: list[str] = field(default_factory=list)
 
     def counts(self) -> np.ndarray:
@@ -156,6 +157,7 @@ def scan_folder(path: str | os.PathLike) -> FolderListing:
         in_test=np.array([e[3] for _, e in entries], bool),
         given_split=given_split,
         fingerprint=hashlib.sha256(stamp.encode("utf-8", "surrogateescape")).hexdigest(),
+        total_bytes=sum(size for _, (_, size, _, _) in entries),
         notes=[f"class folder {c!r} holds no pictures and was left out" for c in empty],
     )
 
@@ -287,7 +289,7 @@ def decode_folder(
     channels = 1 if mode == "grey" or (mode == "auto" and not maybe_colour) else 3
     size = _fit_budget(len(listing.files), channels, size, auto, max_memory_mb, notes)
     paths = [str(listing.root / f) for f in listing.files]
-    workers = default_workers(len(paths)) if workers is None else max(1, int(workers))
+    workers = default_workers(len(paths), listing.total_bytes) if workers is None else max(1, int(workers))
     label = f"decoding pictures in {listing.root.name}"
     chunk = decode_all(paths, size, mode, fit, workers, progress, should_stop, label)
     if not len(chunk.images):
@@ -337,7 +339,7 @@ def load_folder(
             are used instead when given.
     max_memory_mb: budget for the decoded set; an automatic size is reduced to fit it, an
             explicit one that does not fit is refused.
-    workers: decoding processes (None: every core for large folders, else this process).
+    workers: decoding processes (None: every core when decoding would take more than ~1.5 s).
     cache, cache_dir: keep the decoded pixels under ``cache_dir`` (default ``data_dir()``).
     progress(done, total, label) reports decoded files; should_stop() cancels (LoadCancelled).
 
