@@ -97,6 +97,20 @@ def prepare(
     return image, (image - mean) / std
 
 
+def to_display(x: np.ndarray, preprocessing: dict[str, Any] | None) -> np.ndarray:
+    """Undo a picture model's standardisation for showing: (N, C, H, W) -> float32 in 0..1.
+
+    For a gallery of test pictures (e.g. a confusion matrix's) taken from ``Dataset.x_test``.
+    """
+    image = (preprocessing or {}).get("image") or {}
+    x = np.asarray(x, np.float32)
+    if "mean" in image and "std" in image:
+        mean = np.asarray(image["mean"], np.float32)[:, None, None]
+        std = np.asarray(image["std"], np.float32)[:, None, None]
+        x = x * std + mean
+    return np.clip(x, 0.0, 1.0)
+
+
 def classify(
     network: Network,
     picture: str | os.PathLike | np.ndarray | Image.Image,

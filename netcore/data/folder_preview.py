@@ -68,17 +68,15 @@ def _all_grey(images: np.ndarray) -> bool:
 
 def preview_dataset(data: Dataset, per_class: int = 8) -> Preview:
     """The first ``per_class`` training images of each class of a loaded image set, in 0..1."""
+    from netcore.image_model import to_display
+
     x, y = data.x_train, data.y_train
     k = data.num_classes
-    image = (data.preprocessing or {}).get("image") or {}
-    channels = x.shape[1]
-    mean = np.asarray(image.get("mean", [0.0] * channels), np.float32)[:, None, None]
-    std = np.asarray(image.get("std", [1.0] * channels), np.float32)[:, None, None]
     images = np.zeros((k, per_class, *x.shape[1:]), np.float32)
     filled = np.zeros((k, per_class), bool)
     for c in range(k):
         members = np.flatnonzero(y == c)[:per_class]
-        images[c, : len(members)] = np.clip(x[members] * std + mean, 0.0, 1.0)
+        images[c, : len(members)] = to_display(x[members], data.preprocessing)
         filled[c, : len(members)] = True
     counts = np.bincount(y, minlength=k) + np.bincount(data.y_test, minlength=k)
     return Preview(list(data.class_names), counts.astype(np.int64), images, filled)

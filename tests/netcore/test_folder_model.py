@@ -12,7 +12,7 @@ from PIL import Image
 from netcore.cli import main
 from netcore.data.folder import load_folder
 from netcore.experiment import evaluate_on_test, make_trainer, saved_model
-from netcore.image_model import classify, image_recipe
+from netcore.image_model import classify, image_recipe, to_display
 from netcore.network import Network
 from netcore.serialization import load_model, save_model
 from netcore.spec import load_spec
@@ -70,6 +70,9 @@ def test_saved_recipe_reads_a_picture_as_the_training_pictures_were(grey_folder,
         assert reading.image.shape == (1, 16, 16) and 0 <= reading.image.min() <= reading.image.max() <= 1
         assert reading.top[0][0] == model.class_names[reading.label]
         assert [p for _, p in reading.top] == sorted((p for _, p in reading.top), reverse=True)
+        np.testing.assert_allclose(
+            to_display(data.x_test[i : i + 1], model.preprocessing)[0], reading.image, atol=1e-5
+        )
 
 
 def test_cli_trains_on_a_colour_folder_and_predicts_any_picture(colour_folder, tmp_path, capsys):
