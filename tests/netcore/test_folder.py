@@ -174,6 +174,12 @@ def test_cache_notices_a_changed_file(tmp_path, mnist_dir):
     changed = load_folder(tmp_path / "set", cache_dir=tmp_path / "cache", standardize=False)
     assert not changed.from_cache
     assert changed.x_train.max() == 1.0 and len(changed.x_train) == len(first.x_train)
+    for cached in (tmp_path / "cache" / "image-folders").glob("*.npz"):
+        cached.write_bytes(cached.read_bytes()[:1000])  # damaged: ignored and rewritten
+    again = load_folder(tmp_path / "set", cache_dir=tmp_path / "cache", standardize=False)
+    assert not again.from_cache
+    np.testing.assert_array_equal(again.x_train, changed.x_train)
+    assert load_folder(tmp_path / "set", cache_dir=tmp_path / "cache").from_cache
 
 
 def test_parallel_decoding_gives_the_same_arrays(tinted_folder, monkeypatch):
