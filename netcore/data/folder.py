@@ -39,6 +39,11 @@ HEADER_SAMPLE = 1000  # the median size is taken over this many files, spread ev
 DEFAULT_MEMORY_MB = 2048
 BYTES_PER_VALUE = 5  # float32 arrays plus the uint8 decoding they are made from
 SCALE = 1 / 255
+# what load_folder takes besides the path and progress (the dataset registry checks against it)
+FOLDER_OPTIONS = (
+    "size", "mode", "fit", "test_ratio", "seed", "standardize", "max_memory_mb", "workers", "cache",
+    "cache_dir", "stats", "should_stop",
+)  # fmt: skip
 
 
 @dataclass

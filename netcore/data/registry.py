@@ -1,7 +1,8 @@
 """One entry point from a dataset name (as typed on the command line) to a ``Dataset``.
 
 Names: ``mnist``, ``xor``, ``spirals``, ``circles``, ``moons``, ``blobs``, ``idx:FOLDER``
-(four MNIST-style IDX files), ``csv:FILE`` and ``folder:PATH`` (pictures, one subfolder per class).
+(four MNIST-style IDX files), ``csv:FILE`` and ``folder:PATH`` (pictures, one subfolder per
+class; ``data_dir`` holds their decoded-pixel cache unless ``cache_dir`` is given).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from netcore.data.csv import load_csv
 from netcore.data.dataset import DataError, Dataset
-from netcore.data.folder import load_folder
+from netcore.data.folder import FOLDER_OPTIONS, load_folder
 from netcore.data.mnist import Progress, load_idx_folder, load_mnist
 from netcore.data.synthetic import MAKERS, load_synthetic
 
@@ -25,20 +26,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "synthetic": ("n", "noise", "seed", "test_ratio", "classes"),
     "idx": (),
     "csv": ("label", "task", "test_ratio", "seed", "standardize"),
-    "folder": (
-        "size",
-        "mode",
-        "fit",
-        "test_ratio",
-        "seed",
-        "standardize",
-        "max_memory_mb",
-        "workers",
-        "cache",
-        "cache_dir",
-        "stats",
-        "should_stop",
-    ),  # fmt: skip
+    "folder": FOLDER_OPTIONS,
 }
 
 
@@ -63,8 +51,7 @@ def load_dataset(
 ) -> Dataset:
     """Load the dataset ``name`` refers to; ``options`` pass through to its loader.
 
-    ``data_dir`` and ``progress`` concern MNIST (see ``load_mnist``) and picture folders
-    (``data_dir`` holds their cache unless ``cache_dir`` is given; see ``load_folder``). Options set to None are
+    ``data_dir`` and ``progress`` concern MNIST (see ``load_mnist``). Options set to None are
     ignored, so a command line can pass all its flags; any other option that does not apply
     raises ``DataError``, as does an unknown name (the message lists the choices).
     """
@@ -75,13 +62,12 @@ def load_dataset(
             raise DataError(f"unknown dataset {name!r}; choose one of {_choices()}")
         if not path:
             raise DataError(f"{kind}: needs a path after the colon, e.g. {kind}:data/my_{kind}")
+        if kind == "folder":  # progress: decoded pictures; cache under data_dir
+            given = {"cache_dir": data_dir, **_options("folder", name, options)}
+            return load_folder(path, progress=progress, **given)
         if kind == "idx":
             _options("idx", name, options)
             return load_idx_folder(path)
-        if kind == "folder":
-            given = _options("folder", name, options)
-            given.setdefault("cache_dir", data_dir)
-            return load_folder(path, progress=progress, **given)
         return load_csv(path, **_options("csv", name, options))
     if kind == "mnist":
         return load_mnist(data_dir, progress=progress, **_options("mnist", name, options))
