@@ -242,7 +242,7 @@ def _mb(value: float) -> str:
     return f"{value:,.0f} MB" if value >= 10 else f"{value:.1f} MB"
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise DataError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
@@ -351,8 +351,8 @@ def load_folder(
     Shapes: x_* (N, C, H, W) float32; y_* (N,) int64. Unreadable files are listed in
     ``skipped`` and summed up in ``notes``.
     """
-    mode = _check_choice("mode", mode, MODES)
-    fit = _check_choice("fit", fit, FITS)
+    mode = check_choice("mode", mode, MODES)
+    fit = check_choice("fit", fit, FITS)
     wanted = parse_size(size)
     listing = scan_folder(path)
     options = {"size": wanted and list(wanted), "mode": mode, "fit": fit, "max_memory_mb": max_memory_mb}

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from netcore.data.dataset import Dataset
-from netcore.data.folder import auto_size, parse_size, sample_headers, scan_folder
-from netcore.data.images import decode_files
+from netcore.data.folder import auto_size, check_choice, parse_size, sample_headers, scan_folder
+from netcore.data.images import FITS, MODES, decode_files
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ def preview_folder(
 ) -> Preview:
     """The first decodable ``per_class`` pictures of each class, fitted as ``load_folder`` would
     (same size rule and fit; "auto" mode shows colour as found). DataError if not a class folder."""
+    mode, fit = check_choice("mode", mode, MODES), check_choice("fit", fit, FITS)
     listing = scan_folder(path)
     wanted = parse_size(size)
     if wanted is None:
