@@ -272,3 +272,25 @@ def test_worker_processes_decode_as_this_process_does(tinted_folder):
         assert answer.ok.tolist() == here.ok.tolist() and answer.colour == here.colour
         assert answer.errors == here.errors
     assert answers[1].errors[0][0] == 4  # the missing file, reported, not raised
+
+
+def test_exif_orientation_transparency_and_16_bit_files(tmp_path):
+    from netcore.data.images import open_picture, read_header
+
+    wide = np.zeros((20, 40, 3), np.uint8)
+    wide[:, :20] = 255  # left half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: the camera was turned 90 degrees clockwise
+    Image.fromarray(wide).save(tmp_path / "turned.jpg", exif=exif.tobytes(), quality=95)
+    assert read_header(tmp_path / "turned.jpg")[:2] == (40, 20)  # (height, width) upright
+    upright = np.asarray(open_picture(tmp_path / "turned.jpg", None, "grey"))
+    assert upright.shape == (40, 20) and upright[:15].mean() > 200 and upright[25:].mean() < 50
+
+    clear = np.zeros((8, 8, 4), np.uint8)  # fully transparent black: reads as white paper
+    Image.fromarray(clear, "RGBA").save(tmp_path / "clear.png")
+    assert np.asarray(open_picture(tmp_path / "clear.png", None, "rgb")).min() == 255
+
+    deep = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000).astype(np.uint16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")  # a 16-bit grey PNG
+    grey = np.asarray(open_picture(tmp_path / "deep.png", None, "auto"))
+    assert grey.dtype == np.uint8 and grey.min() == 0 and grey.max() == 245  # round(63000 / 65535 * 255)
