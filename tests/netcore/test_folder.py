@@ -294,3 +294,22 @@ def test_exif_orientation_transparency_and_16_bit_files(tmp_path):
     Image.fromarray(deep).save(tmp_path / "deep.png")  # a 16-bit grey PNG
     grey = np.asarray(open_picture(tmp_path / "deep.png", None, "auto"))
     assert grey.dtype == np.uint8 and grey.min() == 0 and grey.max() == 245  # round(63000 / 65535 * 255)
+
+
+def test_a_failing_worker_leaves_the_rest_to_this_process(tinted_folder, monkeypatch):
+    from netcore.data import folder_decode
+
+    receive, calls = folder_decode.DecodeWorkers.receive, []
+
+    def flaky(self, i):
+        calls.append(i)
+        if len(calls) == 2:  # a worker dies mid-run and its answer is lost
+            self.procs[i % len(self.procs)].kill()
+            raise folder_decode.WorkerFailed("killed")
+        return receive(self, i)
+
+    monkeypatch.setattr(folder_decode.DecodeWorkers, "receive", flaky)
+    serial = load_folder(tinted_folder, workers=1, cache=False)
+    rescued = load_folder(tinted_folder, workers=2, cache=False)
+    assert len(calls) == 2  # after the lost answer, the rest was decoded in this process
+    np.testing.assert_array_equal(serial.x_train, rescued.x_train)
