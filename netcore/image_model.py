@@ -45,6 +45,13 @@ class ImageReading:
         return int(self.probabilities.argmax())
 
 
+def is_picture_model(network: Network, preprocessing: dict[str, Any] | None = None) -> bool:
+    """Whether pictures go to ``network`` through ``classify`` rather than the digit pad's MNIST
+    preprocessing: a model trained on a picture folder, or any C x H x W input but 1x28x28."""
+    shape = network.input_shape
+    return "image" in (preprocessing or {}) or (len(shape) == 3 and shape != (1, 28, 28))
+
+
 def image_recipe(network: Network, preprocessing: dict[str, Any] | None = None) -> dict[str, Any]:
     """{"size": [H, W], "channels": C, "fit": ..., "mean": [...], "std": [...]} for ``network``.
 

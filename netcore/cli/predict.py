@@ -21,7 +21,7 @@ def cmd_predict(args) -> int:
     from netcore.serialization import load_model
 
     model = load_model(args.model)
-    if is_picture_model(model):
+    if takes_pictures(model):
         return predict_picture(model, args)
     reading = classify_image(model.network, load_image(args.image))
     if reading.reason is not None:
@@ -39,9 +39,10 @@ def cmd_predict(args) -> int:
 # -- pictures: models trained on an image folder, or any C x H x W input but MNIST's -------------
 
 
-def is_picture_model(model) -> bool:
-    shape = model.network.input_shape
-    return "image" in model.preprocessing or (len(shape) == 3 and shape != (1, 28, 28))
+def takes_pictures(model) -> bool:
+    from netcore.image_model import is_picture_model
+
+    return is_picture_model(model.network, model.preprocessing)
 
 
 def predict_picture(model, args) -> int:
