@@ -12,7 +12,7 @@ from PIL import Image
 from netcore.cli import main
 from netcore.data.folder import load_folder
 from netcore.experiment import evaluate_on_test, make_trainer, saved_model
-from netcore.image_model import classify, image_recipe, to_display
+from netcore.image_model import classify, image_recipe, is_picture_model, to_display
 from netcore.network import Network
 from netcore.serialization import load_model, save_model
 from netcore.spec import load_spec
@@ -122,6 +122,11 @@ def test_any_image_model_reads_pictures_without_a_recipe():
         assert reading.x.shape == (1, *shape)
     recipe = image_recipe(Network({"input_shape": [3, 20, 20], "layers": [{"type": "flatten"}]}))
     assert recipe == {"size": [20, 20], "channels": 3, "fit": "pad"}
+    digit = Network({"input_shape": [1, 28, 28], "layers": [{"type": "flatten"}]})
+    flat = Network({"input_shape": [784], "layers": [{"type": "dense", "units": 2}]})
+    assert not is_picture_model(digit, {"scale": 1 / 255}) and not is_picture_model(flat)  # the pad's
+    assert is_picture_model(flat, {"image": {"size": [28, 28], "channels": 1}})
+    assert is_picture_model(Network({"input_shape": [3, 8, 8], "layers": [{"type": "flatten"}]}))
     with pytest.raises(ValueError, match="not pictures"):
         image_recipe(Network({"input_shape": [10], "layers": [{"type": "dense", "units": 2}]}))
 
