@@ -29,7 +29,7 @@ import numpy as np
 from netcore.data import folder_cache
 from netcore.data.dataset import DataError, Dataset
 from netcore.data.folder_decode import LoadCancelled, Progress, decode_all, default_workers
-from netcore.data.images import FITS, MODES, ImageReadError, is_image_name, read_header
+from netcore.data.images import EXTENSIONS, FITS, MODES, ImageReadError, is_image_name, read_header
 
 __all__ = ["FolderDataset", "FolderListing", "LoadCancelled", "load_folder", "scan_folder"]
 
@@ -110,14 +110,15 @@ def _pictures(root: Path, rel: str, seen: set[str] | None = None) -> list[tuple[
     except OSError:
         return []
     for entry in entries:
-        if entry.name.startswith("."):
+        name = entry.name
+        if name[0] == ".":
             continue
         try:
             if entry.is_dir():
-                subfolders.append(entry.name)
-            elif is_image_name(entry.name):
+                subfolders.append(name)
+            elif name.lower().endswith(EXTENSIONS):
                 st = entry.stat()
-                found.append((f"{rel}/{entry.name}", st.st_size, st.st_mtime_ns))
+                found.append((f"{rel}/{name}", st.st_size, st.st_mtime_ns))
         except OSError:
             continue
     for name in subfolders:
@@ -133,11 +134,12 @@ def scan_folder(path: str | os.PathLike) -> FolderListing:
     given_split = (root / "train").is_dir() and (root / "test").is_dir()
     parts = [("train/", False), ("test/", True)] if given_split else [("", False)]
     classes = sorted({c for part, _ in parts for c in _class_dirs(root / part)})
-    found: dict[str, list[tuple[str, int, int, bool]]] = {c: [] for c in classes}
+    found: dict[str, list[tuple[bool, list[tuple[str, int, int]]]]] = {c: [] for c in classes}
     for part, is_test in parts:
         for c in classes:
             if (root / part / c).is_dir():
-                found[c] += [(*entry, is_test) for entry in _pictures(root, f"{part}{c}")]
+                found[c].append((is_test, _pictures(root, f"{part}{c}")))
+    found = {c: [run for run in runs if run[1]] for c, runs in found.items()}
     empty = [c for c in classes if not found[c]]
     classes = [c for c in classes if found[c]]
     if not classes:
@@ -151,18 +153,24 @@ def scan_folder(path: str | os.PathLike) -> FolderListing:
         raise DataError(
             f"{root}: only one class folder ({classes[0]}) holds pictures; a classifier needs two"
         )
-    entries = [(k, entry) for k, c in enumerate(classes) for entry in found[c]]
-    files = [rel for _, (rel, _, _, _) in entries]
-    stamp = "\n".join(f"{rel}\0{size}\0{mtime}" for _, (rel, size, mtime, _) in entries)
+    files, labels, in_test, stamps, total = [], [], [], [], 0
+    for k, c in enumerate(classes):
+        for is_test, pictures in found[c]:
+            for rel, size, mtime in pictures:
+                files.append(rel)
+                stamps.append(f"{rel}\0{size}\0{mtime}")
+                total += size
+            labels += [k] * len(pictures)
+            in_test += [is_test] * len(pictures)
     return FolderListing(
         root=root,
         class_names=classes,
         files=files,
-        labels=np.array([k for k, _ in entries], np.int64),
-        in_test=np.array([e[3] for _, e in entries], bool),
+        labels=np.array(labels, np.int64),
+        in_test=np.array(in_test, bool),
         given_split=given_split,
-        fingerprint=hashlib.sha256(stamp.encode("utf-8", "surrogateescape")).hexdigest(),
-        total_bytes=sum(size for _, (_, size, _, _) in entries),
+        fingerprint=hashlib.sha256("\n".join(stamps).encode("utf-8", "surrogateescape")).hexdigest(),
+        total_bytes=total,
         notes=[f"class folder {c!r} holds no pictures and was left out" for c in empty],
     )
 
