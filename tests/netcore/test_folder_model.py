@@ -22,6 +22,15 @@ from tests.netcore.test_folder import TINTS, mnist_digits, write_digit_folder
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def template(name: str) -> Path:
+    """A shipped spec: in the package's resources where they live there, else in resources/."""
+    try:
+        from netcore.resources import resource_path
+    except ImportError:
+        return ROOT / "resources" / "networks" / name
+    return resource_path("networks", name)
+
+
 def small_cnn(channels: int, side: int, classes: int = 4) -> dict:
     return {
         "input_shape": [channels, side, side],
@@ -132,7 +141,7 @@ def test_any_image_model_reads_pictures_without_a_recipe():
 
 
 def test_colour_cnn_template_is_a_valid_rgb_spec_with_a_recipe():
-    spec = load_spec(ROOT / "resources/networks/color_cnn.json")
+    spec = load_spec(template("color_cnn.json"))
     assert spec["input_shape"] == [3, 32, 32]
     assert [layer["filters"] for layer in spec["layers"] if layer["type"] == "conv2d"] == [32, 32, 64, 64]
     assert {"optimizer", "lr", "batch_size", "epochs"} <= set(spec["train"])
