@@ -23,11 +23,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def template(name: str) -> Path:
-    """A shipped spec: in the package's resources where they live there, else in resources/."""
-    try:
-        from netcore.resources import resource_path
-    except ImportError:
-        return ROOT / "resources" / "networks" / name
+    """A shipped spec: in resources/ of this checkout, else in the package's resources."""
+    here = ROOT / "resources" / "networks" / name
+    if here.is_file():
+        return here
+    from netcore.resources import resource_path  # where the templates moved to
+
     return resource_path("networks", name)
 
 
