@@ -74,6 +74,10 @@ def _evaluate_dataset(model, args, with_confusion: bool) -> dict:
 
     same = args.dataset == model.dataset.get("name")
     options = {k: v for k, v in model.dataset.items() if k in ("noise", "n")} if same else {}
+    if args.dataset.startswith("folder:"):  # pictures prepared as the model's were (issue 17)
+        from netcore.data.folder import recipe_options
+
+        options = recipe_options(model.preprocessing)
     data = load_data(args.dataset, args.data_dir, options)
     check_fit(model.network, data)
     x, y = data.x_test, data.y_test

@@ -26,6 +26,8 @@ def cmd_predict(args) -> int:
     model = load_model(args.model)
     if model.preprocessing.get("features"):
         return _predict_rows(model, args.image, args.json)
+    if takes_pictures(model):
+        return predict_picture(model, args)
     from netcore.digits import classify_image
     from netcore.preprocess import load_image
 
@@ -73,4 +75,29 @@ def _predict_rows(model, path: str, as_json: bool) -> int:
         ]
         lines = [f"{names[k]}  ({row[k]:.1%})" for k, row in zip(labels.tolist(), probs, strict=True)]
     print(json.dumps(results) if as_json else "\n".join(lines))
+    return 0
+
+
+# -- pictures: models trained on an image folder, or any C x H x W input but MNIST's -------------
+
+
+def takes_pictures(model) -> bool:
+    from netcore.image_model import is_picture_model
+
+    return is_picture_model(model.network, model.preprocessing)
+
+
+def predict_picture(model, args) -> int:
+    from netcore.image_model import classify
+
+    try:
+        reading = classify(model.network, args.image, model.preprocessing, model.class_names)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    if args.json:
+        probabilities = [float(p) for p in reading.probabilities]
+        name = reading.top[0][0]
+        print(json.dumps({"label": reading.label, "class": name, "probabilities": probabilities}))
+    else:
+        print("\n".join(f"{name}  ({p:.1%})" for name, p in reading.top[:3]))
     return 0

@@ -59,6 +59,9 @@ def add_parser(sub, common) -> None:
         "--augment", choices=list(STRENGTHS), help=f"image augmentation (default: {recipe} off)"
     )
     train.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    from netcore.cli.common import add_folder_arguments  # --image-* for folder:PATH (issue 17)
+
+    add_folder_arguments(train)
     train.add_argument("--noise", type=float, help="noise of a synthetic dataset")
     train.add_argument("--samples", type=int, help="size of a synthetic dataset")
     train.add_argument(

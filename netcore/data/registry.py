@@ -1,7 +1,8 @@
 """One entry point from a dataset name (as typed on the command line) to a ``Dataset``.
 
 Names: ``mnist``, ``xor``, ``spirals``, ``circles``, ``moons``, ``blobs``, ``idx:FOLDER``
-(four MNIST-style IDX files) and ``csv:FILE``.
+(four MNIST-style IDX files), ``csv:FILE`` and ``folder:PATH`` (pictures, one subfolder per
+class; ``data_dir`` holds their decoded-pixel cache unless ``cache_dir`` is given).
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from typing import Any
 
 from netcore.data.csv import load_csv
 from netcore.data.dataset import DataError, Dataset
+from netcore.data.folder import FOLDER_OPTIONS, load_folder
 from netcore.data.mnist import Progress, load_idx_folder, load_mnist
 from netcore.data.synthetic import MAKERS, load_synthetic
 
 SYNTHETIC_NAMES = tuple(MAKERS)
 DATASET_NAMES: tuple[str, ...] = ("mnist", *SYNTHETIC_NAMES)
-FILE_PREFIXES: tuple[str, ...] = ("idx", "csv")  # used as "idx:FOLDER", "csv:FILE"
+FILE_PREFIXES: tuple[str, ...] = ("idx", "csv", "folder")  # "idx:FOLDER", "csv:FILE", "folder:PATH"
 
 # The options each kind of dataset understands (None values are ignored).
 OPTIONS: dict[str, tuple[str, ...]] = {
@@ -24,6 +26,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "synthetic": ("n", "noise", "seed", "test_ratio", "classes"),
     "idx": (),
     "csv": ("label", "task", "test_ratio", "seed", "standardize"),
+    "folder": FOLDER_OPTIONS,
 }
 
 
@@ -65,6 +68,9 @@ def load_dataset(
             raise DataError(f"unknown dataset {name!r}; choose one of {_choices()}")
         if not path:
             raise DataError(f"{kind}: needs a path after the colon, e.g. {kind}:data/my_{kind}")
+        if kind == "folder":  # progress: decoded pictures; cache under data_dir
+            given = {"cache_dir": data_dir, **_options("folder", name, options)}
+            return load_folder(path, progress=progress, **given)
         if kind == "idx":
             _options("idx", name, options)
             return load_idx_folder(path)
