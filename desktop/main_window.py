@@ -18,10 +18,12 @@ from desktop import file_dialogs as files
 from desktop import messages
 from desktop.controller import Controller
 from desktop.design import recipe_for
+from desktop.inspection import Inspection
 from desktop.menus import build_menus, refresh_recent, update_actions
 from desktop.widgets.designer import DesignerPanel
 from desktop.widgets.digit_panel import DigitPanel
 from desktop.widgets.frame import LoadingDialog, splitter
+from desktop.widgets.inside.area import InsideArea
 from desktop.widgets.plot import LivePlot
 from desktop.widgets.training import TrainingPanel
 from desktop.window_settings import WindowSettings
@@ -58,6 +60,7 @@ class MainWindow(QMainWindow):
         self.model_label = QLabel()
         self.statusBar().addPermanentWidget(self.model_label)
 
+        self._build_inside()
         build_menus(self, self.designer.templates(), self._load_template)
         self._refresh_recent()
         self._connect()
@@ -92,6 +95,27 @@ class MainWindow(QMainWindow):
         c.model_saved.connect(lambda path: self._remember_model(path, f"saved {path}"))
         c.task_progressed.connect(self._on_controller_task_progressed)
         c.error.connect(self.show_error)
+
+    # -- Inside (issue 12): views of what the network computes; all of it in this block ----------
+    def _build_inside(self) -> None:
+        """The Inside docks (desktop/widgets/inside/) fed by ``Inspection`` (desktop/inspection.py)."""
+        self.inside = InsideArea()
+        self.inside.dock_into(self)
+        self.inspection = Inspection(self.controller, self.inside, self.designer, self.digits, self)
+        for kind, dock in self.inside.docks.items():
+            dock.visibilityChanged.connect(lambda shown, k=kind: self.inspection.set_visible(k, shown))
+            # a tabbed dock pulled out to float is seen, though Qt may not say so again
+            dock.topLevelChanged.connect(
+                lambda _f, k=kind, d=dock: self.inspection.set_visible(k, d.isVisible())
+            )
+
+    def check_gradients(self) -> None:
+        """Train > Check gradients: show the table and run the check off the UI thread."""
+        dock = self.inside.docks["gradcheck"]
+        dock.show()
+        if not dock.isFloating():
+            dock.raise_()  # its tab in front
+        self.inspection.check_gradients()
 
     # -- training ----------------------------------------------------------------------------
     def _settings(self) -> TrainSettings | None:

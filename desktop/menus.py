@@ -51,6 +51,15 @@ ACTIONS: dict[str, tuple[str, str, str, object, str]] = {
         "measured on the rest and on MNIST's test set",
     ),
     "act_eval_mine": ("&Train", "&Evaluate on my handwriting", "evaluate_handwriting", None, ""),
+    "sep_train2": ("&Train", "", "", None, ""),
+    "act_gradcheck": (
+        "&Train",
+        "Check &gradients",
+        "check_gradients",
+        None,
+        "Compare every parameter's gradient with float64 central differences on a small batch",
+    ),
+    "inside": ("&View", "", "", None, ""),  # the Inside docks' show/hide actions (Alt+1..5)
     "act_about": ("&Help", "&About", "about", None, ""),
 }
 
@@ -71,6 +80,9 @@ def build_menus(window: QMainWindow, templates: list[str], load_template: Callab
             menu.addAction(window.designer.redo_action)
             menu.addSeparator()
             for action in window.designer.edit_actions():  # the drawing's gestures as menu entries
+                menu.addAction(action) if action is not None else menu.addSeparator()
+        elif attr == "inside":
+            for action in window.inside.actions():
                 menu.addAction(action)
         elif attr.startswith("sep"):
             menu.addSeparator()

@@ -1,0 +1,131 @@
+"""Training health over epochs: gradient norms, update ratios, dead ReLUs, weight histograms.
+
+``show_health(series, hints)`` takes a ``netcore.inspect.HealthSeries`` (arrays over epochs)
+and the plain-words ``Hint``s of the latest epoch; the slider picks the epoch whose weight
+histograms are drawn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from desktop.widgets.inside.pictures import class_colour
+
+TYPICAL_UPDATE = 1e-3  # the update-to-weight ratio often quoted as healthy (dashed line)
+
+
+def _plot(title: str, left: str, log: bool) -> pg.PlotWidget:
+    plot = pg.PlotWidget(background="w", title=title)
+    plot.setMenuEnabled(False)
+    plot.setLabel("bottom", "epoch")
+    plot.setLabel("left", left)
+    plot.setLogMode(False, log)
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.addLegend(offset=(-4, 4), labelTextColor="k", brush=(255, 255, 255, 200))
+    return plot
+
+
+class HealthView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.series = None
+        self.hints = QLabel()
+        self.hints.setWordWrap(True)
+        self.grad = _plot("Gradient size per layer", "‖gradient‖ (log)", True)
+        self.ratio = _plot("Step size per layer", "‖step‖ / ‖weights‖ (log)", True)
+        self.dead = _plot("Dead ReLU units", "share never firing", False)
+        self.dead.setYRange(0, 1)
+        self.hist = pg.PlotWidget(background="w", title="Weight histograms")
+        self.hist.setMenuEnabled(False)
+        self.hist.setLabel("bottom", "weight value")
+        self.hist.setLabel("left", "share of the layer's weights")
+        self.hist.addLegend(offset=(-4, 4), labelTextColor="k", brush=(255, 255, 255, 200))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setEnabled(False)
+        self.slider.valueChanged.connect(self._draw_histograms)
+        self.slider_label = QLabel("epoch –")
+        self._follow = True  # the slider follows the newest epoch until the user moves it
+        self.slider.sliderMoved.connect(lambda v: setattr(self, "_follow", v == self.slider.maximum()))
+
+        grid = QGridLayout()
+        grid.addWidget(self.grad, 0, 0)
+        grid.addWidget(self.ratio, 0, 1)
+        grid.addWidget(self.dead, 1, 0)
+        hist_box = QVBoxLayout()
+        hist_box.addWidget(self.hist, 1)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Epoch:"))
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.slider_label)
+        hist_box.addLayout(row)
+        grid.addLayout(hist_box, 1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.hints)
+        layout.addLayout(grid, 1)
+        self.show_health(None, [])
+
+    def show_health(self, series, hints: list) -> None:
+        """``series``: a HealthSeries (or None: nothing recorded yet); ``hints``: [Hint]."""
+        self.series = series
+        if hints:
+            self.hints.setText("\n".join("⚠ " + h.message for h in hints))
+            self.hints.setStyleSheet("color: #9a3412;")
+        else:
+            empty = series is None or not len(series.epochs)
+            self.hints.setText(
+                "Train to see how each layer learns." if empty else "✓ No warning signs in the last epoch."
+            )
+            self.hints.setStyleSheet("color: #2f855a;" if not empty else "")
+        for plot in (self.grad, self.ratio, self.dead):
+            plot.clear()
+        if series is None or not len(series.epochs):
+            self.hist.clear()
+            self.slider.setEnabled(False)
+            return
+        epochs = series.epochs.astype(float)
+        for j, name in enumerate(series.names):
+            pen = pg.mkPen(class_colour(j), width=2)
+            label = f"{series.indices[j] + 1}. {name.split('(')[0]}"
+            for plot, values in ((self.grad, series.grad_norm), (self.ratio, series.update_ratio)):
+                column = values[:, j]
+                keep = np.isfinite(column) & (column > 0)
+                if keep.any():
+                    plot.plot(epochs[keep], column[keep], pen=pen, name=label, symbol="o", symbolSize=4,
+                              symbolBrush=class_colour(j), symbolPen=None)  # fmt: skip
+            dead = series.dead_fraction[:, j]
+            if np.isfinite(dead).any():
+                keep = np.isfinite(dead)
+                self.dead.plot(epochs[keep], dead[keep], pen=pen, name=label)
+        self.ratio.addItem(pg.InfiniteLine(np.log10(TYPICAL_UPDATE), angle=0,
+                                           pen=pg.mkPen("#718096", style=Qt.PenStyle.DashLine),
+                                           label="typical 1e-3", labelOpts={"color": "#718096"}))  # fmt: skip
+        last = len(series.epochs) - 1
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, last)
+        if self._follow:
+            self.slider.setValue(last)
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(last > 0)
+        self._draw_histograms(self.slider.value())
+
+    def _draw_histograms(self, row: int) -> None:
+        series = self.series
+        self.hist.clear()
+        if series is None or not len(series.epochs):
+            return
+        row = min(max(row, 0), len(series.epochs) - 1)
+        self.slider_label.setText(f"epoch {int(series.epochs[row])}")
+        for j, name in enumerate(series.names):
+            counts = series.hist_counts[row, j]
+            lo, hi = series.hist_range[row, j]
+            if not np.isfinite(lo) or counts.sum() == 0:
+                continue
+            edges = np.linspace(lo, hi, len(counts) + 1)
+            colour = class_colour(j)
+            fill = pg.mkBrush(colour.red(), colour.green(), colour.blue(), 60)
+            self.hist.plot(edges, counts / counts.sum(), stepMode="center", fillLevel=0, brush=fill,
+                           pen=pg.mkPen(colour, width=2), name=f"{series.indices[j] + 1}. {name.split('(')[0]}")  # fmt: skip
