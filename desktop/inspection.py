@@ -38,6 +38,7 @@ from netcore.network import Network
 GRID = 200  # decision map points per side
 LIVE_PER_SECOND = 5.0  # mid-epoch weight copies for the decision map
 INTERVAL = {"decision": 1 / LIVE_PER_SECOND, "activations": 0.03, "confusion": 1.0}
+LIVE_CONFUSION = 2000  # test samples the matrix covers while training (all of them otherwise)
 CONFUSION_DUTY = 0.1  # the confusion matrix takes at most this share of wall time while training
 
 
@@ -115,6 +116,8 @@ class Inspection(QObject):
 
     # -- what changed ---------------------------------------------------------------------------
     def _on_controller_network_changed(self, network: Network, _name: str) -> None:
+        if self._source is None or network.spec != self._source.spec:
+            self._forget()
         self._source, self._weights = network, None
         self._version += 1
         self._update_live()
@@ -122,6 +125,15 @@ class Inspection(QObject):
         self.refresh("activations")
         if not self.controller.busy:
             self.refresh("confusion")
+
+    def _forget(self) -> None:
+        """Another network: what the views show of the previous one goes (it would mislead)."""
+        self._waiting.clear()
+        self._confusion, self._points_key = None, None
+        v = self.views
+        v.decision.clear()
+        v.activations.clear()
+        v.confusion.clear()
 
     def _on_controller_weights_published(self, weights: dict[str, np.ndarray]) -> None:
         self._weights = weights
@@ -260,15 +272,22 @@ class Inspection(QObject):
             view.show_message("The confusion matrix needs a classifier and a test split.")
             return None
         replica, epochs = self.replica, len(self.controller.history)
+        # while training, a prefix of the test split (its indices stay those of the full split)
+        n = min(len(data.y_test), LIVE_CONFUSION) if self.controller.busy else len(data.y_test)
 
         def work():
             net = replica.sync(spec, dtype, weights)
-            return confusion(net, data.x_test, data.y_test), data
+            return confusion(net, data.x_test[:n], data.y_test[:n]), data
 
         def done(answer) -> None:
             self._confusion = answer
             result, data = answer
-            view.show_confusion(result.matrix, data.class_names, f" after epoch {epochs}" if epochs else "")
+            part = (
+                f" (the first {n:,} of {len(data.y_test):,} while training)" if n < len(data.y_test) else ""
+            )
+            view.show_confusion(
+                result.matrix, data.class_names, (f" after epoch {epochs}" if epochs else "") + part
+            )
             if view.cell is not None:
                 self.open_cell(*view.cell)
 

@@ -4,6 +4,12 @@ A 10 ms QTimer ticks on the UI thread; the gaps between ticks, minus 10 ms, are 
 event loop's stalls. Prints max and p99, with training samples per second, e.g.
 
     NETCORE_DATA_DIR=../shared/datasets QT_QPA_PLATFORM=offscreen python scripts/ui_latency.py --seconds 20
+
+``--views all`` opens every Inside view at once (each dock floating, so none hides behind a
+tab), puts a digit on the pad for the activations, and reports how long each inspection
+computation took; compare with ``--views none`` (the default) on the same spec:
+
+    ... python scripts/ui_latency.py --spec mnist_cnn --seconds 120 --views all
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--spec", default="mnist_mlp", help="a template name in resources/networks")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval (s); default: Python's 5 ms")
+    parser.add_argument("--views", choices=("none", "all"), default="none", help="open every Inside view")
+    parser.add_argument(
+        "--switch-interval", type=float, help="sys.setswitchinterval (s); default: Python's 5 ms"
+    )
     args = parser.parse_args()
 
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
@@ -43,6 +52,8 @@ def main() -> int:
     window.training.set_data_choice("mnist")
     window.training.batch_size.setValue(args.batch_size)
     window.training.epochs.setValue(100)
+    if args.views == "all":
+        open_inside_views(window)
 
     gaps: list[float] = []
     clock = QElapsedTimer()
@@ -79,9 +90,42 @@ def main() -> int:
         "median_gap_ms": float(np.median(gaps)),
         "p99_stall_ms": float(np.percentile(stall, 99)),
         "samples_per_second": (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0,
+        "views": args.views,
+        "epochs_ended": len(window.controller.history),
     }
+    for kind, seconds in window.inspection.timings.items():
+        if seconds:
+            report[f"{kind}_ms"] = {"count": len(seconds), "median": 1000 * float(np.median(seconds)),
+                                    "max": 1000 * float(np.max(seconds))}  # fmt: skip
     print(json.dumps(report, indent=2))
     return 0
+
+
+def open_inside_views(window) -> None:
+    """Every Inside dock shown and floating side by side; a digit drawn on the pad every second."""
+    from PySide6.QtCore import QPoint, Qt, QTimer
+    from PySide6.QtTest import QTest
+
+    for i, dock in enumerate(window.inside.docks.values()):
+        dock.show()
+        dock.setFloating(True)
+        dock.resize(520, 420)
+        dock.move(40 + 60 * i, 40 + 40 * i)
+    pad = window.digits.pad
+
+    def draw() -> None:
+        pad.clear()
+        jitter = int(time.monotonic() * 7) % 20
+        points = [QPoint(x + jitter, y) for x, y in ((70, 60), (210, 60), (200, 90), (150, 170), (125, 235))]
+        QTest.mousePress(pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])
+        for p in points[1:]:
+            QTest.mouseMove(pad, p)
+        QTest.mouseRelease(pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[-1])
+
+    draw()
+    window._latency_draw = QTimer(window)
+    window._latency_draw.timeout.connect(draw)
+    window._latency_draw.start(1000)
 
 
 if __name__ == "__main__":

@@ -186,3 +186,15 @@ def test_health_fills_with_hints_and_the_gradient_check_table(qtbot, window):
     assert names == list(window.controller.network.named_params())
     assert all(table.table.item(r, 5).text() == "pass" for r in range(len(names)))
     assert table.result.passed and not table.progress.isVisible()
+
+
+def test_closed_views_cost_nothing(qtbot, window):
+    window._load_template("xor")
+    published = []
+    window.controller.weights_published.connect(published.append)
+    train(qtbot, window, 300)
+    assert not any(window.inspection.timings.values()) and not published
+    assert window.controller._live_rate == 0.0
+    view = open_view(window, "decision")  # opening it computes for the trained network at once
+    qtbot.waitUntil(lambda: view.grid is not None, timeout=5000)
+    assert window.controller._live_rate > 0

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.widgets.inside.pictures import DIVERGING, SEQUENTIAL, image_item, picture_box, tile
 
@@ -31,7 +32,11 @@ class ActivationsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.caption)
-        layout.addWidget(self.canvas, 1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.canvas)
+        layout.addWidget(scroll, 1)
         self.show_message(
             "Draw a digit on the pad (or pick a test digit) to see what every layer makes of it."
         )
@@ -92,6 +97,7 @@ class ActivationsView(QWidget):
     def _build(self, pictures: list[tuple[str, np.ndarray, str]]) -> None:
         self.canvas.clear()
         self._rows = []
+        total = 0
         for row, (title, picture, cmap) in enumerate(pictures):
             label = self.canvas.addLabel(title, row=2 * row, col=0, justify="left")
             view = picture_box(self.canvas.addViewBox(row=2 * row + 1, col=0))
@@ -100,10 +106,12 @@ class ActivationsView(QWidget):
             view.addItem(item)
             h, w = picture.shape
             view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
-            # a strip is short: give every row a height that keeps its pixels square-ish
-            view.setMinimumHeight(24 if h <= 2 else 70)
-            view.setMaximumHeight(30 if h <= 2 else 220)
+            # rows as tall as their picture needs at ~560 px wide (square pixels), within limits
+            height = float(np.clip(560 * h / w, 22, 110 if row < 2 else 190))
+            view.setFixedHeight(height)
             self._rows.append((label, view, item))
+            total += height + 26
+        self.canvas.setMinimumHeight(int(total) + 10)
 
 
 def _strip(values: np.ndarray) -> np.ndarray:

@@ -101,6 +101,16 @@ class ConfusionView(QWidget):
     def show_message(self, text: str) -> None:
         self.caption.setText(text)
 
+    def clear(self) -> None:
+        self.matrix, self.cell = None, None
+        self.image.clear()
+        for text in self._texts:
+            self.plot.removeItem(text)
+        self._texts = []
+        self.gallery.clear()
+        self.gallery_title.setText("Click a cell to see its images.")
+        self.show_message("The confusion matrix fills after an epoch, or press Compute.")
+
     def show_confusion(self, matrix: np.ndarray, class_names: list[str], epoch_text: str = "") -> None:
         """(K, K) counts, rows = true class; each row is coloured by its share of that class."""
         self.matrix = np.asarray(matrix)

@@ -23,6 +23,7 @@ def _plot(title: str, left: str, log: bool) -> pg.PlotWidget:
     plot.setLabel("bottom", "epoch")
     plot.setLabel("left", left)
     plot.setLogMode(False, log)
+    plot.getAxis("left").enableAutoSIPrefix(False)  # "0.001", never "1 (x0.001)"
     plot.showGrid(x=True, y=True, alpha=0.2)
     plot.addLegend(offset=(-4, 4), labelTextColor="k", brush=(255, 255, 255, 200))
     return plot
@@ -41,7 +42,8 @@ class HealthView(QWidget):
         self.hist = pg.PlotWidget(background="w", title="Weight histograms")
         self.hist.setMenuEnabled(False)
         self.hist.setLabel("bottom", "weight value")
-        self.hist.setLabel("left", "share of the layer's weights")
+        self.hist.setLabel("left", "% of the layer's weights")
+        self.hist.getAxis("left").enableAutoSIPrefix(False)
         self.hist.addLegend(offset=(-4, 4), labelTextColor="k", brush=(255, 255, 255, 200))
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setEnabled(False)
@@ -102,7 +104,7 @@ class HealthView(QWidget):
                 self.dead.plot(epochs[keep], dead[keep], pen=pen, name=label)
         self.ratio.addItem(pg.InfiniteLine(np.log10(TYPICAL_UPDATE), angle=0,
                                            pen=pg.mkPen("#718096", style=Qt.PenStyle.DashLine),
-                                           label="typical 1e-3", labelOpts={"color": "#718096"}))  # fmt: skip
+                                           label="typical 0.001", labelOpts={"color": "#718096", "position": 0.08}))  # fmt: skip
         last = len(series.epochs) - 1
         self.slider.blockSignals(True)
         self.slider.setRange(0, last)
@@ -127,5 +129,5 @@ class HealthView(QWidget):
             edges = np.linspace(lo, hi, len(counts) + 1)
             colour = class_colour(j)
             fill = pg.mkBrush(colour.red(), colour.green(), colour.blue(), 60)
-            self.hist.plot(edges, counts / counts.sum(), stepMode="center", fillLevel=0, brush=fill,
+            self.hist.plot(edges, 100 * counts / counts.sum(), stepMode="center", fillLevel=0, brush=fill,
                            pen=pg.mkPen(colour, width=2), name=f"{series.indices[j] + 1}. {name.split('(')[0]}")  # fmt: skip
