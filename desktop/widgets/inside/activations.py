@@ -80,9 +80,14 @@ class ActivationsView(QWidget):
         if filters is not None:
             maps = filters.reshape(-1, filters.shape[-2], filters.shape[-1])[:MAX_MAPS]
             rows.append((f"first conv layer: {len(filters)} filters", tile(maps, columns=16), DIVERGING))
+        last = len(result["layers"]) - 1
         for index, (name, kind, values) in enumerate(result["layers"]):
             values = np.asarray(values, np.float32)
             title = f"{index + 1}. {name}"
+            if index == last:
+                title += (
+                    f": the scores of classes 0…{values.size - 1}, left to right (red = for, blue = against)"
+                )
             if values.ndim == 3:
                 shown = values[:MAX_MAPS]
                 more = f" (first {MAX_MAPS} of {len(values)})" if len(values) > MAX_MAPS else ""

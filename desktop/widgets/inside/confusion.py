@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.widgets.inside.pictures import COUNTS, gray_pixmap
+from desktop.widgets.inside.pictures import gray_pixmap
 
 THUMB = 56
 MAX_GALLERY = 120
@@ -62,11 +62,11 @@ class ConfusionView(QWidget):
         self.plot.setLabel("left", "true class")
         self.image = _Matrix(axisOrder="row-major")
         self.image.clicked = lambda row, col: self.cell_clicked.emit(row, col)
-        self.image.setColorMap(pg.colormap.get(COUNTS))
         self.plot.addItem(self.image)
-        self.colour_bar = pg.ColorBarItem(colorMap=pg.colormap.get(COUNTS), interactive=False, width=12)
-        self.colour_bar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
-        self.colour_bar.setLabel("right", "share of the true class")
+        self.legend = QLabel(
+            "<span style='color:#2b6cb0'>■</span> diagonal: read correctly, darker = a larger share of "
+            "the class · <span style='color:#dd6b20'>■</span> mistakes, darker = more of them"
+        )
         self._texts: list[pg.TextItem] = []
         self.gallery_title = QLabel("Click a cell to see its images.")
         self.gallery = QListWidget()
@@ -95,6 +95,7 @@ class ConfusionView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
+        layout.addWidget(self.legend)
         layout.addWidget(split, 1)
         self.show_message("The confusion matrix fills after an epoch, or press Compute.")
 
@@ -117,8 +118,7 @@ class ConfusionView(QWidget):
         k = len(self.matrix)
         rows = self.matrix.sum(axis=1, keepdims=True)
         share = np.divide(self.matrix, rows, out=np.zeros(self.matrix.shape), where=rows > 0)
-        self.image.setImage(share, levels=(0.0, 1.0))
-        self.colour_bar.setLevels((0.0, 1.0))
+        self.image.setImage(cell_colours(self.matrix, share), levels=(0, 255))
         names = [class_names[i] if i < len(class_names) else str(i) for i in range(k)]
         ticks = [[(i + 0.5, names[i]) for i in range(k)]]
         self.plot.getAxis("bottom").setTicks(ticks)
@@ -127,10 +127,12 @@ class ConfusionView(QWidget):
         for text in self._texts:
             self.plot.removeItem(text)
         self._texts = []
+        off = self.matrix[~np.eye(k, dtype=bool)]
+        worst = max(int(off.max()) if off.size else 0, 1)
         if k <= 12:
             for t in range(k):
                 for p in range(k):
-                    dark = share[t, p] > 0.5
+                    dark = share[t, p] > 0.5 if t == p else self.matrix[t, p] > 0.6 * worst
                     text = pg.TextItem(
                         str(int(self.matrix[t, p])), color="w" if dark else "k", anchor=(0.5, 0.5)
                     )
@@ -163,3 +165,19 @@ class ConfusionView(QWidget):
             entry.setData(Qt.ItemDataRole.UserRole, int(item["index"]))
             entry.setToolTip(f"test sample #{item['index']}: {item['text']}")
             self.gallery.addItem(entry)
+
+
+CORRECT = np.array((43, 108, 176), np.float32)  # blue
+MISTAKE = np.array((221, 107, 32), np.float32)  # orange
+
+
+def cell_colours(matrix: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """(K, K) counts -> (K, K, 3) uint8: the diagonal blue by its share of the class, mistakes
+    orange by their count against the largest mistake (so a few errors still show)."""
+    k = len(matrix)
+    diagonal = np.eye(k, dtype=bool)
+    off = matrix[~diagonal]
+    worst = max(float(off.max()) if off.size else 0.0, 1.0)
+    strength = np.where(diagonal, share, np.sqrt(matrix / worst) * 0.85)[..., None]
+    colour = np.where(diagonal[..., None], CORRECT, MISTAKE)
+    return (255 - (255 - colour) * strength).astype(np.uint8)

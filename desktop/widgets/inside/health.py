@@ -22,8 +22,9 @@ def _plot(title: str, left: str, log: bool) -> pg.PlotWidget:
     plot.setMenuEnabled(False)
     plot.setLabel("bottom", "epoch")
     plot.setLabel("left", left)
-    plot.setLogMode(False, log)
-    plot.getAxis("left").enableAutoSIPrefix(False)  # "0.001", never "1 (x0.001)"
+    if log:  # values are plotted as log10; label the powers of ten only (0.001, 0.01, ...)
+        minor = [(k + np.log10(m), f"{m * 10.0**k:g}") for k in range(-15, 6) for m in (2, 5)]
+        plot.getAxis("left").setTicks([[(k, f"{10.0**k:g}") for k in range(-15, 6)], minor])
     plot.showGrid(x=True, y=True, alpha=0.2)
     plot.addLegend(offset=(-4, 4), labelTextColor="k", brush=(255, 255, 255, 200))
     return plot
@@ -36,7 +37,7 @@ class HealthView(QWidget):
         self.hints = QLabel()
         self.hints.setWordWrap(True)
         self.grad = _plot("Gradient size per layer", "‖gradient‖ (log)", True)
-        self.ratio = _plot("Step size per layer", "‖step‖ / ‖weights‖ (log)", True)
+        self.ratio = _plot("Step size per layer (dashed: a typical 0.001)", "‖step‖ / ‖weights‖ (log)", True)
         self.dead = _plot("Dead ReLU units", "share never firing", False)
         self.dead.setYRange(0, 1)
         self.hist = pg.PlotWidget(background="w", title="Weight histograms")
@@ -96,15 +97,14 @@ class HealthView(QWidget):
                 column = values[:, j]
                 keep = np.isfinite(column) & (column > 0)
                 if keep.any():
-                    plot.plot(epochs[keep], column[keep], pen=pen, name=label, symbol="o", symbolSize=4,
+                    plot.plot(epochs[keep], np.log10(column[keep]), pen=pen, name=label, symbol="o", symbolSize=4,
                               symbolBrush=class_colour(j), symbolPen=None)  # fmt: skip
             dead = series.dead_fraction[:, j]
             if np.isfinite(dead).any():
                 keep = np.isfinite(dead)
                 self.dead.plot(epochs[keep], dead[keep], pen=pen, name=label)
-        self.ratio.addItem(pg.InfiniteLine(np.log10(TYPICAL_UPDATE), angle=0,
-                                           pen=pg.mkPen("#718096", style=Qt.PenStyle.DashLine),
-                                           label="typical 0.001", labelOpts={"color": "#718096", "position": 0.08}))  # fmt: skip
+        dashed = pg.mkPen("#718096", width=1.5, style=Qt.PenStyle.DashLine)
+        self.ratio.addItem(pg.InfiniteLine(np.log10(TYPICAL_UPDATE), angle=0, pen=dashed))
         last = len(series.epochs) - 1
         self.slider.blockSignals(True)
         self.slider.setRange(0, last)

@@ -18,7 +18,6 @@ CLASS_RGB = np.array(
 )  # fmt: skip
 
 SEQUENTIAL = "inferno"  # magnitudes (activations, saliency): black = nothing, yellow = most
-COUNTS = "CET-L12"  # confusion counts: white -> deep blue
 DIVERGING = "CET-D1"  # signed values (filters, a neuron's output): blue < 0 < red, white at 0
 
 
