@@ -362,9 +362,10 @@ class Inspection(QObject):
         view.show_progress(0, 1, "…")
 
         def work(progress, should_stop):
-            return gradient_check(
-                model, batch=4, progress=lambda d, t, n: progress(d, t, f"gradient check: {n}")
-            )
+            step = lambda d, t, n: progress(d, t, f"gradient check: {n}")  # noqa: E731
+            result = gradient_check(model, batch=4, progress=step)
+            progress(len(result.tensors), len(result.tensors), "gradient check done")
+            return result
 
         def done(result) -> None:
             self._checking = False

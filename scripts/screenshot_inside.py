@@ -55,7 +55,11 @@ def main() -> int:
         return dock
 
     def grab(kind: str, name: str) -> None:
-        inside.docks[kind].grab().save(str(out / f"inside_{name}.png"))
+        picture = inside.docks[kind].grab()
+        if kind == "activations":  # down to the last row drawn
+            used = inside.activations.canvas.minimumHeight() + 100
+            picture = picture.copy(0, 0, picture.width(), min(picture.height(), used))
+        picture.save(str(out / f"inside_{name}.png"))
         print("saved", name, flush=True)
 
     def later(ms: int, fn) -> None:
@@ -128,6 +132,7 @@ def main() -> int:
             dock.setFloating(False)
             dock.setVisible(kind in ("activations", "confusion"))
         inside.docks["activations"].raise_()
+        window.resizeDocks([inside.docks["activations"]], [440], Qt.Orientation.Horizontal)
         window.showMaximized()
         later(
             1500,

@@ -28,8 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--spec", default="mnist_mlp", help="a template name in resources/networks")
+    parser.add_argument(
+        "--spec", default="mnist_mlp", help="a template name in resources/networks, or a design .json"
+    )
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--dataset", default="mnist", help="e.g. spirals, for the decision boundary view")
     parser.add_argument("--views", choices=("none", "all"), default="none", help="open every Inside view")
     parser.add_argument(
         "--switch-interval", type=float, help="sys.setswitchinterval (s); default: Python's 5 ms"
@@ -48,10 +51,13 @@ def main() -> int:
     settings.clear()
     window = MainWindow(settings=settings, load_default_model=False)
     window.show()
-    window._load_template(args.spec)
-    window.training.set_data_choice("mnist")
+    if args.spec.endswith(".json"):
+        window.designer.set_spec(json.loads(Path(args.spec).read_text()))
+    else:
+        window._load_template(args.spec)
+    window.training.set_data_choice(args.dataset)
     window.training.batch_size.setValue(args.batch_size)
-    window.training.epochs.setValue(100)
+    window.training.epochs.setValue(100000 if args.dataset != "mnist" else 100)
     if args.views == "all":
         open_inside_views(window)
 
