@@ -125,19 +125,7 @@ def main() -> int:
         if inside.gradcheck.result is None:
             later(500, wait_gradcheck)
             return
-        later(300, lambda: (grab("gradcheck", "gradcheck"), whole()))
-
-    def whole() -> None:
-        for kind, dock in inside.docks.items():
-            dock.setFloating(False)
-            dock.setVisible(kind in ("activations", "confusion"))
-        inside.docks["activations"].raise_()
-        window.resizeDocks([inside.docks["activations"]], [440], Qt.Orientation.Horizontal)
-        window.showMaximized()
-        later(
-            1500,
-            lambda: (window.grab().save(str(out / "inside_window.png")), print("saved window"), app.quit()),
-        )
+        later(300, lambda: (grab("gradcheck", "gradcheck"), app.quit()))
 
     c.training_finished.connect(lambda _r: steps.pop(0)() if steps else None)
     c.error.connect(lambda m: print("error:", m, flush=True))
