@@ -80,6 +80,11 @@ class Inspection(QObject):
         self._points_key: tuple | None = None
         self._confusion = None  # (Confusion, Dataset)
         self._checking = False
+        self._health_rows: list[dict] = []  # the history's rows that carry a health record
+        self._health_timer = QTimer(self)  # at most 4 redraws a second, however short the epochs
+        self._health_timer.setSingleShot(True)
+        self._health_timer.setInterval(250)
+        self._health_timer.timeout.connect(lambda: self.refresh("health"))
         self.timings: dict[str, list[float]] = {k: [] for k in ("decision", "activations", "confusion")}
         self._connect()
 
@@ -89,8 +94,8 @@ class Inspection(QObject):
         c.network_changed.connect(self._on_controller_network_changed)
         c.weights_published.connect(self._on_controller_weights_published)
         c.epoch_finished.connect(self._on_controller_epoch_finished)
-        c.training_started.connect(lambda _planned: self._update_live())
-        c.training_finished.connect(lambda _result: self.refresh("confusion"))
+        c.training_started.connect(self._on_controller_training_started)
+        c.training_finished.connect(lambda _result: (self.refresh("health"), self.refresh("confusion")))
         c.task_progressed.connect(self._on_controller_task_progressed)
         self.digits.pad.image_changed.connect(lambda: self.refresh("activations"))
         self.designer.view.neuron_hovered.connect(
@@ -101,6 +106,11 @@ class Inspection(QObject):
         v.confusion.cell_clicked.connect(self.open_cell)
         v.confusion.image_clicked.connect(self.send_to_pad)
         v.gradcheck.check_requested.connect(self.check_gradients)
+
+    def _on_controller_training_started(self, _planned: int) -> None:
+        if not self.controller.history:  # a new run from new weights
+            self._health_rows = []
+        self._update_live()
 
     def set_visible(self, kind: str, visible: bool) -> None:
         """A view was shown or hidden (its dock's visibility): compute only for what is seen."""
@@ -130,6 +140,8 @@ class Inspection(QObject):
         """Another network: what the views show of the previous one goes (it would mislead)."""
         self._waiting.clear()
         self._confusion, self._points_key = None, None
+        self._health_rows = [h for h in self.controller.history if h.get("health")]
+        self.refresh("health")
         v = self.views
         v.decision.clear()
         v.activations.clear()
@@ -140,8 +152,11 @@ class Inspection(QObject):
         self._version += 1
         self.refresh("decision")
 
-    def _on_controller_epoch_finished(self, _stats) -> None:
-        self.refresh("health")
+    def _on_controller_epoch_finished(self, stats) -> None:
+        if stats.health is not None:  # recorded epochs only (about 100 per decade of a long run)
+            self._health_rows.append({"epoch": stats.epoch, "health": stats.health})
+            if not self._health_timer.isActive():
+                self._health_timer.start()
         self.refresh("confusion")
 
     def _network_spec_source(self) -> Network | None:
@@ -164,10 +179,9 @@ class Inspection(QObject):
         if kind == "health":
             self._show_health()
             return
-        job = getattr(self, f"_job_{kind}")()
-        if job is not None:
-            self._waiting[kind] = job
-            self._pump()
+        # the job is built when it starts: a burst of requests (tiny epochs) costs nothing here
+        self._waiting[kind] = getattr(self, f"_job_{kind}")
+        self._pump()
 
     def _pump(self) -> None:
         if self._running is not None or not self._waiting:
@@ -183,7 +197,11 @@ class Inspection(QObject):
         if wait[kind] > 0:
             self._timer.start(int(wait[kind] * 1000) + 1)
             return
-        work, done = self._waiting.pop(kind)
+        job = self._waiting.pop(kind)()
+        if job is None:  # nothing to compute for it (after a message in its view)
+            self._pump()
+            return
+        work, done = job
         self._running, self._last_start[kind] = kind, now
 
         def timed(progress, should_stop):
@@ -300,16 +318,13 @@ class Inspection(QObject):
         if self.controller.dataset(choice) is None:
             if self.controller.busy:
                 return
-            self.controller.load_dataset(
-                choice, lambda data: self._queue(self._job_confusion(data), "confusion")
-            )
+            self.controller.load_dataset(choice, lambda data: self._queue(lambda: self._job_confusion(data)))
             return
         self.refresh("confusion")
 
-    def _queue(self, job, kind: str) -> None:
-        if job is not None:
-            self._waiting[kind] = job
-            self._pump()
+    def _queue(self, factory) -> None:
+        self._waiting["confusion"] = factory
+        self._pump()
 
     def open_cell(self, true: int, predicted: int) -> None:
         if self._confusion is None:
@@ -334,9 +349,11 @@ class Inspection(QObject):
 
     # -- health ------------------------------------------------------------------------------------
     def _show_health(self) -> None:
-        history = self.controller.history
-        last = next((h["health"] for h in reversed(history) if h.get("health")), None)
-        self.views.health.show_health(health_series(history), health_hints(last))
+        rows, history = self._health_rows, self.controller.history
+        if not rows or rows[-1]["epoch"] > len(history) or len(rows) > len(history):
+            rows = self._health_rows = [h for h in history if h.get("health")]  # another network
+        last = rows[-1]["health"] if rows else None
+        self.views.health.show_health(health_series(rows), health_hints(last))
 
     # -- gradient check ----------------------------------------------------------------------------
     def check_gradients(self) -> None:

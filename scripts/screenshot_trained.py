@@ -36,7 +36,9 @@ def main() -> int:
         QTest.mousePress(pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[0]))
         for x, y in points[1:]:
             QTest.mouseMove(pad, QPoint(x, y))
-        QTest.mouseRelease(pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[-1]))
+        QTest.mouseRelease(
+            pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(*points[-1])
+        )
 
     def finished(_result) -> None:
         draw_seven()

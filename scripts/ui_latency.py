@@ -6,10 +6,10 @@ event loop's stalls. Prints max and p99, with training samples per second, e.g.
     NETCORE_DATA_DIR=../shared/datasets QT_QPA_PLATFORM=offscreen python scripts/ui_latency.py --seconds 20
 
 ``--views all`` opens every Inside view at once (each dock floating, so none hides behind a
-tab), puts a digit on the pad for the activations, and reports how long each inspection
-computation took; compare with ``--views none`` (the default) on the same spec:
+tab) and reports how long each inspection computation took; compare with ``--views none``
+(the default) on the same spec, both with ``--draw`` (a digit drawn on the pad every second):
 
-    ... python scripts/ui_latency.py --spec mnist_cnn --seconds 120 --views all
+    ... python scripts/ui_latency.py --spec mnist_cnn --batch-size 64 --seconds 120 --draw --views all
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--dataset", default="mnist", help="e.g. spirals, for the decision boundary view")
     parser.add_argument("--views", choices=("none", "all"), default="none", help="open every Inside view")
+    parser.add_argument("--draw", action="store_true", help="draw a digit on the pad every second")
+    parser.add_argument("--samples", type=int, help="points of a synthetic dataset (spirals...)")
     parser.add_argument(
         "--switch-interval", type=float, help="sys.setswitchinterval (s); default: Python's 5 ms"
     )
@@ -58,8 +60,12 @@ def main() -> int:
     window.training.set_data_choice(args.dataset)
     window.training.batch_size.setValue(args.batch_size)
     window.training.epochs.setValue(100000 if args.dataset != "mnist" else 100)
+    if args.samples:
+        window.training.samples.setValue(args.samples)
     if args.views == "all":
         open_inside_views(window)
+    if args.draw:
+        keep_drawing(window)
 
     gaps: list[float] = []
     clock = QElapsedTimer()
@@ -108,15 +114,19 @@ def main() -> int:
 
 
 def open_inside_views(window) -> None:
-    """Every Inside dock shown and floating side by side; a digit drawn on the pad every second."""
-    from PySide6.QtCore import QPoint, Qt, QTimer
-    from PySide6.QtTest import QTest
-
+    """Every Inside dock shown and floating side by side."""
     for i, dock in enumerate(window.inside.docks.values()):
         dock.show()
         dock.setFloating(True)
         dock.resize(520, 420)
         dock.move(40 + 60 * i, 40 + 40 * i)
+
+
+def keep_drawing(window) -> None:
+    """A digit drawn on the pad now and every second (the activations view follows it)."""
+    from PySide6.QtCore import QPoint, Qt, QTimer
+    from PySide6.QtTest import QTest
+
     pad = window.digits.pad
 
     def draw() -> None:

@@ -58,7 +58,8 @@ class ActivationsView(QWidget):
             self._build(pictures)
             self._signature = signature
         for (label, _view, item), (title, picture, cmap) in zip(self._rows, pictures, strict=True):
-            label.setText(title, color="#2d3748", size="8pt")
+            if label.text != title:  # a new text re-lays the canvas out: only when it changes
+                label.setText(title, color="#2d3748", size="8pt")
             if cmap == DIVERGING:
                 top = float(np.nanmax(np.abs(picture))) or 1.0
                 item.setImage(picture, levels=(-top, top))

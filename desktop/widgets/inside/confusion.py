@@ -124,21 +124,21 @@ class ConfusionView(QWidget):
         self.plot.getAxis("bottom").setTicks(ticks)
         self.plot.getAxis("left").setTicks(ticks)
         self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
-        for text in self._texts:
-            self.plot.removeItem(text)
-        self._texts = []
         off = self.matrix[~np.eye(k, dtype=bool)]
         worst = max(int(off.max()) if off.size else 0, 1)
-        if k <= 12:
-            for t in range(k):
-                for p in range(k):
-                    dark = share[t, p] > 0.5 if t == p else self.matrix[t, p] > 0.6 * worst
-                    text = pg.TextItem(
-                        str(int(self.matrix[t, p])), color="w" if dark else "k", anchor=(0.5, 0.5)
-                    )
-                    text.setPos(p + 0.5, t + 0.5)
-                    self.plot.addItem(text)
-                    self._texts.append(text)
+        if len(self._texts) != (k * k if k <= 12 else 0):  # the numbers in the cells, made once per size
+            for text in self._texts:
+                self.plot.removeItem(text)
+            self._texts = []
+            for i in range(k * k if k <= 12 else 0):
+                text = pg.TextItem("", anchor=(0.5, 0.5))
+                text.setPos(i % k + 0.5, i // k + 0.5)
+                self.plot.addItem(text)
+                self._texts.append(text)
+        for i, text in enumerate(self._texts):
+            t, p = divmod(i, k)
+            dark = share[t, p] > 0.5 if t == p else self.matrix[t, p] > 0.6 * worst
+            text.setText(str(int(self.matrix[t, p])), color="w" if dark else "k")
         total = int(self.matrix.sum())
         accuracy = np.trace(self.matrix) / total if total else 0.0
         self.caption.setText(
