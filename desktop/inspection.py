@@ -353,7 +353,11 @@ class Inspection(QObject):
         if not rows or rows[-1]["epoch"] > len(history) or len(rows) > len(history):
             rows = self._health_rows = [h for h in history if h.get("health")]  # another network
         last = rows[-1]["health"] if rows else None
-        self.views.health.show_health(health_series(rows), health_hints(last))
+        try:
+            hints = health_hints(last)
+        except (ArithmeticError, KeyError, TypeError):  # a record the advice cannot read: plots only
+            hints = []
+        self.views.health.show_health(health_series(rows), hints)
 
     # -- gradient check ----------------------------------------------------------------------------
     def check_gradients(self) -> None:
