@@ -15,6 +15,9 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from desktop.widgets.inside.pictures import CLASS_RGB, DIVERGING, class_blend, image_item
 
 
+MAX_POINTS = 1500  # samples drawn per split
+
+
 class DecisionView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,12 +61,19 @@ class DecisionView(QWidget):
         self.legend.clear()
 
     def show_points(self, x_train, y_train, x_test, y_test, class_names: list[str]) -> None:
-        """Train (circles, white edge) and test (triangles, black edge) samples (N, 2), labels (N,)."""
+        """Train (circles, white edge) and test (triangles, black edge) samples (N, 2), labels (N,);
+        at most MAX_POINTS of each are drawn (an even subset), so a live map stays cheap to repaint."""
         self.legend.clear()
+        self.points_shown = []
         for item, x, y in ((self.train_points, x_train, y_train), (self.test_points, x_test, y_test)):
             if x is None or not len(x):
                 item.clear()
+                self.points_shown.append(0)
                 continue
+            if len(x) > MAX_POINTS:
+                keep = np.random.default_rng(0).choice(len(x), MAX_POINTS, replace=False)
+                x, y = x[keep], np.asarray(y)[keep]
+            self.points_shown.append(len(x))
             labels = np.asarray(y).astype(int).reshape(-1) % len(CLASS_RGB)
             brushes = [pg.mkBrush(*CLASS_RGB[k]) for k in range(len(CLASS_RGB))]
             item.setData(x[:, 0], x[:, 1], brush=[brushes[k] for k in labels])
