@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop.widgets.inside.pictures import CLASS_RGB, DIVERGING, class_blend, image_item
 
-
 MAX_POINTS = 1500  # samples drawn per split
 
 
