@@ -34,6 +34,8 @@ class HealthView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.series = None
+        self._key = None  # the layers the curves were made for
+        self._grad, self._ratio, self._dead, self._hists = [], [], [], []
         self.hints = QLabel()
         self.hints.setWordWrap(True)
         self.grad = _plot("Gradient size per layer", "‖gradient‖ (log)", True)
@@ -83,28 +85,25 @@ class HealthView(QWidget):
                 "Train to see how each layer learns." if empty else "✓ No warning signs in the last epoch."
             )
             self.hints.setStyleSheet("color: #2f855a;" if not empty else "")
-        for plot in (self.grad, self.ratio, self.dead):
-            plot.clear()
         if series is None or not len(series.epochs):
-            self.hist.clear()
+            for plot in (self.grad, self.ratio, self.dead, self.hist):
+                plot.clear()
+            self._key = None
             self.slider.setEnabled(False)
             return
+        key = (tuple(series.indices), tuple(series.names))
+        if key != self._key:  # other layers: new curves (updates only move the data: cheap)
+            self._build(series)
+            self._key = key
         epochs = series.epochs.astype(float)
-        for j, name in enumerate(series.names):
-            pen = pg.mkPen(class_colour(j), width=2)
-            label = f"{series.indices[j] + 1}. {name.split('(')[0]}"
-            for plot, values in ((self.grad, series.grad_norm), (self.ratio, series.update_ratio)):
+        for j in range(len(series.names)):
+            for curves, values in ((self._grad, series.grad_norm), (self._ratio, series.update_ratio)):
                 column = values[:, j]
                 keep = np.isfinite(column) & (column > 0)
-                if keep.any():
-                    plot.plot(epochs[keep], np.log10(column[keep]), pen=pen, name=label, symbol="o", symbolSize=4,
-                              symbolBrush=class_colour(j), symbolPen=None)  # fmt: skip
+                curves[j].setData(epochs[keep], np.log10(column[keep]))
             dead = series.dead_fraction[:, j]
-            if np.isfinite(dead).any():
-                keep = np.isfinite(dead)
-                self.dead.plot(epochs[keep], dead[keep], pen=pen, name=label)
-        dashed = pg.mkPen("#718096", width=1.5, style=Qt.PenStyle.DashLine)
-        self.ratio.addItem(pg.InfiniteLine(np.log10(TYPICAL_UPDATE), angle=0, pen=dashed))
+            keep = np.isfinite(dead)
+            self._dead[j].setData(epochs[keep], dead[keep])
         last = len(series.epochs) - 1
         self.slider.blockSignals(True)
         self.slider.setRange(0, last)
@@ -114,20 +113,39 @@ class HealthView(QWidget):
         self.slider.setEnabled(last > 0)
         self._draw_histograms(self.slider.value())
 
+    def _build(self, series) -> None:
+        """One curve per layer in each plot (and its legend entry); layers without data stay empty."""
+        for plot in (self.grad, self.ratio, self.dead, self.hist):
+            plot.clear()
+        self._grad, self._ratio, self._dead, self._hists = [], [], [], []
+        for j, name in enumerate(series.names):
+            colour = class_colour(j)
+            pen = pg.mkPen(colour, width=2)
+            label = f"{series.indices[j] + 1}. {name.split('(')[0]}"
+            dots = {"symbol": "o", "symbolSize": 4, "symbolBrush": colour, "symbolPen": None}
+            has = lambda values, j=j: bool(np.isfinite(values[:, j]).any())  # noqa: E731
+            self._grad.append(self.grad.plot(pen=pen, name=label if has(series.grad_norm) else None, **dots))
+            self._ratio.append(
+                self.ratio.plot(pen=pen, name=label if has(series.update_ratio) else None, **dots)
+            )
+            self._dead.append(self.dead.plot(pen=pen, name=label if has(series.dead_fraction) else None))
+            fill = pg.mkBrush(colour.red(), colour.green(), colour.blue(), 60)
+            named = label if series.hist_counts[:, j].any() else None
+            self._hists.append(self.hist.plot(pen=pen, brush=fill, fillLevel=0, name=named))
+        dashed = pg.mkPen("#718096", width=1.5, style=Qt.PenStyle.DashLine)
+        self.ratio.addItem(pg.InfiniteLine(np.log10(TYPICAL_UPDATE), angle=0, pen=dashed))
+
     def _draw_histograms(self, row: int) -> None:
         series = self.series
-        self.hist.clear()
-        if series is None or not len(series.epochs):
+        if series is None or not len(series.epochs) or self._key is None:
             return
         row = min(max(row, 0), len(series.epochs) - 1)
         self.slider_label.setText(f"epoch {int(series.epochs[row])}")
-        for j, name in enumerate(series.names):
+        for j, curve in enumerate(self._hists):
             counts = series.hist_counts[row, j]
             lo, hi = series.hist_range[row, j]
             if not np.isfinite(lo) or counts.sum() == 0:
+                curve.setData([], [])
                 continue
             edges = np.linspace(lo, hi, len(counts) + 1)
-            colour = class_colour(j)
-            fill = pg.mkBrush(colour.red(), colour.green(), colour.blue(), 60)
-            self.hist.plot(edges, 100 * counts / counts.sum(), stepMode="center", fillLevel=0, brush=fill,
-                           pen=pg.mkPen(colour, width=2), name=f"{series.indices[j] + 1}. {name.split('(')[0]}")  # fmt: skip
+            curve.setData(edges, 100 * counts / counts.sum(), stepMode="center")
