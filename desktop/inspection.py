@@ -81,9 +81,9 @@ class Inspection(QObject):
         self._confusion = None  # (Confusion, Dataset)
         self._checking = False
         self._health_rows: list[dict] = []  # the history's rows that carry a health record
-        self._health_timer = QTimer(self)  # at most 4 redraws a second, however short the epochs
+        self._health_timer = QTimer(self)  # at most one redraw a second, however short the epochs
         self._health_timer.setSingleShot(True)
-        self._health_timer.setInterval(250)
+        self._health_timer.setInterval(1000)
         self._health_timer.timeout.connect(lambda: self.refresh("health"))
         self.timings: dict[str, list[float]] = {k: [] for k in ("decision", "activations", "confusion")}
         self._connect()
