@@ -32,6 +32,8 @@ class DecisionView(QWidget):
         self.plot.setLabel("left", "feature 2 (x2)")
         self.image = image_item()
         self.plot.addItem(self.image)
+        self.plot.disableAutoRange()  # the range is the grid's bounds; a moving range repaints the axes
+        self._rect = QRectF()
         self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1))
         self.test_points = pg.ScatterPlotItem(size=7, symbol="t", pen=pg.mkPen("k", width=1))
         self.plot.addItem(self.train_points)
@@ -87,7 +89,10 @@ class DecisionView(QWidget):
         """A ``DecisionGrid``: probabilities (ny, nx, K) and layers[i].values (ny, nx, units)."""
         self.grid = grid
         x0, x1, y0, y1 = grid.xs[0], grid.xs[-1], grid.ys[0], grid.ys[-1]
-        self._rect = QRectF(float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+        rect = QRectF(float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+        if rect != self._rect:
+            self._rect = rect
+            self.plot.setRange(rect, padding=0.02)
         self._paint()
 
     def show_neuron(self, neuron: tuple[int, int] | None) -> None:
