@@ -55,9 +55,3 @@ class InsideArea:
     def actions(self) -> list:
         """The View menu's entries: one checkable action per dock."""
         return [dock.toggleViewAction() for dock in self.docks.values()]
-
-    def show_all(self, window: QMainWindow) -> None:
-        """Every view visible at once (floating side by side), as ``scripts/ui_latency.py`` needs."""
-        for dock in self.docks.values():
-            dock.show()
-            dock.setFloating(True)
