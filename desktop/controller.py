@@ -49,6 +49,7 @@ class Controller(QObject):
     training_started = Signal(int)  # epochs planned
     training_finished = Signal(object)  # TrainResult
     design_replaced = Signal(dict)  # the design of a network that arrived (opened, fine-tuned)
+    weights_published = Signal(object)  # a state_dict copy while training (see set_live_weights)
     network_changed = Signal(object, str)  # a UI-thread Network (a copy while training), its name
     model_opened = Signal(object, object, str)  # SavedModel, TrainSettings | None, path
     model_saved = Signal(str)
@@ -77,6 +78,8 @@ class Controller(QObject):
         self.identity = ModelIdentity()
         self._epoch_copy: Network | None = None  # what the pad reads with during a run
         self.kept = KeptModels()  # trained models set aside by design changes (Undo restores them)
+        self._worker: TrainingWorker | None = None
+        self._live_rate = 0.0
 
     # -- read-only views of the session --------------------------------------------------
     network = property(
@@ -195,6 +198,8 @@ class Controller(QObject):
             self._publish(copy_network(session.network), self.network_name)
         worker = TrainingWorker(self._trainer, planned, control)
         worker.batch_finished.connect(self.batch_finished)
+        worker.weights_published.connect(self.weights_published)
+        worker.live_rate, self._worker = self._live_rate, worker
         worker.epoch_finished.connect(self._on_worker_epoch_finished)
         worker.failed.connect(self.error)
         worker.finished.connect(self._on_worker_finished)
@@ -221,7 +226,7 @@ class Controller(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        thread, self._thread, self._control = self._thread, None, None
+        thread, self._thread, self._control, self._worker = self._thread, None, None, None
         if thread is not None:
             self.threads.retire(thread)
         self._set_state("idle")
@@ -229,6 +234,12 @@ class Controller(QObject):
             self._publish(self.session.network, self.identity.describe())
         if self._last_result is not None:
             self.training_finished.emit(self._last_result)
+
+    def set_live_weights(self, per_second: float) -> None:
+        """Publish weight copies mid-epoch at most ``per_second`` times a second (0: only at epoch ends)."""
+        self._live_rate = float(per_second)
+        if self._worker is not None:
+            self._worker.live_rate = self._live_rate
 
     def pause(self) -> None:
         if self._control is not None and self.state == "training":

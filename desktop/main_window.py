@@ -19,6 +19,7 @@ from desktop import help as pages
 from desktop import messages, template_times
 from desktop.controller import Controller
 from desktop.design import BLANK_SPEC, recipe_for, template_entry
+from desktop.inspection import Inspection
 from desktop.menus import ACTIONS, build_menus, refresh_recent, update_actions
 from desktop.model_exchange import ModelExchange
 from desktop.panels import Area, Panels
@@ -26,6 +27,7 @@ from desktop.state import ModelIdentity, design_key, loss_hint
 from desktop.widgets.designer import DesignerPanel
 from desktop.widgets.digit_panel import DigitPanel
 from desktop.widgets.frame import Banner, LoadingDialog, scrolled
+from desktop.widgets.inside.area import InsideArea
 from desktop.widgets.plot import LivePlot
 from desktop.widgets.training import TrainingPanel
 from desktop.window_settings import WindowSettings
@@ -71,7 +73,8 @@ class MainWindow(QMainWindow):
         self.add_panel("pad", "Drawing pad", self.digits, Area.RightDockWidgetArea)
         self.add_panel("plot", "Live plot", self.plot, Area.BottomDockWidgetArea, scroll=False)
         self.add_panel("training", "Training", self.training, Area.BottomDockWidgetArea, beside="plot")
-        # --- inside: the "Inside" views' panels go here (self.add_panel(...)) ---
+        # --- inside: the "Inside" views (docks of their own, tabbed; View menu, Alt+1..5) ---
+        self._build_inside()
         # --- end inside ---
         self.model_label = QLabel()
         self.statusBar().addPermanentWidget(self.model_label)
@@ -141,6 +144,27 @@ class MainWindow(QMainWindow):
         self.hint.closed.connect(self.memory.hint_seen)
         c.task_progressed.connect(self._on_controller_task_progressed)
         c.error.connect(self.show_error)
+
+    # -- Inside (issue 12): views of what the network computes; all of it in this block ----------
+    def _build_inside(self) -> None:
+        """The Inside docks (desktop/widgets/inside/) fed by ``Inspection`` (desktop/inspection.py)."""
+        self.inside = InsideArea()
+        self.inside.dock_into(self)
+        self.inspection = Inspection(self.controller, self.inside, self.designer, self.digits, self)
+        for kind, dock in self.inside.docks.items():
+            dock.visibilityChanged.connect(lambda shown, k=kind: self.inspection.set_visible(k, shown))
+            # a tabbed dock pulled out to float is seen, though Qt may not say so again
+            dock.topLevelChanged.connect(
+                lambda _f, k=kind, d=dock: self.inspection.set_visible(k, d.isVisible())
+            )
+
+    def check_gradients(self) -> None:
+        """Train > Check gradients: show the table and run the check off the UI thread."""
+        dock = self.inside.docks["gradcheck"]
+        dock.show()
+        if not dock.isFloating():
+            dock.raise_()  # its tab in front
+        self.inspection.check_gradients()
 
     # -- training ----------------------------------------------------------------------------
     def _settings(self) -> TrainSettings | None:

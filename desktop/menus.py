@@ -62,6 +62,14 @@ ACTIONS: dict[str, tuple[str, str, str, object, str]] = {
         "measured on the rest and on MNIST's test set",
     ),
     "act_eval_mine": ("&Train", "&Evaluate on my handwriting", "evaluate_handwriting", None, ""),
+    "sep_train2": ("&Train", "", "", None, ""),
+    "act_gradcheck": (
+        "&Train",
+        "Check &gradients",
+        "check_gradients",
+        None,
+        "Compare every parameter's gradient with float64 central differences on a small batch",
+    ),
     "act_clear_runs": ("&View", "&Clear earlier runs from the plot", "clear_earlier_runs", None, ""),
     "act_reset_layout": (
         "&View",
@@ -72,6 +80,8 @@ ACTIONS: dict[str, tuple[str, str, str, object, str]] = {
     ),
     "sep_view": ("&View", "", "", None, ""),
     "panel_toggles": ("&View", "", "", None, ""),  # each panel's show/hide action, filled below
+    "sep_view2": ("&View", "", "", None, ""),
+    "inside": ("&View", "", "", None, ""),  # the Inside docks' show/hide actions (Alt+1..5)
     "act_getting_started": ("&Help", "&Getting started", "show_getting_started", "F1", ""),
     "act_shortcuts": ("&Help", "&Keyboard shortcuts", "show_shortcuts", None, ""),
     "act_backprop": ("&Help", "How &backpropagation is computed here", "show_backprop", None, ""),
@@ -113,6 +123,9 @@ def build_menus(
                     menu.addSeparator()
                 else:
                     menu.addAction(action)
+        elif attr == "inside":
+            for action in window.inside.actions():
+                menu.addAction(action)
         elif attr.startswith("sep"):
             menu.addSeparator()
         else:

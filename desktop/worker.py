@@ -36,6 +36,7 @@ class TrainingWorker(QObject):
 
     batch_finished = Signal(object)  # BatchStats, at most ~20 per second
     epoch_finished = Signal(object, object)  # EpochStats, copied weights and layer state (state_dict)
+    weights_published = Signal(object)  # a state_dict copy mid-epoch, at most live_rate per second
     finished = Signal(object)  # TrainResult
     failed = Signal(str)
 
@@ -45,9 +46,15 @@ class TrainingWorker(QObject):
         self.epochs = epochs
         self.control = control
         self._last_emit = 0.0
+        self.live_rate = 0.0  # weights_published per second (0: off); set from the UI thread
+        self._last_weights = 0.0
 
     def _on_batch(self, stats: BatchStats) -> None:
         now = time.monotonic()
+        rate = self.live_rate
+        if rate > 0 and now - self._last_weights >= 1.0 / rate:  # the Inside area's live views
+            self._last_weights = now
+            self.weights_published.emit(self.trainer.network.state_dict())
         if now - self._last_emit >= 1.0 / BATCH_SIGNALS_PER_SECOND or stats.batch == stats.batches:
             self._last_emit = now
             self.batch_finished.emit(stats)

@@ -99,7 +99,7 @@ class EditableNetworkView(NetworkView):
         super().__init__(parent)
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setMouseTracking(False)
+        self.setMouseTracking(True)  # neuron_hovered (network_view.py)
         self._editable = True
         self.hint = ""  # the tooltip shown when nothing is dragged
         self._insert_problem = lambda kind, gap: None
@@ -157,6 +157,8 @@ class EditableNetworkView(NetworkView):
             return
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         pos = event.position()
+        if (neuron := self.neuron_at(pos)) is not None:
+            self.neuron_clicked.emit(*neuron)
         stepper = self.stepper_at(pos) if self._editable else None
         if stepper is not None:
             self.layer_clicked.emit(stepper[0])
@@ -169,6 +171,8 @@ class EditableNetworkView(NetworkView):
                 self._press = (index, pos)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if not event.buttons():
+            self.track_neuron(event.position())
         if self._press is None or not event.buttons() & Qt.MouseButton.LeftButton:
             return
         pos = event.position()

@@ -120,9 +120,13 @@ def activation_path(name: str | None) -> list[tuple[float, float]] | None:
 
 
 class NetworkView(QWidget):
-    """Draws columns; emits ``layer_clicked(index)`` (-1 for the input)."""
+    """Draws columns; emits ``layer_clicked(index)`` (-1 for the input), ``neuron_hovered(layer,
+    unit)`` as the pointer enters a drawn neuron ((-2, -1) when it leaves every neuron) and
+    ``neuron_clicked(layer, unit)`` (the Inside area's per-neuron maps)."""
 
     layer_clicked = Signal(int)
+    neuron_hovered = Signal(int, int)
+    neuron_clicked = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -141,6 +145,8 @@ class NetworkView(QWidget):
         self._bold = QFont(self._font)
         self._bold.setBold(True)
         self._zoom = 1.0
+        self._hovered_neuron: tuple[int, int] | None = None
+        self.setMouseTracking(True)
 
     # -- data -----------------------------------------------------------------------------
     def set_columns(self, columns: list[Column]) -> None:
@@ -261,6 +267,23 @@ class NetworkView(QWidget):
                     return geo.column.index, delta
         return None
 
+    def neuron_at(self, pos: QPointF) -> tuple[int, int] | None:
+        """(layer index (-1 the input), unit) of the neuron drawn under ``pos``, or None."""
+        p = QPointF(pos.x() / self._zoom, pos.y() / self._zoom)
+        r2 = (self._radius + 2) ** 2
+        for geo in self._geometry:
+            for unit, c in enumerate(geo.centres):
+                if (c.x() - p.x()) ** 2 + (c.y() - p.y()) ** 2 <= r2:
+                    return geo.column.index, unit
+        return None
+
+    def track_neuron(self, pos: QPointF | None) -> None:
+        """Emit ``neuron_hovered`` when the neuron under ``pos`` (None: the pointer left) changes."""
+        found = self.neuron_at(pos) if pos is not None else None
+        if found != self._hovered_neuron:
+            self._hovered_neuron = found
+            self.neuron_hovered.emit(*(found or (-2, -1)))
+
     def gap_at(self, pos: QPointF) -> int:
         """Before which layer a drop at ``pos`` goes: the number of layer centres left of it."""
         x = pos.x() / self._zoom
@@ -363,7 +386,16 @@ class NetworkView(QWidget):
             self._pens[column.index] = pens
 
     # -- events ---------------------------------------------------------------------------
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self.track_neuron(event.position())
+
+    def leaveEvent(self, event) -> None:
+        self.track_neuron(None)
+        super().leaveEvent(event)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        if (neuron := self.neuron_at(event.position())) is not None:
+            self.neuron_clicked.emit(*neuron)
         index = self.column_at(event.position())
         if index is not None:
             self.layer_clicked.emit(index)

@@ -33,12 +33,13 @@ def health_hints(record: dict | None) -> list[Hint]:
         if last["grad_norm"] > 0:
             ratio = first["grad_norm"] / last["grad_norm"]
             if ratio < VANISHING:
+                what = f"{_times(1 / ratio)} smaller than" if ratio else "zero, unlike"
                 hints.append(
                     Hint(
                         "vanishing",
                         first["index"],
-                        f"Vanishing gradients: the first layer's gradient is {_times(1 / ratio)} smaller "
-                        "than the last layer's, so the early layers barely learn. "
+                        f"Vanishing gradients: the first layer's gradient is {what} the last layer's, "
+                        "so the early layers barely learn. "
                         "Try ReLU activations or BatchNorm.",
                     )
                 )

@@ -155,6 +155,8 @@ def test_hints_in_plain_words():
     assert (
         hint.kind == "vanishing" and hint.layer == 0 and "million" in hint.message and "ReLU" in hint.message
     )
+    no_gradient = record({"grad_norm": 0.0, "update_ratio": 0.0}, {"grad_norm": 0.2, "update_ratio": 1e-3})
+    assert "gradient is zero, unlike the last layer's" in health_hints(no_gradient)[0].message  # no 1/0
     too_fast = record({"grad_norm": 0.1, "update_ratio": 0.05}, {"grad_norm": 0.1, "update_ratio": 0.2})
     (hint,) = health_hints(too_fast)
     assert hint.kind == "lr_high" and hint.layer == 1 and "20.0%" in hint.message
