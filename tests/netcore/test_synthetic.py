@@ -139,7 +139,7 @@ def test_load_synthetic_refuses_classes_for_two_class_sets():
 
 def test_names_for_the_ui():
     assert DATASET_NAMES == ("mnist", "xor", "spirals", "circles", "moons", "blobs")
-    assert FILE_PREFIXES == ("idx", "csv")
+    assert FILE_PREFIXES == ("idx", "csv", "folder")
 
 
 @pytest.mark.parametrize("name", ALL)
