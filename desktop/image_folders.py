@@ -26,11 +26,13 @@ from desktop.widgets.folder_preview import FolderPreviewDialog
 from desktop.widgets.picture_reading import PictureReadingDialog
 from desktop.widgets.pictures import PictureDrop
 from netcore.data.folder import FolderDataset
+from netcore.image_model import is_picture_model
 
 if TYPE_CHECKING:
     from desktop.main_window import MainWindow
 
 PICTURES = "Pictures (*.png *.jpg *.jpeg *.bmp *.gif)"
+PAD_HINT = "this model reads pictures: drop one here (or File > Classify image…)"
 NEEDS_FOLDER = "import an image folder first (File > Import image folder…): this template reads pictures"
 
 
@@ -61,6 +63,8 @@ class ImageFolders(QObject):
         self.last_message: str | None = None
         self.drop = PictureDrop(self, window, window.digits)  # the pad may float in its own window
         self.drop.dropped.connect(self.classify)
+        # after the window's own handler (Qt keeps the order): the pad of a picture model says what to do
+        self.controller.network_changed.connect(self._on_controller_network_changed)
 
     # -- import -------------------------------------------------------------------------------
     def import_folder(self) -> None:
@@ -149,6 +153,10 @@ class ImageFolders(QObject):
         top, p = reading.top[0]
         self.last_message = f"{name}: {top} ({p:.0%})"
         w.statusBar().showMessage(self.last_message, 10000)
+
+    def _on_controller_network_changed(self, network, _name: str) -> None:
+        if network is not None and self.window.digits.network_problem and is_picture_model(network):
+            self.window.digits.pad.set_message(PAD_HINT)
 
     # -- templates -----------------------------------------------------------------------------
     def template_loaded(self, name: str) -> None:

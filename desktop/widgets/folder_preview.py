@@ -102,6 +102,8 @@ class FolderPreviewDialog(QDialog):
         self.fit.currentIndexChanged.connect(self._on_option_edited)
         self._shown_options = self._read_options()
         self.show_waiting()
+        screen = self.screen().availableGeometry()
+        self.resize(min(760, screen.width() - 40), min(640, screen.height() - 60))
 
     # -- what the window hands over ----------------------------------------------------------
     def show_waiting(self) -> None:

@@ -13,7 +13,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from desktop import file_dialogs
-from desktop.image_folders import NEEDS_FOLDER
+from desktop.image_folders import NEEDS_FOLDER, PAD_HINT
 from desktop.main_window import MainWindow
 from netcore.experiment import DataSource, saved_model
 from netcore.network import Network
@@ -149,6 +149,7 @@ def test_import_preview_train_and_classify_a_dropped_picture(qtbot, window, fold
     assert sum(p for _, p in dialog.top_classes()) == pytest.approx(1.0, abs=1e-4)
     assert "RGB 16x16" in dialog.caption.text()
     assert not dialog.picture.pixmap().isNull()
+    assert window.digits.pad.message() == PAD_HINT  # the pad cannot read this model's input: it says what can
     del keep
 
 
