@@ -90,7 +90,7 @@ class ImageFolders(QObject):
             dialog.show_problem(message)
 
         def shown(preview) -> None:
-            if dialog.options() == options:  # not overtaken by a newer choice
+            if dialog.requested == options:  # not overtaken by a newer choice
                 dialog.show_preview(preview)
 
         self.controller.preview_folder(dialog.folder, options, shown, failed)

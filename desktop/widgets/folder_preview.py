@@ -100,7 +100,7 @@ class FolderPreviewDialog(QDialog):
         self.size.editingFinished.connect(self._on_option_edited)
         self.mode.currentIndexChanged.connect(self._on_option_edited)
         self.fit.currentIndexChanged.connect(self._on_option_edited)
-        self._shown_options = self._read_options()
+        self.requested = self._read_options()  # the options of the preview last asked for
         self.show_waiting()
         screen = self.screen().availableGeometry()
         self.resize(min(760, screen.width() - 40), min(640, screen.height() - 60))
@@ -171,8 +171,8 @@ class FolderPreviewDialog(QDialog):
 
     def _on_option_edited(self, *_) -> None:
         options = self._read_options()
-        if options is not None and options != self._shown_options:
-            self._shown_options = options
+        if options is not None and options != self.requested:
+            self.requested = options
             self.show_waiting()
             self.options_changed.emit(options)
         elif options is not None and self._preview is not None:
@@ -182,7 +182,7 @@ class FolderPreviewDialog(QDialog):
         options = self._read_options()
         if options is None:
             return
-        if options != self._shown_options:  # typed but not yet previewed: show it first
+        if options != self.requested:  # typed but not yet previewed: show it first
             self._on_option_edited()
             return
         self.accepted_options.emit(options)

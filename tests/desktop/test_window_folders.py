@@ -222,3 +222,22 @@ def test_the_colour_template_keeps_the_picture_folder(qtbot, window, folder, mon
     assert window.designer.spec()["layers"][-1]["units"] == 3
     assert window.training.data_choice().name == f"folder:{folder}"
     assert "color_cnn sized for Folder: photos" in window.training.status.text()
+
+
+def test_the_preview_says_what_is_wrong_with_a_folder_or_a_size(qtbot, window, folder, monkeypatch, tmp_path):
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    picture(np.random.default_rng(2), TINTS["blue"]).save(loose / "a.png")
+    monkeypatch.setattr(file_dialogs, "folder", lambda *a: str(loose))
+    window.act_import_folder.trigger()
+    dialog = window.pictures.preview_dialog
+    qtbot.waitUntil(lambda: dialog.problem.isVisibleTo(dialog), timeout=20000)
+    assert "no class subfolders" in dialog.problem.text()
+    assert not dialog.add_button.isEnabled()
+
+    dialog = import_folder(qtbot, window, monkeypatch, folder)
+    dialog.size.setText("2x")
+    dialog.size.editingFinished.emit()
+    assert "image size must be" in dialog.problem.text()
+    assert not dialog.add_button.isEnabled()
+    assert dialog.requested["size"] == (16, 16)  # nothing was asked for the refused size
