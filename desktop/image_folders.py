@@ -82,7 +82,7 @@ class ImageFolders(QObject):
         dialog.options_changed.connect(lambda options: self._ask_preview(dialog, options))
         dialog.accepted_options.connect(lambda options: self.add_folder(folder, options))
         dialog.open()
-        self._ask_preview(dialog, dialog.options())
+        self._ask_preview(dialog, dialog.requested)
         return dialog
 
     def _ask_preview(self, dialog: FolderPreviewDialog, options: dict) -> None:
