@@ -141,12 +141,17 @@ class Controller(QObject):
                     raise RuntimeError("download cancelled")
                 progress(done, total or 0, f"downloading {name}")
 
+            def count(done, total, label):  # "decoding pictures in photos: 1,200 of 60,000"
+                progress(
+                    done, total or 0, f"{label}: {done:,} of {total:,}" if total and done < total else label
+                )
+
             if choice.name.startswith("folder:"):  # the engine's own labels, a count and Cancel
                 try:
                     data = load_dataset(
                         choice.name,
                         data_dir=data_dir,
-                        progress=progress,
+                        progress=count,
                         should_stop=should_stop,
                         **choice.options,
                     )

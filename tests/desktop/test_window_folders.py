@@ -177,7 +177,8 @@ def test_loading_shows_the_engines_count_and_cancel_keeps_the_choice(qtbot, wind
     assert window.controller.state == "loading"
     window._download_dialog.findChild(QPushButton).click()  # the progress dialog's Cancel button
     qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=20000)
-    assert (5, 37, "decoding pictures in photos") in labels
+    assert (5, 37, "decoding pictures in photos: 5 of 37") in labels
+    assert window._download_dialog is None  # closed
     assert "cancelled" in window.training.progress.format()
     assert window.last_error is None  # a cancel is no error
     choice = window.training.data_choice()
