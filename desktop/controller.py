@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from desktop.pictures import picture_work
 from desktop.state import DataChoice, Kept, KeptModels, ModelIdentity, Session, copy_network, design_key
 from desktop.tasks import Threads
 from desktop.worker import TaskWorker, TrainingWorker
 from netcore import interop
 from netcore.data.dataset import Dataset
+from netcore.data.folder import LoadCancelled
 from netcore.data.handwriting import MNIST_WITH_HANDWRITING, load_samples, with_handwriting
 from netcore.digits import digit_input_problem, pick_digit
 from netcore.evaluation import evaluate
@@ -142,6 +144,23 @@ class Controller(QObject):
                     raise RuntimeError("download cancelled")
                 progress(done, total or 0, f"downloading {name}")
 
+            def count(done, total, label):  # "decoding pictures in photos: 1,200 of 60,000"
+                progress(
+                    done, total or 0, f"{label}: {done:,} of {total:,}" if total and done < total else label
+                )
+
+            if choice.name.startswith("folder:"):  # the engine's own labels, a count and Cancel
+                try:
+                    data = load_dataset(
+                        choice.name,
+                        data_dir=data_dir,
+                        progress=count,
+                        should_stop=should_stop,
+                        **choice.options,
+                    )
+                except LoadCancelled:
+                    return None
+                return {choice.key(): data}
             if choice.name == MNIST_WITH_HANDWRITING:
                 mnist = load_dataset("mnist", data_dir=data_dir, progress=report)
                 return {DataChoice("mnist").key(): mnist, choice.key(): with_handwriting(mnist)}
@@ -149,9 +168,12 @@ class Controller(QObject):
                 choice.key(): load_dataset(choice.name, data_dir=data_dir, progress=report, **choice.options)
             }
 
-        def loaded(datasets: dict[tuple, Dataset]) -> None:
-            self._datasets.update(datasets)
+        def loaded(datasets: dict[tuple, Dataset] | None) -> None:
             self._set_state("idle")
+            if datasets is None:  # cancelled: the choice stays, nothing is loaded
+                self.task_progressed.emit(0, 0, f"loading {Path(choice.name[7:]).name} cancelled")
+                return
+            self._datasets.update(datasets)
             then(datasets[choice.key()])
 
         def failed(message: str) -> None:
@@ -411,6 +433,35 @@ class Controller(QObject):
             then(digit)
 
         self.run_task(work, picked, failed)
+
+    # -- pictures: image folders and any image file (issue 17) -----------------------------------
+    def preview_folder(self, path: str, options: dict, then: Callable, failed: Callable[[str], None]) -> None:
+        """``then(Preview)``: a few pictures per class of the folder ``path``, decoded off the UI thread."""
+        from netcore.data.folder_preview import preview_folder
+
+        self.run_task(lambda progress, should_stop: preview_folder(path, **options), then, failed)
+
+    def classify_picture(
+        self, path: str, then: Callable[[tuple], None], failed: Callable[[str], None]
+    ) -> None:
+        """Read the image file ``path`` with the pad's network off the UI thread (desktop/pictures.py).
+
+        ``then((kind, reading, how, model name))``: kind "picture" with an ImageReading for a picture
+        model; "digit" with ink (S, S) 0..1 for the pad of a digit model; else ``failed(one line)``.
+        """
+        network, name = self.display_network, self.network_name
+        if network is None:
+            failed("there is no model to read the picture with yet: train one or open a model")
+            return
+        mine = self.session.network  # the pad reads with it or its copy: its recipe and class names
+        same = mine is not None and design_key(mine.spec) == design_key(network.spec)
+        source = self.session.source if same else DataSource()
+        try:
+            work = picture_work(copy_network(network), source, path)
+        except ValueError as exc:
+            failed(f"cannot classify a picture with {name}: {exc}")
+            return
+        self.run_task(lambda progress, should_stop: (*work(), name), then, failed)
 
     # -- models -----------------------------------------------------------------------------
     def evaluate_test(self, then: Callable[[dict], None]) -> None:

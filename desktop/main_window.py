@@ -19,6 +19,7 @@ from desktop import help as pages
 from desktop import messages, template_times
 from desktop.controller import Controller
 from desktop.design import BLANK_SPEC, recipe_for, template_entry
+from desktop.image_folders import ImageFolders
 from desktop.inspection import Inspection
 from desktop.menus import ACTIONS, build_menus, refresh_recent, update_actions
 from desktop.model_exchange import ModelExchange
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
         self._connect()
         self.exchange = ModelExchange(self)  # File > Export model, imports through File > Open
+        self.pictures = ImageFolders(self)  # File > Import image folder, Classify image, picture drops
         self._restore()
         if load_default_model and DEFAULT_MODEL.exists():
             self.controller.open_reader(str(DEFAULT_MODEL), name="default digits model (shipped)")
@@ -305,6 +307,7 @@ class MainWindow(QMainWindow):
             self.controller.forget(name)
             self.designer.load_template(name)
             self.training.apply_recipe(recipe_for(name))
+            self.pictures.template_loaded(name)  # a picture template keeps (and fits) the picture folder
 
         self.when_saved_or_discarded(f"load the {name} template", go)
 

@@ -41,6 +41,20 @@ ACTIONS: dict[str, tuple[str, str, str, object, str]] = {
     "sep_file3": ("&File", "", "", None, ""),
     "act_import_idx": ("&File", "Import dataset &folder (IDX)…", "import_idx", None, ""),
     "act_import_csv": ("&File", "Import &CSV…", "import_csv", None, ""),
+    "act_import_folder": (
+        "&File",
+        "Import &image folder…",
+        "pictures.import_folder",
+        None,
+        "A folder with one subfolder of pictures per class: preview, options, then train on it",
+    ),
+    "act_classify_image": (
+        "&File",
+        "C&lassify image…",
+        "pictures.classify_dialog",
+        "Ctrl+I",
+        "Read a picture file with the current model (or drop one on the window)",
+    ),
     "sep_file4": ("&File", "", "", None, ""),
     "act_export_csv": ("&File", "Export curves as CSV…", "export_csv", None, ""),
     "act_export_png": ("&File", "Export plot as PNG…", "export_png", None, ""),
@@ -160,7 +174,7 @@ def _resolve(window: QMainWindow, path: str) -> Callable[[], object]:
 
 
 IDLE_ONLY = ("act_open", "act_save", "act_save_as", "act_open_design", "act_new", "act_reset",
-             "act_import_idx", "act_import_csv")  # fmt: skip
+             "act_import_idx", "act_import_csv", "act_import_folder")  # fmt: skip
 
 
 def update_actions(window: QMainWindow, state: str, design_valid: bool) -> None:

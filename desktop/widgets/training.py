@@ -36,6 +36,7 @@ LABELS = {"mnist": "MNIST digits", "xor": "XOR"}  # else the name, capitalised
 DATASETS = [(LABELS.get(name, name.capitalize()), name) for name in DATASET_NAMES]  # the engine's
 SYNTHETIC = set(SYNTHETIC_NAMES)
 AUGMENTATIONS = list(STRENGTHS)  # the engine's names, in its order
+IMPORTED = ("idx:", "csv:", "folder:")  # datasets File > Import adds to the list
 XOR_TEST = "XOR's four points are both its training and its test set: there is nothing to split"
 
 
@@ -98,6 +99,7 @@ class TrainingPanel(QWidget):
             getattr(self, name).setToolTip(tip)
         self._warning = ""
         self._options: dict[str, dict] = {}  # what the user set per dataset: noise, n, test_ratio
+        self._import_options: dict[str, dict] = {}  # "folder:PATH" -> {"size", "mode", "fit"}
         self._shown_dataset = ""
 
         data_box = QGroupBox("Data")
@@ -206,11 +208,16 @@ class TrainingPanel(QWidget):
     def remove_custom_dataset(self, name: str) -> None:
         """An imported dataset that failed to load leaves the list (the named sets stay)."""
         index = self.dataset.findData(name)
-        if index >= 0 and (name.startswith("idx:") or name.startswith("csv:")):
+        if index >= 0 and name.startswith(IMPORTED):
             self.dataset.removeItem(index)
 
-    def add_custom_dataset(self, label: str, name: str) -> None:
-        """Add and select an imported dataset ("idx:PATH" or "csv:PATH")."""
+    def add_custom_dataset(self, label: str, name: str, options: dict | None = None) -> None:
+        """Add and select an imported dataset ("idx:PATH", "csv:PATH" or "folder:PATH").
+
+        ``options``: what the import chose for it (a picture folder's size, mode and fit); they
+        travel in ``data_choice()``."""
+        if options is not None:
+            self._import_options[name] = {k: v for k, v in options.items() if v is not None}
         index = self.dataset.findData(name)
         if index < 0:
             self.dataset.addItem(label, name)
@@ -277,12 +284,14 @@ class TrainingPanel(QWidget):
                 options["test_ratio"] = round(self.test_ratio.value(), 4)
         elif name.startswith("csv:"):
             options = {"test_ratio": round(self.test_ratio.value(), 4), "seed": self.seed.value()}
+        elif name.startswith("folder:"):
+            options = dict(self._import_options.get(name, {}))
         augment = self.augment.currentText() if self.augment.isEnabled() else "off"
         return DataChoice(name, options, augment)
 
     def set_data_choice(self, name: str, options: dict | None = None) -> None:
         index = self.dataset.findData(name)
-        if index < 0 and (name.startswith("idx:") or name.startswith("csv:")):
+        if index < 0 and name.startswith(IMPORTED):
             self.add_custom_dataset(name.split(":", 1)[1], name)
             index = self.dataset.findData(name)
         if index >= 0:

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WIDGETS = sorted((ROOT / "desktop" / "widgets").glob("*.py"))
 FORBIDDEN = {"desktop.controller", "desktop.worker", "desktop.tasks"}
 QT_FREE = [
+    "desktop.pictures",
     "desktop.state",
     "netcore.data.handwriting",
     "netcore.digits",
