@@ -8,7 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
+from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from netcore.network import Network  # noqa: E402
@@ -75,3 +75,18 @@ def discard_unsaved_when_asked(monkeypatch):
 
     monkeypatch.setattr(messages, "ask_unsaved", answer)
     return answers
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """A main window with a settings file of its own and no shipped model; its threads stopped after.
+
+    Test modules adapt it by overriding: ``def window(window): window._load_template("xor"); ...``.
+    """
+    from desktop.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings, load_default_model=False)
+    qtbot.addWidget(w)
+    yield w
+    w.controller.shutdown()

@@ -2,24 +2,19 @@
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from desktop.main_window import MainWindow
 from netcore.serialization import load_model
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, load_default_model=False)
-    qtbot.addWidget(w)
-    w._load_template("xor")
-    w.training.epochs.setValue(300)
-    yield w
-    w.controller.shutdown()
+def window(window):
+    window._load_template("xor")
+    window.training.epochs.setValue(300)
+    return window
 
 
 def train(qtbot, window, button=None):

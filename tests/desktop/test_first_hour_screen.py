@@ -1,19 +1,9 @@
 """Issue 14, Screen: the window fits a laptop screen, and nothing jumps under the hand."""
 
 import pytest
-from PySide6.QtCore import QPoint, QRect, QSettings
+from PySide6.QtCore import QPoint, QRect
 
-from desktop.main_window import MainWindow
 from tests.desktop.conftest import draw_stroke, line
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, load_default_model=False)
-    qtbot.addWidget(w)
-    yield w
-    w.controller.shutdown()
 
 
 def on_window(window, widget) -> QRect:

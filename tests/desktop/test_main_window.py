@@ -14,14 +14,10 @@ XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, load_default_model=False)
-    qtbot.addWidget(w)
-    w._load_template("xor")
-    w.training.epochs.setValue(1500)
-    yield w
-    w.controller.shutdown()
+def window(window):
+    window._load_template("xor")
+    window.training.epochs.setValue(1500)
+    return window
 
 
 def train_and_wait(qtbot, window, timeout=60000):

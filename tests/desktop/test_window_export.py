@@ -9,12 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 import netcore.interop
 from desktop import file_dialogs
-from desktop.main_window import MainWindow
 from desktop.model_exchange import FORMATS
 from netcore.experiment import DataSource, saved_model
 from netcore.interop import export_model
@@ -55,13 +53,9 @@ def trained(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, load_default_model=False)
-    qtbot.addWidget(w)
-    w._load_template("xor")
-    yield w
-    w.controller.shutdown()
+def window(window):
+    window._load_template("xor")
+    return window
 
 
 def open_in(qtbot, window, path) -> None:

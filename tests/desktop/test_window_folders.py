@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QThread, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QThread, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from desktop import file_dialogs
 from desktop.image_folders import NEEDS_FOLDER, PAD_HINT
-from desktop.main_window import MainWindow
 from netcore.experiment import DataSource, saved_model
 from netcore.network import Network
 from netcore.serialization import save_model
@@ -59,16 +58,12 @@ def folder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
+def window(window, tmp_path, monkeypatch):
     monkeypatch.setenv("NETCORE_DATA_DIR", str(tmp_path / "data"))  # the decoded-pixel cache
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, load_default_model=False)
-    w.controller.data_dir = str(tmp_path / "data")
-    qtbot.addWidget(w)
-    w.resize(1366, 768)
-    w.show()
-    yield w
-    w.controller.shutdown()
+    window.controller.data_dir = str(tmp_path / "data")
+    window.resize(1366, 768)
+    window.show()
+    return window
 
 
 def drop_file(target, path: Path) -> QMimeData:
