@@ -17,11 +17,14 @@ from netcore.functional.im2col import (
     unpad,
 )
 from netcore.functional.kernel_rows import (
+    compact_width,
+    positions,
     reach,
     row_patches,
     row_scatter,
     shift_stack,
     shift_sum,
+    spread_rows,
     stacked_weights,
     unstack_weights,
 )
@@ -49,7 +52,9 @@ class Conv2D(Layer):
     Two methods compute this (``method``, chosen at build by ``preferred_method``):
     "im2col" as above, and for stride 1 "kernel_rows" (``netcore.functional.kernel_rows``):
     patches of one kernel row (C*kw rows, kh times fewer) times the kh kernel rows stacked
-    as kh*F outputs, summed at row shifts -- less memory moved when F < C*kw.
+    as kh*F outputs, summed at row shifts -- less memory moved when F < C*kw. Kernel rows
+    run over the OW output columns of each block row (``compact_rows``, fewer products)
+    or, as the plain form, over whole block rows.
 
     The patch matrix uses the layout of ``netcore.functional.im2col`` (frames with
     junk columns that make every copy and add one long run). A batch is padded
@@ -65,6 +70,9 @@ class Conv2D(Layer):
 
     kind = "conv2d"
     chunk_bytes = 32 * 2**20
+    # kernel rows over the OW output columns of each block row only (fewer products), not
+    # whole rows of Bw (the plain form, one contiguous run per copy); see kernel_rows.py
+    compact_rows = True
 
     def __init__(
         self,
@@ -104,6 +112,7 @@ class Conv2D(Layer):
         self._scratch = Scratch()
         self._padded: np.ndarray | None = None  # zeros outside the pixels, reused
         self._zeros: np.ndarray | None = None  # never written
+        self._spread_key: tuple | None = None  # the shape and storage whose junk drows_flat zeroed
 
     # -- shapes ------------------------------------------------------------------------
     def output_shape(self, in_shape):
@@ -153,9 +162,16 @@ class Conv2D(Layer):
         self.method = method
 
     @property
+    def row_width(self) -> int:
+        """Values per frame row for the kernel rows: OW (compact) or Bw (flat)."""
+        return compact_width(self.geom) if self.compact_rows else self.geom.block_w
+
+    @property
     def frame(self) -> tuple[int, int]:
         """The frame z holds each sample's outputs on (see ``netcore.functional.im2col``)."""
-        return scatter_frame(self.geom) if self.method == "kernel_rows" else patch_frame(self.geom)
+        if self.method == "kernel_rows":
+            return (self.geom.block_h, self.row_width)
+        return patch_frame(self.geom)
 
     # -- buffers -----------------------------------------------------------------------
     def _buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -165,7 +181,7 @@ class Conv2D(Layer):
         """(start, size) of the sample chunks a batch is processed in, of near-equal sizes."""
         g = self.geom
         if self.method == "kernel_rows":
-            per_sample = (g.channels * g.kw + g.kh * self.filters) * g.sample_size
+            per_sample = (g.channels * g.kw + g.kh * self.filters) * positions(g, 1, self.row_width)
         else:
             fh, fw = scatter_frame(g) if self.needs_input_grad else patch_frame(g)
             per_sample = g.channels * g.kh * g.kw * fh * fw
@@ -179,8 +195,9 @@ class Conv2D(Layer):
         g = self.geom
         rows = batch_rows(xp, g, start, m)
         if self.method == "kernel_rows":
-            shape = (g.channels * g.kw, m * g.sample_size + reach(g))
-            return row_patches(rows, g, m, out=self._buffer("cols", shape))
+            width = self.row_width
+            shape = (g.channels * g.kw, positions(g, m, width) + reach(g, width))
+            return row_patches(rows, g, m, out=self._buffer("cols", shape), width=width)
         fh, fw = patch_frame(g)
         return im2col(rows, g, m, (fh, fw), out=self._buffer("cols", (g.channels * g.kh * g.kw, m * fh * fw)))
 
@@ -223,7 +240,7 @@ class Conv2D(Layer):
             out = z[:, start * fh * fw : (start + m) * fh * fw]
             if self.method == "kernel_rows":
                 stacked = np.matmul(wk, cols, out=self._buffer("stacked", (wk.shape[0], cols.shape[1])))
-                shift_sum(stacked, g, m, out=out)
+                shift_sum(stacked, g, m, out=out, width=self.row_width)
             else:
                 np.matmul(self.params["W"].reshape(f, -1), cols, out=out)
         z += self.params["b"][:, None]
@@ -299,10 +316,12 @@ class Conv2D(Layer):
 
     def _kernel_rows_backward(self, dzf, rows, start, m, dxp) -> None:
         """dL/dW = D R^T, dL/db = sum dz, dL/dx += row_scatter(Wk^T D) for one chunk, with
-        D = shift_stack(dz); dzf: (F, m*Bh*Bw)."""
+        D = shift_stack(dz); dzf: (F, m*Bh*width) on the frame (Bh, row_width)."""
         g = self.geom
         w = self.params["W"]
-        stacked = shift_stack(dzf, g, m, out=self._buffer("dstacked", (g.kh * self.filters, rows.shape[1])))
+        width = self.row_width
+        stacked = self._buffer("dstacked", (g.kh * self.filters, rows.shape[1]))
+        shift_stack(dzf, g, m, out=stacked, width=width)
         dwk = np.matmul(stacked, rows.T, out=self._buffer("dwk", (stacked.shape[0], rows.shape[0])))
         dw = unstack_weights(dwk, w.shape, out=self._buffer("dw", w.shape))
         self._accumulate(start, dw, dzf.sum(axis=1))
@@ -310,7 +329,20 @@ class Conv2D(Layer):
             return
         wk = stacked_weights(w)
         drows = np.matmul(wk.T, stacked, out=self._buffer("drows", rows.shape))
-        row_scatter(drows, g, m, out=batch_rows(dxp, g, start, m))
+        if width != g.block_w:  # compact: onto whole rows first, then kw contiguous adds
+            drows, width = self._spread(drows, m), g.block_w
+        row_scatter(drows, g, m, out=batch_rows(dxp, g, start, m), width=width)
+
+    def _spread(self, drows: np.ndarray, m: int) -> np.ndarray:
+        """Compact dL/dR on whole block rows (``spread_rows``); its junk columns stay zero."""
+        g = self.geom
+        shape = (drows.shape[0], positions(g, m) + reach(g))
+        out = self._buffer("drows_flat", shape)
+        key = (shape, out.__array_interface__["data"][0])
+        if self._spread_key != key:  # zeroed once per shape and storage: spread_rows never writes junk
+            out.fill(0)
+            self._spread_key = key
+        return spread_rows(drows, g, m, self.row_width, out)
 
     # -- description -------------------------------------------------------------------
     def config(self) -> dict[str, Any]:

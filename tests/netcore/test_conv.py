@@ -12,7 +12,7 @@ from netcore.functional.im2col import (
     scatter_frame,
     unpad,
 )
-from netcore.functional.kernel_rows import row_patches, row_scatter, shift_stack, shift_sum
+from netcore.functional.kernel_rows import compact_width, row_patches, row_scatter, shift_stack, shift_sum
 from netcore.inspect.gradcheck import check_layer, numerical_grad, relative_error
 from netcore.layers import Conv2D
 from netcore.layers.conv import METHODS
@@ -63,9 +63,19 @@ CASES = [
 ]
 
 
-# every case with each method that applies (kernel_rows needs stride 1)
+# the methods, and the kernel rows over whole block rows too (the plain form)
+VARIANTS = METHODS + ("kernel_rows/flat",)
+
+
+def use(layer, variant):
+    """Make ``layer`` compute with ``variant``: a method, or "kernel_rows/flat"."""
+    layer.use_method(variant.split("/")[0])
+    layer.compact_rows = not variant.endswith("/flat")
+
+
+# every case with each variant that applies (kernel_rows needs stride 1)
 METHOD_CASES = [
-    (method,) + case for case in CASES for method in METHODS if case[3] == 1 or method == "im2col"
+    (method,) + case for case in CASES for method in VARIANTS if case[3] == 1 or method == "im2col"
 ]
 
 
@@ -73,7 +83,7 @@ METHOD_CASES = [
 def test_forward_matches_loops(method, in_shape, filters, kernel, stride, padding):
     rng = np.random.default_rng(0)
     layer = built(Conv2D(filters, kernel, stride, padding), in_shape)
-    layer.use_method(method)
+    use(layer, method)
     layer.params["b"][...] = rng.standard_normal(filters)
     x = rng.standard_normal((3,) + in_shape)
     y = layer.forward(x)
@@ -87,37 +97,39 @@ def test_forward_matches_loops(method, in_shape, filters, kernel, stride, paddin
 def test_gradients(method, in_shape, filters, kernel, stride, padding, activation):
     rng = np.random.default_rng(1)
     layer = built(Conv2D(filters, kernel, stride, padding, activation=activation), in_shape)
-    layer.use_method(method)
+    use(layer, method)
     layer.params["b"][...] = 0.1 * rng.standard_normal(filters)
     errors = check_layer(layer, rng.standard_normal((2,) + in_shape), training=True)
     assert max(errors.values()) < TOL, errors
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", VARIANTS)
 def test_gradients_with_tanh_and_one_sample_chunks(method):
     """Chunked processing (patches rebuilt in backward) and a non-fused activation."""
     rng = np.random.default_rng(2)
     layer = built(Conv2D(3, 3, 1, "same", activation="tanh"), (2, 5, 6))
-    layer.use_method(method)
+    use(layer, method)
     layer.chunk_bytes = 1  # one sample per chunk
     x = rng.standard_normal((3, 2, 5, 6))
     errors = check_layer(layer, x, training=True)
     assert max(errors.values()) < TOL, errors
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", VARIANTS)
 @pytest.mark.parametrize("activation", [None, "relu"])
 def test_chunked_equals_whole_batch(method, activation):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5, 3, 8, 7))
     dy = rng.standard_normal((5, 4, 8, 7))
     results = []
-    two_samples = {"im2col": 2 * 36 * 10 * 10 * 8, "kernel_rows": 2 * (3 * 4 + 3 * 4) * 10 * 10 * 8}
-    for chunk_bytes in (Conv2D.chunk_bytes, 1, two_samples[method]):  # whole, 1, 2 samples
+    width = {"im2col": 10, "kernel_rows": 7, "kernel_rows/flat": 10}[method]  # of the 10x10 blocks
+    rows = 36 if method == "im2col" else 3 * 4 + 3 * 4
+    two_samples = 2 * rows * 10 * width * 8
+    for chunk_bytes in (Conv2D.chunk_bytes, 1, two_samples):  # whole, 1, 2 samples
         layer = built(Conv2D(4, [3, 4], 1, "same", activation=activation), (3, 8, 7))
-        layer.use_method(method)
+        use(layer, method)
         layer.chunk_bytes = chunk_bytes
-        assert len(layer._chunks(5)) == {Conv2D.chunk_bytes: 1, 1: 5, two_samples[method]: 3}[chunk_bytes]
+        assert len(layer._chunks(5)) == {Conv2D.chunk_bytes: 1, 1: 5, two_samples: 3}[chunk_bytes]
         y = layer.forward(x, training=True).copy()
         dx = layer.backward(dy)
         results.append((y, dx, layer.grads["W"].copy(), layer.grads["b"].copy()))
@@ -252,32 +264,50 @@ ROW_GEOMETRIES = [g for g in GEOMETRIES if g[2] == 1] + [
 ]
 
 
+def row_width(g, form):
+    return g.block_w if form == "flat" else compact_width(g)
+
+
+@pytest.mark.parametrize("form", ["flat", "compact"])
 @pytest.mark.parametrize("in_shape,kernel,stride,padding", ROW_GEOMETRIES)
-def test_row_patches_hold_one_kernel_row(in_shape, kernel, stride, padding):
-    """R[(c, j), q] = xp[c, q + j]; at row shift i*Bw they are im2col's patch rows (c, i, j)."""
+def test_row_patches_hold_one_kernel_row(in_shape, kernel, stride, padding, form):
+    """R[(c, j), q] = xp[c, q + j]; at row shift i*width they are im2col's patch rows (c, i, j)
+    on the frame (Bh, width)."""
     g = ConvGeometry.create(in_shape, kernel, stride, padding)
     x = np.random.default_rng(9).standard_normal((3,) + in_shape)
-    fh, fw = scatter_frame(g)
-    rows = row_patches(pad(x, g), g, 3).reshape(g.channels, g.kw, -1)
+    fh, fw = g.block_h, row_width(g, form)
+    rows = row_patches(pad(x, g), g, 3, width=fw).reshape(g.channels, g.kw, -1)
     cols = im2col(pad(x, g), g, 3, (fh, fw)).reshape(g.channels, g.kh, g.kw, -1)
     for i in range(g.kh):
-        np.testing.assert_array_equal(rows[:, :, i * g.block_w : i * g.block_w + 3 * fh * fw], cols[:, i])
+        np.testing.assert_array_equal(rows[:, :, i * fw : i * fw + 3 * fh * fw], cols[:, i])
 
 
+@pytest.mark.parametrize("form", ["flat", "compact"])
 @pytest.mark.parametrize("in_shape,kernel,stride,padding", ROW_GEOMETRIES)
-def test_kernel_row_maps_have_their_adjoints(in_shape, kernel, stride, padding):
+def test_kernel_row_maps_have_their_adjoints(in_shape, kernel, stride, padding, form):
     """<row_scatter(A), x> == <A, row_patches(x)> and <shift_stack(d), Z> == <d, shift_sum(Z)>."""
     rng = np.random.default_rng(10)
     g = ConvGeometry.create(in_shape, kernel, stride, padding)
-    n, f = 3, 2
+    n, f, w = 3, 2, row_width(g, form)
     x = rng.standard_normal((n,) + in_shape)
-    a = rng.standard_normal(row_patches(pad(x, g), g, n).shape)
-    lhs = np.vdot(unpad(row_scatter(a, g, n, out=np.zeros_like(pad(x, g))), g, n), x)
-    assert abs(lhs - np.vdot(a, row_patches(pad(x, g), g, n))) < 1e-10 * max(1.0, abs(lhs))
-    d = rng.standard_normal((f, n * g.sample_size))
+    a = rng.standard_normal(row_patches(pad(x, g), g, n, width=w).shape)
+    lhs = np.vdot(unpad(row_scatter(a, g, n, out=np.zeros_like(pad(x, g)), width=w), g, n), x)
+    assert abs(lhs - np.vdot(a, row_patches(pad(x, g), g, n, width=w))) < 1e-10 * max(1.0, abs(lhs))
+    d = rng.standard_normal((f, n * g.block_h * w))
     z = rng.standard_normal((g.kh * f, a.shape[1]))
-    lhs = np.vdot(shift_stack(d, g, n), z)
-    assert abs(lhs - np.vdot(d, shift_sum(z, g, n, out=np.empty_like(d)))) < 1e-10 * max(1.0, abs(lhs))
+    lhs = np.vdot(shift_stack(d, g, n, width=w), z)
+    shifted = shift_sum(z, g, n, out=np.empty_like(d), width=w)
+    assert abs(lhs - np.vdot(d, shifted)) < 1e-10 * max(1.0, abs(lhs))
+
+
+def test_compact_rows_leave_out_the_junk_columns():
+    """A 5x5 "same" convolution of 14x14 images: frames 16x14 instead of the 16x16 blocks."""
+    layer = built(Conv2D(4, 5, 1, "same"), (16, 14, 14))
+    assert layer.method == "kernel_rows" and layer.frame == (16, 14)
+    layer.compact_rows = False
+    assert layer.frame == (16, 16)
+    with pytest.raises(ValueError, match="row width"):
+        shift_stack(np.zeros((1, 16 * 13)), layer.geom, 1, width=13)
 
 
 def test_method_is_chosen_by_memory_moved_and_checked():
