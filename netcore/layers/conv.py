@@ -16,10 +16,9 @@ from netcore.functional.im2col import (
     scatter_frame,
     unpad,
 )
+from netcore.functional.kernel_rows import frame as row_frame
 from netcore.functional.kernel_rows import (
-    compact_width,
-    positions,
-    reach,
+    patch_length,
     row_patches,
     row_scatter,
     shift_stack,
@@ -53,8 +52,8 @@ class Conv2D(Layer):
     "im2col" as above, and for stride 1 "kernel_rows" (``netcore.functional.kernel_rows``):
     patches of one kernel row (C*kw rows, kh times fewer) times the kh kernel rows stacked
     as kh*F outputs, summed at row shifts -- less memory moved when F < C*kw. Kernel rows
-    run over the OW output columns of each block row (``compact_rows``, fewer products)
-    or, as the plain form, over whole block rows.
+    run over the pixels' own positions (``exact_rows``: no junk in the products) or, as
+    the plain form, over whole block rows.
 
     The patch matrix uses the layout of ``netcore.functional.im2col`` (frames with
     junk columns that make every copy and add one long run). A batch is padded
@@ -70,9 +69,9 @@ class Conv2D(Layer):
 
     kind = "conv2d"
     chunk_bytes = 32 * 2**20
-    # kernel rows over the OW output columns of each block row only (fewer products), not
-    # whole rows of Bw (the plain form, one contiguous run per copy); see kernel_rows.py
-    compact_rows = True
+    # kernel rows over the pixels' own positions (the "exact" form: no junk in the products),
+    # not whole block rows (the plain "flat" form, one contiguous run per copy); kernel_rows.py
+    exact_rows = True
 
     def __init__(
         self,
@@ -162,15 +161,15 @@ class Conv2D(Layer):
         self.method = method
 
     @property
-    def row_width(self) -> int:
-        """Values per frame row for the kernel rows: OW (compact) or Bw (flat)."""
-        return compact_width(self.geom) if self.compact_rows else self.geom.block_w
+    def form(self) -> str:
+        """The kernel rows' form (``netcore.functional.kernel_rows``): "exact" or "flat"."""
+        return "exact" if self.exact_rows else "flat"
 
     @property
     def frame(self) -> tuple[int, int]:
         """The frame z holds each sample's outputs on (see ``netcore.functional.im2col``)."""
         if self.method == "kernel_rows":
-            return (self.geom.block_h, self.row_width)
+            return row_frame(self.geom, self.form)
         return patch_frame(self.geom)
 
     # -- buffers -----------------------------------------------------------------------
@@ -181,7 +180,7 @@ class Conv2D(Layer):
         """(start, size) of the sample chunks a batch is processed in, of near-equal sizes."""
         g = self.geom
         if self.method == "kernel_rows":
-            per_sample = (g.channels * g.kw + g.kh * self.filters) * positions(g, 1, self.row_width)
+            per_sample = (g.channels * g.kw + g.kh * self.filters) * patch_length(g, 1, self.form)
         else:
             fh, fw = scatter_frame(g) if self.needs_input_grad else patch_frame(g)
             per_sample = g.channels * g.kh * g.kw * fh * fw
@@ -195,9 +194,8 @@ class Conv2D(Layer):
         g = self.geom
         rows = batch_rows(xp, g, start, m)
         if self.method == "kernel_rows":
-            width = self.row_width
-            shape = (g.channels * g.kw, positions(g, m, width) + reach(g, width))
-            return row_patches(rows, g, m, out=self._buffer("cols", shape), width=width)
+            shape = (g.channels * g.kw, patch_length(g, m, self.form))
+            return row_patches(rows, g, m, out=self._buffer("cols", shape), form=self.form)
         fh, fw = patch_frame(g)
         return im2col(rows, g, m, (fh, fw), out=self._buffer("cols", (g.channels * g.kh * g.kw, m * fh * fw)))
 
@@ -240,7 +238,7 @@ class Conv2D(Layer):
             out = z[:, start * fh * fw : (start + m) * fh * fw]
             if self.method == "kernel_rows":
                 stacked = np.matmul(wk, cols, out=self._buffer("stacked", (wk.shape[0], cols.shape[1])))
-                shift_sum(stacked, g, m, out=out, width=self.row_width)
+                shift_sum(stacked, g, m, out=out, form=self.form)
             else:
                 np.matmul(self.params["W"].reshape(f, -1), cols, out=out)
         z += self.params["b"][:, None]
@@ -316,12 +314,12 @@ class Conv2D(Layer):
 
     def _kernel_rows_backward(self, dzf, rows, start, m, dxp) -> None:
         """dL/dW = D R^T, dL/db = sum dz, dL/dx += row_scatter(Wk^T D) for one chunk, with
-        D = shift_stack(dz); dzf: (F, m*Bh*width) on the frame (Bh, row_width)."""
+        D = shift_stack(dz); dzf: (F, m*fh*fw) on the form's frame."""
         g = self.geom
         w = self.params["W"]
-        width = self.row_width
+        form = self.form
         stacked = self._buffer("dstacked", (g.kh * self.filters, rows.shape[1]))
-        shift_stack(dzf, g, m, out=stacked, width=width)
+        shift_stack(dzf, g, m, out=stacked, form=form)
         dwk = np.matmul(stacked, rows.T, out=self._buffer("dwk", (stacked.shape[0], rows.shape[0])))
         dw = unstack_weights(dwk, w.shape, out=self._buffer("dw", w.shape))
         self._accumulate(start, dw, dzf.sum(axis=1))
@@ -329,20 +327,20 @@ class Conv2D(Layer):
             return
         wk = stacked_weights(w)
         drows = np.matmul(wk.T, stacked, out=self._buffer("drows", rows.shape))
-        if width != g.block_w:  # compact: onto whole rows first, then kw contiguous adds
-            drows, width = self._spread(drows, m), g.block_w
-        row_scatter(drows, g, m, out=batch_rows(dxp, g, start, m), width=width)
+        if form == "exact":  # onto the flat positions first, then kw long contiguous adds
+            drows = self._spread(drows, m)
+        row_scatter(drows, g, m, out=batch_rows(dxp, g, start, m), form="flat")
 
     def _spread(self, drows: np.ndarray, m: int) -> np.ndarray:
-        """Compact dL/dR on whole block rows (``spread_rows``); its junk columns stay zero."""
+        """Exact-form dL/dR on the flat positions (``spread_rows``); the rest stays zero."""
         g = self.geom
-        shape = (drows.shape[0], positions(g, m) + reach(g))
+        shape = (drows.shape[0], patch_length(g, m, "flat"))
         out = self._buffer("drows_flat", shape)
         key = (shape, out.__array_interface__["data"][0])
         if self._spread_key != key:  # zeroed once per shape and storage: spread_rows never writes junk
             out.fill(0)
             self._spread_key = key
-        return spread_rows(drows, g, m, self.row_width, out)
+        return spread_rows(drows, g, m, out)
 
     # -- description -------------------------------------------------------------------
     def config(self) -> dict[str, Any]:

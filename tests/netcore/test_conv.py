@@ -12,7 +12,14 @@ from netcore.functional.im2col import (
     scatter_frame,
     unpad,
 )
-from netcore.functional.kernel_rows import compact_width, row_patches, row_scatter, shift_stack, shift_sum
+from netcore.functional.kernel_rows import (
+    frame,
+    row_patches,
+    row_scatter,
+    shift_stack,
+    shift_sum,
+    spread_rows,
+)
 from netcore.inspect.gradcheck import check_layer, numerical_grad, relative_error
 from netcore.layers import Conv2D
 from netcore.layers.conv import METHODS
@@ -60,6 +67,7 @@ CASES = [
     ((2, 6, 5), 2, [1, 3], 2, 2),
     ((2, 5, 5), 1, 4, 1, "same"),  # even kernel: the odd pixel of padding goes after
     ((3, 4, 4), 4, 2, 3, 4),  # padding wider than the kernel
+    ((3, 2, 3), 2, [5, 3], 1, 3),  # stride 1, padding wider than the image: all-zero output rows
 ]
 
 
@@ -70,7 +78,7 @@ VARIANTS = METHODS + ("kernel_rows/flat",)
 def use(layer, variant):
     """Make ``layer`` compute with ``variant``: a method, or "kernel_rows/flat"."""
     layer.use_method(variant.split("/")[0])
-    layer.compact_rows = not variant.endswith("/flat")
+    layer.exact_rows = not variant.endswith("/flat")
 
 
 # every case with each variant that applies (kernel_rows needs stride 1)
@@ -122,9 +130,10 @@ def test_chunked_equals_whole_batch(method, activation):
     x = rng.standard_normal((5, 3, 8, 7))
     dy = rng.standard_normal((5, 4, 8, 7))
     results = []
-    width = {"im2col": 10, "kernel_rows": 7, "kernel_rows/flat": 10}[method]  # of the 10x10 blocks
-    rows = 36 if method == "im2col" else 3 * 4 + 3 * 4
-    two_samples = 2 * rows * 10 * width * 8
+    # per sample: im2col 36 patch rows on 10x10 frames; kernel rows 3*4 + 3*4 rows over 8x7
+    # pixels (exact) or 10x10 blocks (flat)
+    per_sample = {"im2col": 36 * 10 * 10, "kernel_rows": 24 * 8 * 7, "kernel_rows/flat": 24 * 10 * 10}
+    two_samples = 2 * per_sample[method] * 8
     for chunk_bytes in (Conv2D.chunk_bytes, 1, two_samples):  # whole, 1, 2 samples
         layer = built(Conv2D(4, [3, 4], 1, "same", activation=activation), (3, 8, 7))
         use(layer, method)
@@ -261,53 +270,69 @@ def test_col2im_counts_how_many_patches_hold_each_pixel():
 ROW_GEOMETRIES = [g for g in GEOMETRIES if g[2] == 1] + [
     ((3, 5, 4), (1, 3), 1, "same"),
     ((2, 4, 4), (4, 1), 1, 2),
+    ((2, 2, 3), (7, 5), 1, "same"),  # kernel taller than the image: rows that reach no pixel
 ]
 
 
-def row_width(g, form):
-    return g.block_w if form == "flat" else compact_width(g)
-
-
-@pytest.mark.parametrize("form", ["flat", "compact"])
+@pytest.mark.parametrize("form", ["flat", "exact"])
 @pytest.mark.parametrize("in_shape,kernel,stride,padding", ROW_GEOMETRIES)
-def test_row_patches_hold_one_kernel_row(in_shape, kernel, stride, padding, form):
-    """R[(c, j), q] = xp[c, q + j]; at row shift i*width they are im2col's patch rows (c, i, j)
-    on the frame (Bh, width)."""
+def test_kernel_rows_match_im2col(in_shape, kernel, stride, padding, form):
+    """shift_sum(Wk R) is im2col's W P on the form's frame (junk columns aside)."""
+    rng = np.random.default_rng(9)
     g = ConvGeometry.create(in_shape, kernel, stride, padding)
-    x = np.random.default_rng(9).standard_normal((3,) + in_shape)
-    fh, fw = g.block_h, row_width(g, form)
-    rows = row_patches(pad(x, g), g, 3, width=fw).reshape(g.channels, g.kw, -1)
-    cols = im2col(pad(x, g), g, 3, (fh, fw)).reshape(g.channels, g.kh, g.kw, -1)
-    for i in range(g.kh):
-        np.testing.assert_array_equal(rows[:, :, i * fw : i * fw + 3 * fh * fw], cols[:, i])
+    n, f = 3, 2
+    x = rng.standard_normal((n,) + in_shape)
+    w = rng.standard_normal((f, g.channels, g.kh, g.kw))
+    wk = w.transpose(2, 0, 1, 3).reshape(g.kh * f, -1)
+    fh, fw = frame(g, form)
+    y = shift_sum(wk @ row_patches(pad(x, g), g, n, form=form), g, n, np.empty((f, n * fh * fw)), form=form)
+    pf = patch_frame(g)
+    expected = w.reshape(f, -1) @ im2col(pad(x, g), g, n, pf)
+    np.testing.assert_allclose(
+        y.reshape(f, n, fh, fw)[:, :, : g.out_h, : g.out_w],
+        expected.reshape(f, n, *pf)[:, :, : g.out_h, : g.out_w],
+        atol=1e-12,
+    )
 
 
-@pytest.mark.parametrize("form", ["flat", "compact"])
+@pytest.mark.parametrize("form", ["flat", "exact"])
 @pytest.mark.parametrize("in_shape,kernel,stride,padding", ROW_GEOMETRIES)
 def test_kernel_row_maps_have_their_adjoints(in_shape, kernel, stride, padding, form):
     """<row_scatter(A), x> == <A, row_patches(x)> and <shift_stack(d), Z> == <d, shift_sum(Z)>."""
     rng = np.random.default_rng(10)
     g = ConvGeometry.create(in_shape, kernel, stride, padding)
-    n, f, w = 3, 2, row_width(g, form)
+    n, f = 3, 2
     x = rng.standard_normal((n,) + in_shape)
-    a = rng.standard_normal(row_patches(pad(x, g), g, n, width=w).shape)
-    lhs = np.vdot(unpad(row_scatter(a, g, n, out=np.zeros_like(pad(x, g)), width=w), g, n), x)
-    assert abs(lhs - np.vdot(a, row_patches(pad(x, g), g, n, width=w))) < 1e-10 * max(1.0, abs(lhs))
-    d = rng.standard_normal((f, n * g.block_h * w))
+    a = rng.standard_normal(row_patches(pad(x, g), g, n, form=form).shape)
+    lhs = np.vdot(unpad(row_scatter(a, g, n, out=np.zeros_like(pad(x, g)), form=form), g, n), x)
+    assert abs(lhs - np.vdot(a, row_patches(pad(x, g), g, n, form=form))) < 1e-10 * max(1.0, abs(lhs))
+    fh, fw = frame(g, form)
+    d = rng.standard_normal((f, n * fh * fw))
     z = rng.standard_normal((g.kh * f, a.shape[1]))
-    lhs = np.vdot(shift_stack(d, g, n, width=w), z)
-    shifted = shift_sum(z, g, n, out=np.empty_like(d), width=w)
-    assert abs(lhs - np.vdot(d, shifted)) < 1e-10 * max(1.0, abs(lhs))
+    lhs = np.vdot(shift_stack(d, g, n, form=form), z)
+    assert abs(lhs - np.vdot(d, shift_sum(z, g, n, out=np.empty_like(d), form=form))) < 1e-10 * max(
+        1.0, abs(lhs)
+    )
+    if form == "exact":  # spread then the flat scatter is the exact scatter
+        flat = spread_rows(a, g, n, out=np.zeros_like(row_patches(pad(x, g), g, n)))
+        np.testing.assert_allclose(
+            row_scatter(flat, g, n, out=np.zeros_like(pad(x, g))),
+            row_scatter(a, g, n, out=np.zeros_like(pad(x, g)), form="exact"),
+            atol=1e-12,
+        )
 
 
-def test_compact_rows_leave_out_the_junk_columns():
-    """A 5x5 "same" convolution of 14x14 images: frames 16x14 instead of the 16x16 blocks."""
+def test_exact_rows_leave_out_junk_columns_and_padding_rows():
+    """A 5x5 "same" convolution of 14x14 images: products over 14x14 pixels, not 16x16 blocks."""
     layer = built(Conv2D(4, 5, 1, "same"), (16, 14, 14))
-    assert layer.method == "kernel_rows" and layer.frame == (16, 14)
-    layer.compact_rows = False
+    assert layer.method == "kernel_rows" and layer.frame == (14, 14)
+    x = np.zeros((2, 16, 14, 14))
+    layer.forward(x)
+    assert layer._patches(layer._xp, 0, 2).shape == (16 * 5, 2 * 14 * 14)
+    layer.exact_rows = False
     assert layer.frame == (16, 16)
-    with pytest.raises(ValueError, match="row width"):
-        shift_stack(np.zeros((1, 16 * 13)), layer.geom, 1, width=13)
+    with pytest.raises(ValueError, match="form"):
+        frame(layer.geom, "compact")
 
 
 def test_method_is_chosen_by_memory_moved_and_checked():
