@@ -64,7 +64,8 @@ class Conv2D(Layer):
     on that same frame; other activations go through their own forward/backward.
     The output y is a strided view into z, which is fresh for every forward (never
     a reused buffer, so outputs of successive calls do not alias); dL/dx from
-    backward is a reused buffer, valid until the next backward.
+    backward is a reused buffer, valid until the next backward, handed over as a (N, C, H, W)
+    view of channel-major memory like y.
     """
 
     kind = "conv2d"
@@ -286,9 +287,11 @@ class Conv2D(Layer):
                 self._im2col_backward(dzf, cols, start, m, dxp)
         if dxp is None:
             return None
-        dx = self._buffer("dx", (n,) + self.in_shape)  # valid until the next backward
-        dx[...] = unpad(dxp, g, n)
-        return dx
+        # valid until the next backward; channel-major like the padded batch, so the copy
+        # runs along the memory and max pooling before reads it in its own order
+        dx = self._buffer("dx", (self.in_shape[0], n) + self.in_shape[1:])
+        np.copyto(dx, unpad(dxp, g, n).transpose(1, 0, 2, 3))
+        return dx.transpose(1, 0, 2, 3)
 
     def _accumulate(self, start: int, dw: np.ndarray, db: np.ndarray) -> None:
         """Set (first chunk) or add (later chunks) one chunk's dL/dW (F, C, kh, kw) and dL/db."""
