@@ -78,9 +78,12 @@ def window_run(app, args):
     samples: list[tuple[float, int]] = []
     window.controller.batch_finished.connect(lambda s: samples.append((time.perf_counter(), s.samples)))
 
+    cpu: list[tuple[float, float]] = []  # (wall, UI thread CPU seconds) while training
+
     def tick() -> None:
         if clock.isValid() and window.controller.state == "training":
             gaps.append(clock.nsecsElapsed() / 1e6)
+            cpu.append((time.perf_counter(), time.thread_time()))
         clock.restart()
 
     timer = QTimer()
@@ -111,6 +114,8 @@ def window_run(app, args):
         "median_gap_ms": float(np.median(gaps)),
         "p99_stall_ms": float(np.percentile(stall, 99)),
         "samples_per_second": rate(samples),
+        # the share of one core the UI thread used while training (CPU time, robust to neighbours)
+        "ui_thread_cpu_share": (cpu[-1][1] - cpu[0][1]) / (cpu[-1][0] - cpu[0][0]) if len(cpu) > 1 else 0.0,
     }, run
 
 
