@@ -112,6 +112,7 @@ class Conv2D(Layer):
         self._scratch = Scratch()
         self._padded: np.ndarray | None = None  # zeros outside the pixels, reused
         self._zeros: np.ndarray | None = None  # never written
+        self._ones: np.ndarray | None = None  # never written
         self._spread_key: tuple | None = None  # the shape and storage whose junk drows_flat zeroed
 
     # -- shapes ------------------------------------------------------------------------
@@ -264,6 +265,15 @@ class Conv2D(Layer):
             self._zeros = np.zeros(length, dtype=self.dtype)
         return self._zeros[None, :length]
 
+    def _row_sums(self, a: np.ndarray) -> np.ndarray:
+        """a.sum(axis=1) as a matrix-vector product with ones: (F, L) -> (F,).
+
+        About 3x faster than NumPy's pairwise sum over long rows, and accumulated the way
+        the dL/dW product beside it is (BLAS, in the layer's dtype)."""
+        if self._ones is None or self._ones.size < a.shape[1] or self._ones.dtype != a.dtype:
+            self._ones = np.ones(a.shape[1], dtype=a.dtype)
+        return np.matmul(a, self._ones[: a.shape[1]])
+
     def backward(self, dy):
         g = self.geom
         dz = dy if self._fused_relu else self.act.backward(dy)
@@ -307,7 +317,7 @@ class Conv2D(Layer):
         g, f = self.geom, self.filters
         w = self.params["W"].reshape(f, -1)
         dw = np.matmul(dzp, cols.T, out=self._buffer("dw", w.shape))
-        self._accumulate(start, dw.reshape(self.grads["W"].shape), dzp.sum(axis=1))
+        self._accumulate(start, dw.reshape(self.grads["W"].shape), self._row_sums(dzp))
         if dxp is None:
             return
         pf, sf = patch_frame(g), scatter_frame(g)
@@ -325,7 +335,7 @@ class Conv2D(Layer):
         shift_stack(dzf, g, m, out=stacked, form=form)
         dwk = np.matmul(stacked, rows.T, out=self._buffer("dwk", (stacked.shape[0], rows.shape[0])))
         dw = unstack_weights(dwk, w.shape, out=self._buffer("dw", w.shape))
-        self._accumulate(start, dw, dzf.sum(axis=1))
+        self._accumulate(start, dw, self._row_sums(dzf))
         if dxp is None:
             return
         wk = stacked_weights(w)

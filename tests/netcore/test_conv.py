@@ -469,3 +469,16 @@ def test_reference_cnn_shapes_and_summary():
     assert "Conv2D(1x28x28 -> 8x28x28, 5x5, relu)" in net.summary()
     x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
     assert net.predict(x).dtype == np.float32
+
+
+@pytest.mark.parametrize("in_shape,filters", [((1, 28, 28), 16), ((16, 14, 14), 32)])
+def test_float32_bias_gradient_over_a_large_batch_matches_float64(in_shape, filters):
+    """dL/db is summed by a BLAS product over ~50,000 positions: still float32-accurate."""
+    rng = np.random.default_rng(11)
+    layer = built(Conv2D(filters, 5, 1, "same", activation="relu"), in_shape, np.float32)
+    x = rng.standard_normal((64,) + in_shape).astype(np.float32)
+    y = layer.forward(x, training=True).copy()
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    layer.backward(dy)
+    expected = (dy.astype(np.float64) * (y > 0)).sum(axis=(0, 2, 3))
+    np.testing.assert_allclose(layer.grads["b"], expected, rtol=1e-4, atol=1e-3)
