@@ -18,7 +18,9 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from netcore.train import BatchStats, EpochStats, Trainer, TrainingControl, TrainResult
 
-BATCH_SIGNALS_PER_SECOND = 20
+# Batch reports to the window: each costs the UI thread a progress and plot update (with the
+# GIL); 10 a second keeps the curve live at ~3 % of a core (20: ~5 %, scripts/ui_latency.py).
+BATCH_SIGNALS_PER_SECOND = 10
 
 
 def describe_error(exc: BaseException) -> str:
@@ -34,7 +36,7 @@ class TrainingWorker(QObject):
     between batches.
     """
 
-    batch_finished = Signal(object)  # BatchStats, at most ~20 per second
+    batch_finished = Signal(object)  # BatchStats, at most BATCH_SIGNALS_PER_SECOND per second
     epoch_finished = Signal(object, object)  # EpochStats, copied weights and layer state (state_dict)
     weights_published = Signal(object)  # a state_dict copy mid-epoch, at most live_rate per second
     finished = Signal(object)  # TrainResult

@@ -10,6 +10,11 @@ tab) and reports how long each inspection computation took; compare with ``--vie
 (the default) on the same spec, both with ``--draw`` (a digit drawn on the pad every second):
 
     ... python scripts/ui_latency.py --spec mnist_cnn --batch-size 64 --seconds 120 --draw --views all
+
+``--compare-cli`` then trains the same network, data and settings without the window (the
+trainer on the main thread, as ``netcore train`` runs it) for as long, in the same process,
+and reports both rates and their ratio; ``--rounds`` alternates window and headless runs
+(each round a fresh network) so that a drifting machine does not favour either side.
 """
 
 from __future__ import annotations
@@ -39,16 +44,38 @@ def main() -> int:
     parser.add_argument(
         "--switch-interval", type=float, help="sys.setswitchinterval (s); default: Python's 5 ms"
     )
+    parser.add_argument(
+        "--compare-cli", action="store_true", help="also train headless and compare samples/s"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="window/headless pairs with --compare-cli")
     args = parser.parse_args()
 
-    from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
-
-    from desktop.main_window import MainWindow
 
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    rounds = max(1, args.rounds) if args.compare_cli else 1
+    reports = []
+    for _ in range(rounds):
+        report, run = window_run(app, args)
+        if report is None:
+            print("no training happened (is MNIST in NETCORE_DATA_DIR?)", file=sys.stderr)
+            return 1
+        if args.compare_cli:
+            report["cli_samples_per_second"] = headless_run(*run, args.seconds)
+            report["window_vs_cli"] = report["samples_per_second"] / report["cli_samples_per_second"]
+        reports.append(report)
+    print(json.dumps(reports[0] if rounds == 1 else reports, indent=2))
+    return 0
+
+
+def window_run(app, args):
+    """Train in a new window for ``args.seconds``: (report, (spec, settings, data, augment)) or (None, None)."""
+    from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
+
+    from desktop.main_window import MainWindow
+
     settings = QSettings(str(Path("/tmp/netcore-ui-latency.ini")), QSettings.Format.IniFormat)
     settings.clear()
     window = MainWindow(settings=settings, load_default_model=False)
@@ -72,9 +99,12 @@ def main() -> int:
     samples: list[tuple[float, int]] = []
     window.controller.batch_finished.connect(lambda s: samples.append((time.perf_counter(), s.samples)))
 
+    cpu: list[tuple[float, float]] = []  # (wall, UI thread CPU seconds) while training
+
     def tick() -> None:
         if clock.isValid() and window.controller.state == "training":
             gaps.append(clock.nsecsElapsed() / 1e6)
+            cpu.append((time.perf_counter(), time.thread_time()))
         clock.restart()
 
     timer = QTimer()
@@ -89,28 +119,55 @@ def main() -> int:
 
     QTimer.singleShot(int(args.seconds * 1000), finish)
     app.exec()
+    timer.stop()
+    controller = window.controller
+    session = controller.session
+    data = controller.dataset(session.data_choice)
+    run = (session.network.spec, session.settings, data, session.data_choice.augment) if data else None
+    timings = {k: v for k, v in window.inspection.timings.items() if v}
+    epochs_ended = len(controller.history)
     window.close()
-    if not gaps or len(samples) < 2:
-        print("no training happened (is MNIST in NETCORE_DATA_DIR?)", file=sys.stderr)
-        return 1
+    if not gaps or len(samples) < 2 or run is None:
+        return None, None
     stall = np.maximum(np.array(gaps) - 10.0, 0)
-    (t0, s0), (t1, s1) = samples[0], samples[-1]
     report = {
         "ticks": len(gaps),
         "max_gap_ms": float(np.max(gaps)),
         "p99_gap_ms": float(np.percentile(gaps, 99)),
         "median_gap_ms": float(np.median(gaps)),
         "p99_stall_ms": float(np.percentile(stall, 99)),
-        "samples_per_second": (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0,
+        "samples_per_second": rate(samples),
+        # the share of one core the UI thread used while training (CPU time, robust to neighbours)
+        "ui_thread_cpu_share": (cpu[-1][1] - cpu[0][1]) / (cpu[-1][0] - cpu[0][0]) if len(cpu) > 1 else 0.0,
         "views": args.views,
-        "epochs_ended": len(window.controller.history),
+        "epochs_ended": epochs_ended,
     }
-    for kind, seconds in window.inspection.timings.items():
-        if seconds:
-            report[f"{kind}_ms"] = {"count": len(seconds), "median": 1000 * float(np.median(seconds)),
-                                    "max": 1000 * float(np.max(seconds))}  # fmt: skip
-    print(json.dumps(report, indent=2))
-    return 0
+    for kind, seconds in timings.items():  # how long each inspection computation took
+        report[f"{kind}_ms"] = {"count": len(seconds), "median": 1000 * float(np.median(seconds)),
+                                "max": 1000 * float(np.max(seconds))}  # fmt: skip
+    return report, run
+
+
+def headless_run(spec, settings, data, augment, seconds: float) -> float:
+    """Samples per second of the same training without a window, for ``seconds``."""
+    from netcore.experiment import make_trainer
+    from netcore.network import Network
+
+    trainer = make_trainer(Network(spec, seed=settings.seed), data, settings, augment=augment)
+    samples: list[tuple[float, int]] = []
+    start = time.perf_counter()
+    trainer.run(
+        100,
+        on_batch=lambda s: samples.append((time.perf_counter(), s.samples)),
+        should_stop=lambda: time.perf_counter() - start > seconds,
+    )
+    return rate(samples)
+
+
+def rate(samples: list[tuple[float, int]]) -> float:
+    """Samples per second between the first and the last (time, samples seen) report."""
+    (t0, s0), (t1, s1) = samples[0], samples[-1]
+    return (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
 
 
 def open_inside_views(window) -> None:

@@ -11,6 +11,14 @@ accumulating into zeros.
 
 dL/dx from backward lives in a buffer the layer reuses at its next backward: the
 layer before consumes it at once, and no new large array is allocated per step.
+
+Memory order. A convolution hands over its output as an (N, C, H, W) view of
+channel-major memory (C, N, H, W). Max pooling then works in that order (on the
+view transposed back to it) and returns its y, and later its dL/dx, in the same
+layout, so no pass reads or writes across the grain and the convolutions on
+either side copy in long runs. ``MaxPool2D.forward`` copies each offset's strided
+view into one contiguous buffer first (one strided pass instead of two), then
+compares and updates in contiguous loops (SIMD).
 """
 
 from __future__ import annotations
@@ -23,6 +31,20 @@ from netcore.functional.scratch import Scratch
 from netcore.layers.base import Layer, ShapeError
 from netcore.layers.settings import pair
 from netcore.shapes import format_shape
+
+
+def channel_major(x: np.ndarray) -> bool:
+    """Whether a (N, C, H, W) batch is laid out channel-major, as (C, N, H, W), in memory."""
+    return x.ndim == 4 and x.shape[0] > 1 and x.shape[1] > 1 and x.strides[1] > x.strides[0]
+
+
+def swap(x: np.ndarray, swapped: bool) -> np.ndarray:
+    """x with its first two axes exchanged when ``swapped`` (a view), else x."""
+    return x.transpose(1, 0, 2, 3) if swapped else x
+
+
+def swap_shape(shape: tuple[int, ...], swapped: bool) -> tuple[int, ...]:
+    return (shape[1], shape[0]) + tuple(shape[2:]) if swapped else tuple(shape)
 
 
 class _Pool2D(Layer):
@@ -64,11 +86,13 @@ class _Pool2D(Layer):
     def overlapping(self) -> bool:
         return self.strides[0] < self.pool[0] or self.strides[1] < self.pool[1]
 
-    def _grad_buffer(self, dy: np.ndarray) -> np.ndarray:
-        """dL/dx to fill, reused by the next backward: zeroed unless the windows tile the input."""
+    def _grad_buffer(self, dy: np.ndarray, swapped: bool = False) -> np.ndarray:
+        """dL/dx to fill, reused by the next backward: zeroed unless the windows tile the input.
+
+        Shaped like the input, or (C, N, H, W) when ``swapped``."""
         shape = self._x_shape
         (ph, pw), (sh, sw) = self.pool, self.strides
-        dx = self._scratch.get("dx", shape, dy.dtype)
+        dx = self._scratch.get("dx", swap_shape(shape, swapped), dy.dtype)
         if not ((sh, sw) == (ph, pw) and shape[2] == ph * dy.shape[2] and shape[3] == pw * dy.shape[3]):
             dx.fill(0)
         return dx
@@ -105,42 +129,54 @@ class MaxPool2D(_Pool2D):
         super().__init__(pool_size, stride)
         if self.pool[0] * self.pool[1] > 255:
             raise ValueError(f"maxpool2d pool_size must cover at most 255 pixels, got {pool_size!r}")
-        self._argmax: np.ndarray | None = None
+        self._argmax: np.ndarray | None = None  # in the memory order of the forward's input
+        self._channel_major = False
 
     def forward(self, x, training=False):
+        self._channel_major = channel_major(x)
+        xs = swap(x, self._channel_major)  # in memory order
         out_hw = self.output_shape(x.shape[1:])[1:]
-        y = argmax = greater = scratch = None
-        for k, view in self._windows(x, out_hw):
-            if y is None:
-                y = view.copy()
-                argmax = self._scratch.get("argmax", y.shape, np.uint8)
+        shape = xs.shape[:2] + tuple(out_hw)
+        y = np.empty(shape, dtype=x.dtype)  # fresh: outputs of successive calls never alias
+        argmax = self._scratch.get("argmax", shape, np.uint8)
+        window = self._scratch.get("window", shape, x.dtype)
+        greater = self._scratch.get("greater", shape, np.bool_)
+        scratch = self._scratch.get("offset", shape, np.uint8)
+        for k, view in self._windows(xs, out_hw):
+            if k == 0:
+                np.copyto(y, view)
                 argmax.fill(0)
-                greater = self._scratch.get("greater", y.shape, np.bool_)
-                scratch = self._scratch.get("offset", y.shape, np.uint8)
                 continue
+            np.copyto(window, view)  # the one strided pass over this offset
             # offsets come in increasing order, so the latest strict improvement is the
-            # largest k: argmax = max(argmax, k * [view > y]) keeps the first maximum
-            np.greater(view, y, out=greater)
+            # largest k: argmax = max(argmax, k * [window > y]) keeps the first maximum
+            np.greater(window, y, out=greater)
             np.multiply(greater, np.uint8(k), out=scratch)
             np.maximum(argmax, scratch, out=argmax)
-            np.maximum(y, view, out=y)
+            np.maximum(y, window, out=y)
         self._x_shape = x.shape
         self._argmax = argmax
-        return y
+        return swap(y, self._channel_major)
 
     def backward(self, dy):
         if self._argmax is None:
             raise RuntimeError("maxpool2d backward needs a forward first")
-        dx = self._grad_buffer(dy)
-        mask = self._scratch.get("mask", dy.shape, np.bool_)
+        major = self._channel_major
+        dys = swap(dy, major)
+        if major and not channel_major(dy):  # one copy into the order argmax and dx have
+            ordered = self._scratch.get("dy", dys.shape, dy.dtype)
+            np.copyto(ordered, dys)
+            dys = ordered
+        dx = self._grad_buffer(dy, swapped=major)  # in the forward input's memory order
+        mask = self._scratch.get("mask", dys.shape, np.bool_)
         overlapping = self.overlapping
-        for k, view in self._windows(dx, dy.shape[2:]):
+        for k, view in self._windows(dx, dys.shape[2:]):
             np.equal(self._argmax, k, out=mask)
             if overlapping:
-                view += dy * mask
+                view += dys * mask
             else:
-                np.multiply(dy, mask, out=view)
-        return dx
+                np.multiply(dys, mask, out=view)
+        return swap(dx, major)
 
 
 class AvgPool2D(_Pool2D):

@@ -12,7 +12,14 @@ from netcore.functional.im2col import (
     scatter_frame,
     unpad,
 )
-from netcore.functional.kernel_rows import row_patches, row_scatter, shift_stack, shift_sum
+from netcore.functional.kernel_rows import (
+    frame,
+    row_patches,
+    row_scatter,
+    shift_stack,
+    shift_sum,
+    spread_rows,
+)
 from netcore.inspect.gradcheck import check_layer, numerical_grad, relative_error
 from netcore.layers import Conv2D
 from netcore.layers.conv import METHODS
@@ -60,12 +67,23 @@ CASES = [
     ((2, 6, 5), 2, [1, 3], 2, 2),
     ((2, 5, 5), 1, 4, 1, "same"),  # even kernel: the odd pixel of padding goes after
     ((3, 4, 4), 4, 2, 3, 4),  # padding wider than the kernel
+    ((3, 2, 3), 2, [5, 3], 1, 3),  # stride 1, padding wider than the image: all-zero output rows
 ]
 
 
-# every case with each method that applies (kernel_rows needs stride 1)
+# the methods, and the kernel rows over whole block rows too (the plain form)
+VARIANTS = METHODS + ("kernel_rows/flat",)
+
+
+def use(layer, variant):
+    """Make ``layer`` compute with ``variant``: a method, or "kernel_rows/flat"."""
+    layer.use_method(variant.split("/")[0])
+    layer.exact_rows = not variant.endswith("/flat")
+
+
+# every case with each variant that applies (kernel_rows needs stride 1)
 METHOD_CASES = [
-    (method,) + case for case in CASES for method in METHODS if case[3] == 1 or method == "im2col"
+    (method,) + case for case in CASES for method in VARIANTS if case[3] == 1 or method == "im2col"
 ]
 
 
@@ -73,7 +91,7 @@ METHOD_CASES = [
 def test_forward_matches_loops(method, in_shape, filters, kernel, stride, padding):
     rng = np.random.default_rng(0)
     layer = built(Conv2D(filters, kernel, stride, padding), in_shape)
-    layer.use_method(method)
+    use(layer, method)
     layer.params["b"][...] = rng.standard_normal(filters)
     x = rng.standard_normal((3,) + in_shape)
     y = layer.forward(x)
@@ -87,37 +105,40 @@ def test_forward_matches_loops(method, in_shape, filters, kernel, stride, paddin
 def test_gradients(method, in_shape, filters, kernel, stride, padding, activation):
     rng = np.random.default_rng(1)
     layer = built(Conv2D(filters, kernel, stride, padding, activation=activation), in_shape)
-    layer.use_method(method)
+    use(layer, method)
     layer.params["b"][...] = 0.1 * rng.standard_normal(filters)
     errors = check_layer(layer, rng.standard_normal((2,) + in_shape), training=True)
     assert max(errors.values()) < TOL, errors
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", VARIANTS)
 def test_gradients_with_tanh_and_one_sample_chunks(method):
     """Chunked processing (patches rebuilt in backward) and a non-fused activation."""
     rng = np.random.default_rng(2)
     layer = built(Conv2D(3, 3, 1, "same", activation="tanh"), (2, 5, 6))
-    layer.use_method(method)
+    use(layer, method)
     layer.chunk_bytes = 1  # one sample per chunk
     x = rng.standard_normal((3, 2, 5, 6))
     errors = check_layer(layer, x, training=True)
     assert max(errors.values()) < TOL, errors
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", VARIANTS)
 @pytest.mark.parametrize("activation", [None, "relu"])
 def test_chunked_equals_whole_batch(method, activation):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5, 3, 8, 7))
     dy = rng.standard_normal((5, 4, 8, 7))
     results = []
-    two_samples = {"im2col": 2 * 36 * 10 * 10 * 8, "kernel_rows": 2 * (3 * 4 + 3 * 4) * 10 * 10 * 8}
-    for chunk_bytes in (Conv2D.chunk_bytes, 1, two_samples[method]):  # whole, 1, 2 samples
+    # per sample: im2col 36 patch rows on 10x10 frames; kernel rows 3*4 + 3*4 rows over 8x7
+    # pixels (exact) or 10x10 blocks (flat)
+    per_sample = {"im2col": 36 * 10 * 10, "kernel_rows": 24 * 8 * 7, "kernel_rows/flat": 24 * 10 * 10}
+    two_samples = 2 * per_sample[method] * 8
+    for chunk_bytes in (Conv2D.chunk_bytes, 1, two_samples):  # whole, 1, 2 samples
         layer = built(Conv2D(4, [3, 4], 1, "same", activation=activation), (3, 8, 7))
-        layer.use_method(method)
+        use(layer, method)
         layer.chunk_bytes = chunk_bytes
-        assert len(layer._chunks(5)) == {Conv2D.chunk_bytes: 1, 1: 5, two_samples[method]: 3}[chunk_bytes]
+        assert len(layer._chunks(5)) == {Conv2D.chunk_bytes: 1, 1: 5, two_samples: 3}[chunk_bytes]
         y = layer.forward(x, training=True).copy()
         dx = layer.backward(dy)
         results.append((y, dx, layer.grads["W"].copy(), layer.grads["b"].copy()))
@@ -249,35 +270,69 @@ def test_col2im_counts_how_many_patches_hold_each_pixel():
 ROW_GEOMETRIES = [g for g in GEOMETRIES if g[2] == 1] + [
     ((3, 5, 4), (1, 3), 1, "same"),
     ((2, 4, 4), (4, 1), 1, 2),
+    ((2, 2, 3), (7, 5), 1, "same"),  # kernel taller than the image: rows that reach no pixel
 ]
 
 
+@pytest.mark.parametrize("form", ["flat", "exact"])
 @pytest.mark.parametrize("in_shape,kernel,stride,padding", ROW_GEOMETRIES)
-def test_row_patches_hold_one_kernel_row(in_shape, kernel, stride, padding):
-    """R[(c, j), q] = xp[c, q + j]; at row shift i*Bw they are im2col's patch rows (c, i, j)."""
+def test_kernel_rows_match_im2col(in_shape, kernel, stride, padding, form):
+    """shift_sum(Wk R) is im2col's W P on the form's frame (junk columns aside)."""
+    rng = np.random.default_rng(9)
     g = ConvGeometry.create(in_shape, kernel, stride, padding)
-    x = np.random.default_rng(9).standard_normal((3,) + in_shape)
-    fh, fw = scatter_frame(g)
-    rows = row_patches(pad(x, g), g, 3).reshape(g.channels, g.kw, -1)
-    cols = im2col(pad(x, g), g, 3, (fh, fw)).reshape(g.channels, g.kh, g.kw, -1)
-    for i in range(g.kh):
-        np.testing.assert_array_equal(rows[:, :, i * g.block_w : i * g.block_w + 3 * fh * fw], cols[:, i])
+    n, f = 3, 2
+    x = rng.standard_normal((n,) + in_shape)
+    w = rng.standard_normal((f, g.channels, g.kh, g.kw))
+    wk = w.transpose(2, 0, 1, 3).reshape(g.kh * f, -1)
+    fh, fw = frame(g, form)
+    y = shift_sum(wk @ row_patches(pad(x, g), g, n, form=form), g, n, np.empty((f, n * fh * fw)), form=form)
+    pf = patch_frame(g)
+    expected = w.reshape(f, -1) @ im2col(pad(x, g), g, n, pf)
+    np.testing.assert_allclose(
+        y.reshape(f, n, fh, fw)[:, :, : g.out_h, : g.out_w],
+        expected.reshape(f, n, *pf)[:, :, : g.out_h, : g.out_w],
+        atol=1e-12,
+    )
 
 
+@pytest.mark.parametrize("form", ["flat", "exact"])
 @pytest.mark.parametrize("in_shape,kernel,stride,padding", ROW_GEOMETRIES)
-def test_kernel_row_maps_have_their_adjoints(in_shape, kernel, stride, padding):
+def test_kernel_row_maps_have_their_adjoints(in_shape, kernel, stride, padding, form):
     """<row_scatter(A), x> == <A, row_patches(x)> and <shift_stack(d), Z> == <d, shift_sum(Z)>."""
     rng = np.random.default_rng(10)
     g = ConvGeometry.create(in_shape, kernel, stride, padding)
     n, f = 3, 2
     x = rng.standard_normal((n,) + in_shape)
-    a = rng.standard_normal(row_patches(pad(x, g), g, n).shape)
-    lhs = np.vdot(unpad(row_scatter(a, g, n, out=np.zeros_like(pad(x, g))), g, n), x)
-    assert abs(lhs - np.vdot(a, row_patches(pad(x, g), g, n))) < 1e-10 * max(1.0, abs(lhs))
-    d = rng.standard_normal((f, n * g.sample_size))
+    a = rng.standard_normal(row_patches(pad(x, g), g, n, form=form).shape)
+    lhs = np.vdot(unpad(row_scatter(a, g, n, out=np.zeros_like(pad(x, g)), form=form), g, n), x)
+    assert abs(lhs - np.vdot(a, row_patches(pad(x, g), g, n, form=form))) < 1e-10 * max(1.0, abs(lhs))
+    fh, fw = frame(g, form)
+    d = rng.standard_normal((f, n * fh * fw))
     z = rng.standard_normal((g.kh * f, a.shape[1]))
-    lhs = np.vdot(shift_stack(d, g, n), z)
-    assert abs(lhs - np.vdot(d, shift_sum(z, g, n, out=np.empty_like(d)))) < 1e-10 * max(1.0, abs(lhs))
+    lhs = np.vdot(shift_stack(d, g, n, form=form), z)
+    assert abs(lhs - np.vdot(d, shift_sum(z, g, n, out=np.empty_like(d), form=form))) < 1e-10 * max(
+        1.0, abs(lhs)
+    )
+    if form == "exact":  # spread then the flat scatter is the exact scatter
+        flat = spread_rows(a, g, n, out=np.zeros_like(row_patches(pad(x, g), g, n)))
+        np.testing.assert_allclose(
+            row_scatter(flat, g, n, out=np.zeros_like(pad(x, g))),
+            row_scatter(a, g, n, out=np.zeros_like(pad(x, g)), form="exact"),
+            atol=1e-12,
+        )
+
+
+def test_exact_rows_leave_out_junk_columns_and_padding_rows():
+    """A 5x5 "same" convolution of 14x14 images: products over 14x14 pixels, not 16x16 blocks."""
+    layer = built(Conv2D(4, 5, 1, "same"), (16, 14, 14))
+    assert layer.method == "kernel_rows" and layer.frame == (14, 14)
+    x = np.zeros((2, 16, 14, 14))
+    layer.forward(x)
+    assert layer._patches(layer._xp, 0, 2).shape == (16 * 5, 2 * 14 * 14)
+    layer.exact_rows = False
+    assert layer.frame == (16, 16)
+    with pytest.raises(ValueError, match="form"):
+        frame(layer.geom, "compact")
 
 
 def test_method_is_chosen_by_memory_moved_and_checked():
@@ -414,3 +469,16 @@ def test_reference_cnn_shapes_and_summary():
     assert "Conv2D(1x28x28 -> 8x28x28, 5x5, relu)" in net.summary()
     x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
     assert net.predict(x).dtype == np.float32
+
+
+@pytest.mark.parametrize("in_shape,filters", [((1, 28, 28), 16), ((16, 14, 14), 32)])
+def test_float32_bias_gradient_over_a_large_batch_matches_float64(in_shape, filters):
+    """dL/db is summed by a BLAS product over ~50,000 positions: still float32-accurate."""
+    rng = np.random.default_rng(11)
+    layer = built(Conv2D(filters, 5, 1, "same", activation="relu"), in_shape, np.float32)
+    x = rng.standard_normal((64,) + in_shape).astype(np.float32)
+    y = layer.forward(x, training=True).copy()
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    layer.backward(dy)
+    expected = (dy.astype(np.float64) * (y > 0)).sum(axis=(0, 2, 3))
+    np.testing.assert_allclose(layer.grads["b"], expected, rtol=1e-4, atol=1e-3)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from netcore.inspect.gradcheck import check_layer
+from netcore.inspect.gradcheck import check_layer, numerical_grad, relative_error
 from netcore.layers import AvgPool2D, MaxPool2D
 from netcore.spec import SpecError, check_spec
 
@@ -99,6 +99,44 @@ def test_max_pool_ties_on_relu_zeros_in_a_batch():
     windows = dx.reshape(8, 4, 3, 2, 3, 2).sum(axis=(3, 5))
     np.testing.assert_array_equal(windows, np.ones_like(y))  # one unit per window, never more
     assert dx.dtype == np.float32
+
+
+def channel_major_copy(x):
+    """The same (N, C, H, W) values stored as (C, N, H, W), as a convolution hands them over."""
+    return np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+
+
+@pytest.mark.parametrize("in_shape,pool,stride", CASES)
+def test_max_pool_in_channel_major_memory_matches_the_plain_layout(in_shape, pool, stride):
+    """Forward, ties and backward agree whatever the memory order; results keep the input's."""
+    rng = np.random.default_rng(5)
+    x = np.maximum(rng.standard_normal((3,) + in_shape), 0)  # ReLU zeros: many ties
+    plain, major = built(MaxPool2D(pool, stride), in_shape), built(MaxPool2D(pool, stride), in_shape)
+    y_plain = plain.forward(x, training=True).copy()
+    y_major = major.forward(channel_major_copy(x), training=True)
+    np.testing.assert_array_equal(y_major, y_plain)
+    np.testing.assert_array_equal(y_major, pool_loops(x, as_pair(pool), as_pair(stride or pool), np.max))
+    one_channel = in_shape[0] == 1  # then either order is both
+    assert one_channel or y_major.strides[1] > y_major.strides[0]  # still channel-major
+    dy = rng.standard_normal(y_plain.shape)
+    dx_plain = plain.backward(dy).copy()
+    for upstream in (dy, channel_major_copy(dy)):
+        dx_major = major.backward(upstream)
+        np.testing.assert_array_equal(dx_major, dx_plain)
+        assert one_channel or dx_major.strides[1] > dx_major.strides[0]
+
+
+def test_max_pool_gradient_in_channel_major_memory():
+    """Central differences on the (C, N, H, W) memory behind a channel-major input."""
+    rng = np.random.default_rng(6)
+    layer = built(MaxPool2D(2), (3, 6, 8))
+    memory = rng.standard_normal((3, 2, 6, 8))
+    x = memory.transpose(1, 0, 2, 3)  # a view: perturbing memory perturbs x
+    dy = rng.standard_normal((2, 3, 3, 4))
+    layer.forward(x, training=True)
+    dx = layer.backward(dy).transpose(1, 0, 2, 3)
+    numeric = numerical_grad(lambda: float(np.sum(layer.forward(x, training=True) * dy)), memory)
+    assert relative_error(dx, numeric) < TOL
 
 
 def test_avg_pool_spreads_the_gradient_evenly():
