@@ -47,7 +47,7 @@ class Controller(QObject):
     state_changed = Signal(str)  # idle | loading | training | paused
     task_progressed = Signal(int, int, str)  # done, total, label
     batch_finished = Signal(object)  # BatchStats
-    epoch_finished = Signal(object)  # EpochStats
+    epoch_finished = Signal(object)  # EpochStats: the latest, at most ~20 a second (the history has all)
     training_started = Signal(int)  # epochs planned
     training_finished = Signal(object)  # TrainResult
     design_replaced = Signal(dict)  # the design of a network that arrived (opened, fine-tuned)
@@ -231,16 +231,19 @@ class Controller(QObject):
         self._thread = self.threads.launch(worker, self._on_thread_finished)
 
     @Slot(object, object)
-    def _on_worker_epoch_finished(self, stats: EpochStats, weights: dict[str, np.ndarray]) -> None:
+    def _on_worker_epoch_finished(self, epochs: list[EpochStats], weights: dict[str, np.ndarray]) -> None:
+        """Epochs ended since the worker's last report (one, unless epochs are tiny: XOR's take
+        0.1 ms) and the weights after the last: the history keeps every epoch; the views get the
+        latest, at most the worker's 20 reports a second, so that the window stays responsive."""
         network = self.session.network
-        self.session.history.append(stats.to_dict())
+        self.session.history.extend(stats.to_dict() for stats in epochs)
+        self.epoch_finished.emit(epochs[-1])  # the views show the latest (per batch curves stay whole)
         self._set_identity(trained=True, dirty=True, epochs=len(self.session.history))
-        self.epoch_finished.emit(stats)
         display = self._epoch_copy  # the pad's copy made here; never a model it was handed (the shipped one)
         if display is None or display is network or display.spec != network.spec:
             display = self._epoch_copy = Network(network.spec, seed=0, dtype=network.dtype)
         display.load_state_dict(weights)
-        self._publish(display, f"training: epoch {stats.epoch}")
+        self._publish(display, f"training: epoch {epochs[-1].epoch}")
 
     @Slot(object)
     def _on_worker_finished(self, result: TrainResult) -> None:

@@ -20,6 +20,7 @@ from netcore.train import BatchStats, EpochStats, Trainer, TrainingControl, Trai
 
 # Batch reports to the window: each costs the UI thread a progress and plot update (with the
 # GIL); 10 a second keeps the curve live at ~3 % of a core (20: ~5 %, scripts/ui_latency.py).
+EPOCH_SIGNALS_PER_SECOND = 20
 BATCH_SIGNALS_PER_SECOND = 10
 
 
@@ -37,7 +38,10 @@ class TrainingWorker(QObject):
     """
 
     batch_finished = Signal(object)  # BatchStats, at most BATCH_SIGNALS_PER_SECOND per second
-    epoch_finished = Signal(object, object)  # EpochStats, copied weights and layer state (state_dict)
+    # [EpochStats, ...] ended since the last emit, and a copy of the weights and layer state after
+    # the last of them (state_dict): at most EPOCH_SIGNALS_PER_SECOND per second, so that tiny
+    # epochs (XOR's four samples: thousands a second) cannot flood the UI thread; all at the end.
+    epoch_finished = Signal(object, object)
     weights_published = Signal(object)  # a state_dict copy mid-epoch, at most live_rate per second
     finished = Signal(object)  # TrainResult
     failed = Signal(str)
@@ -48,6 +52,8 @@ class TrainingWorker(QObject):
         self.epochs = epochs
         self.control = control
         self._last_emit = 0.0
+        self._epochs: list[EpochStats] = []  # ended, not yet reported
+        self._last_epoch_emit = 0.0
         self.live_rate = 0.0  # weights_published per second (0: off); set from the UI thread
         self._last_weights = 0.0
 
@@ -57,12 +63,24 @@ class TrainingWorker(QObject):
         if rate > 0 and now - self._last_weights >= 1.0 / rate:  # the Inside area's live views
             self._last_weights = now
             self.weights_published.emit(self.trainer.network.state_dict())
-        if now - self._last_emit >= 1.0 / BATCH_SIGNALS_PER_SECOND or stats.batch == stats.batches:
+        last = stats.batch == stats.batches  # an epoch's end is shown too, unless epochs are tiny
+        if now - self._last_emit >= (
+            1.0 / EPOCH_SIGNALS_PER_SECOND if last else 1.0 / BATCH_SIGNALS_PER_SECOND
+        ):
             self._last_emit = now
             self.batch_finished.emit(stats)
 
     def _on_epoch(self, stats: EpochStats) -> None:
-        self.epoch_finished.emit(stats, self.trainer.network.state_dict())
+        self._epochs.append(stats)
+        now = time.monotonic()
+        if now - self._last_epoch_emit >= 1.0 / EPOCH_SIGNALS_PER_SECOND:
+            self._last_epoch_emit = now
+            self._report_epochs()
+
+    def _report_epochs(self) -> None:
+        if self._epochs:
+            epochs, self._epochs = self._epochs, []
+            self.epoch_finished.emit(epochs, self.trainer.network.state_dict())
 
     @Slot()
     def run(self) -> None:
@@ -72,6 +90,7 @@ class TrainingWorker(QObject):
             traceback.print_exc()
             self.failed.emit(describe_error(exc))
             result = TrainResult("failed", describe_error(exc), self.trainer.epoch)
+        self._report_epochs()
         self.finished.emit(result)
 
 

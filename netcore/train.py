@@ -110,7 +110,9 @@ class EpochStats:
     changes: list[dict[str, Any]] | None = None  # live changes: {"batch": b, "lr": x} / "batch_size"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record as a dict; ``health`` and ``changes`` are shared, not copied (a record is
+        frozen and nobody edits them), which keeps this cheap for thousands of tiny epochs."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)

@@ -125,14 +125,17 @@ def main() -> int:
         if inside.gradcheck.result is None:
             later(500, wait_gradcheck)
             return
-        later(300, lambda: (grab("gradcheck", "gradcheck"), app.quit()))
+        later(300, lambda: (grab("gradcheck", "gradcheck"), quit_now()))
 
     c.training_finished.connect(lambda _r: steps.pop(0)() if steps else None)
     c.error.connect(lambda m: print("error:", m, flush=True))
     later(1000, spirals)
-    later(1500000, app.quit)
+    def quit_now() -> None:
+        window.close_discarding()  # a window with unsaved weights refuses to close (and so to quit)
+        app.quit()
+
+    later(1500000, quit_now)
     app.exec()
-    window.close()
     return 0
 
 

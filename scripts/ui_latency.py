@@ -115,6 +115,7 @@ def window_run(app, args):
 
     def finish() -> None:
         window.controller.stop()
+        window.close_discarding()  # a window with unsaved weights refuses to close (and so to quit)
         app.quit()
 
     QTimer.singleShot(int(args.seconds * 1000), finish)
@@ -126,7 +127,6 @@ def window_run(app, args):
     run = (session.network.spec, session.settings, data, session.data_choice.augment) if data else None
     timings = {k: v for k, v in window.inspection.timings.items() if v}
     epochs_ended = len(controller.history)
-    window.close()
     if not gaps or len(samples) < 2 or run is None:
         return None, None
     stall = np.maximum(np.array(gaps) - 10.0, 0)
