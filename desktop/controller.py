@@ -47,7 +47,8 @@ class Controller(QObject):
     state_changed = Signal(str)  # idle | loading | training | paused
     task_progressed = Signal(int, int, str)  # done, total, label
     batch_finished = Signal(object)  # BatchStats
-    epoch_finished = Signal(object)  # EpochStats: the latest, at most ~20 a second (the history has all)
+    epoch_finished = Signal(object)  # EpochStats: the latest (one per worker report, <= 20 a second)
+    epochs_finished = Signal(list)  # [EpochStats, ...]: every epoch ended since the last report
     training_started = Signal(int)  # epochs planned
     training_finished = Signal(object)  # TrainResult
     design_replaced = Signal(dict)  # the design of a network that arrived (opened, fine-tuned)
@@ -233,17 +234,20 @@ class Controller(QObject):
     @Slot(object, object)
     def _on_worker_epoch_finished(self, epochs: list[EpochStats], weights: dict[str, np.ndarray]) -> None:
         """Epochs ended since the worker's last report (one, unless epochs are tiny: XOR's take
-        0.1 ms) and the weights after the last: the history keeps every epoch; the views get the
-        latest, at most the worker's 20 reports a second, so that the window stays responsive."""
+        0.1 ms) and the weights after the last: the history and ``epochs_finished`` get every
+        epoch, ``epoch_finished`` and the pad the latest (at most 20 reports a second)."""
         network = self.session.network
         self.session.history.extend(stats.to_dict() for stats in epochs)
-        self.epoch_finished.emit(epochs[-1])  # the views show the latest (per batch curves stay whole)
+        self.epochs_finished.emit(epochs)
+        self.epoch_finished.emit(epochs[-1])
         self._set_identity(trained=True, dirty=True, epochs=len(self.session.history))
         display = self._epoch_copy  # the pad's copy made here; never a model it was handed (the shipped one)
         if display is None or display is network or display.spec != network.spec:
             display = self._epoch_copy = Network(network.spec, seed=0, dtype=network.dtype)
         display.load_state_dict(weights)
         self._publish(display, f"training: epoch {epochs[-1].epoch}")
+        if self._worker is not None:
+            self._worker.epochs_delivered()  # the worker may send the next report
 
     @Slot(object)
     def _on_worker_finished(self, result: TrainResult) -> None:

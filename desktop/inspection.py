@@ -93,7 +93,7 @@ class Inspection(QObject):
         c, v = self.controller, self.views
         c.network_changed.connect(self._on_controller_network_changed)
         c.weights_published.connect(self._on_controller_weights_published)
-        c.epoch_finished.connect(self._on_controller_epoch_finished)
+        c.epochs_finished.connect(self._on_controller_epochs_finished)
         c.training_started.connect(self._on_controller_training_started)
         c.training_finished.connect(lambda _result: (self.refresh("health"), self.refresh("confusion")))
         c.task_progressed.connect(self._on_controller_task_progressed)
@@ -152,11 +152,12 @@ class Inspection(QObject):
         self._version += 1
         self.refresh("decision")
 
-    def _on_controller_epoch_finished(self, stats) -> None:
-        if stats.health is not None:  # recorded epochs only (about 100 per decade of a long run)
-            self._health_rows.append({"epoch": stats.epoch, "health": stats.health})
-            if not self._health_timer.isActive():
-                self._health_timer.start()
+    def _on_controller_epochs_finished(self, epochs: list) -> None:
+        for stats in epochs:
+            if stats.health is not None:  # recorded epochs only (about 100 per decade of a long run)
+                self._health_rows.append({"epoch": stats.epoch, "health": stats.health})
+                if not self._health_timer.isActive():
+                    self._health_timer.start()
         self.refresh("confusion")
 
     def _network_spec_source(self) -> Network | None:

@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         c.training_started.connect(self._on_controller_training_started)
         c.batch_finished.connect(self.plot.add_batch)
         c.batch_finished.connect(t.show_batch)
-        c.epoch_finished.connect(self.plot.add_epoch)
+        c.epochs_finished.connect(self.plot.add_epochs)
         c.epoch_finished.connect(t.show_epoch)
         c.training_finished.connect(self._on_controller_training_finished)
         c.design_replaced.connect(lambda spec: self.designer.set_spec(spec, undoable=False))

@@ -51,30 +51,40 @@ class TrainingWorker(QObject):
         self.trainer = trainer
         self.epochs = epochs
         self.control = control
-        self._last_emit = 0.0
+        self._last_emit = self._last_end_emit = self._yielded = 0.0
         self._epochs: list[EpochStats] = []  # ended, not yet reported
-        self._last_epoch_emit = 0.0
+        # When the UI thread finished with the last report (None: not yet). The next report waits
+        # for it, so reports never queue up faster than the window handles them.
+        self._delivered_at: float | None = 0.0
         self.live_rate = 0.0  # weights_published per second (0: off); set from the UI thread
         self._last_weights = 0.0
 
     def _on_batch(self, stats: BatchStats) -> None:
         now = time.monotonic()
+        if now - self._yielded >= 0.002:  # tiny batches are pure Python: hand the window the GIL
+            self._yielded = now
+            time.sleep(0)
         rate = self.live_rate
         if rate > 0 and now - self._last_weights >= 1.0 / rate:  # the Inside area's live views
             self._last_weights = now
             self.weights_published.emit(self.trainer.network.state_dict())
-        last = stats.batch == stats.batches  # an epoch's end is shown too, unless epochs are tiny
-        if now - self._last_emit >= (
-            1.0 / EPOCH_SIGNALS_PER_SECOND if last else 1.0 / BATCH_SIGNALS_PER_SECOND
-        ):
+        # every epoch's last batch too, but at most EPOCH_SIGNALS_PER_SECOND (tiny epochs would flood)
+        if stats.batch == stats.batches and now - self._last_end_emit >= 1.0 / EPOCH_SIGNALS_PER_SECOND:
+            self._last_end_emit = self._last_emit = now
+            self.batch_finished.emit(stats)
+        elif now - self._last_emit >= 1.0 / BATCH_SIGNALS_PER_SECOND:
             self._last_emit = now
             self.batch_finished.emit(stats)
 
+    def epochs_delivered(self) -> None:
+        """Called on the UI thread once it has handled an ``epoch_finished`` report."""
+        self._delivered_at = time.monotonic()
+
     def _on_epoch(self, stats: EpochStats) -> None:
         self._epochs.append(stats)
-        now = time.monotonic()
-        if now - self._last_epoch_emit >= 1.0 / EPOCH_SIGNALS_PER_SECOND:
-            self._last_epoch_emit = now
+        delivered = self._delivered_at
+        if delivered is not None and time.monotonic() - delivered >= 1.0 / EPOCH_SIGNALS_PER_SECOND:
+            self._delivered_at = None
             self._report_epochs()
 
     def _report_epochs(self) -> None:

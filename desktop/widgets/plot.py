@@ -162,6 +162,11 @@ class LivePlot(QWidget):
         self._ema[key] = value if previous is None else keep * previous + (1 - keep) * value
         return self._ema[key]
 
+    def add_epochs(self, epochs: list[EpochStats]) -> None:
+        """Several epochs at once (tiny epochs arrive in groups)."""
+        for stats in epochs:
+            self.add_epoch(stats)
+
     def add_epoch(self, stats: EpochStats | dict) -> None:
         row = stats.to_dict() if isinstance(stats, EpochStats) else stats
         x = float(row["epoch"]) - 1 + float(row.get("fraction") or 1.0)  # a stopped epoch: where it stopped

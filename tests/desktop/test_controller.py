@@ -30,7 +30,7 @@ def test_training_xor_through_the_controller_reaches_the_plot(qtbot, controller)
     plot = LivePlot()
     qtbot.addWidget(plot)
     controller.batch_finished.connect(plot.add_batch)
-    controller.epoch_finished.connect(plot.add_epoch)
+    controller.epochs_finished.connect(plot.add_epochs)
     networks = []
     controller.network_changed.connect(lambda net, name: networks.append(name))
     settings = TrainSettings(epochs=2000, batch_size=4, optimizer="sgd", lr=2.0, shuffle=False)
