@@ -59,7 +59,7 @@ momentum or Adam update it in one pass. One batch of that is <code>Trainer._step
 in <code>netcore/train.py</code>.</li>
 </ol>
 <p><b>Checked</b>: every backward is compared with float64 central differences
-(<code>tests/gradcheck.py</code>; <code>netcore gradcheck SPEC.json</code> does it for any
+(<code>netcore/inspect/gradcheck.py</code>; <code>netcore gradcheck SPEC.json</code> does it for any
 design) and agrees to about 1e-9.</p>
 """
 

@@ -18,11 +18,20 @@ TOLERANCE = 1e-6  # relative error a correct backward stays under in float64
 
 
 def numerical_grad(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """d f / d x by central differences, perturbing ``x`` in place one entry at a time."""
-    grad = np.zeros_like(x, dtype=np.float64)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        gflat[i] = _central(f, flat, i, eps)
+    """d f / d x by central differences, perturbing ``x`` in place one entry at a time.
+
+    Entries are perturbed where they live, so ``x`` may be any view (a transposed or sliced
+    array): flattening a non-contiguous view would copy it and perturb nothing ``f`` reads.
+    """
+    grad = np.zeros(x.shape, dtype=np.float64)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        x[index] = old + eps
+        up = f()
+        x[index] = old - eps
+        down = f()
+        x[index] = old
+        grad[index] = (up - down) / (2 * eps)
     return grad
 
 

@@ -81,7 +81,7 @@ def test_help_has_shortcuts_and_how_backpropagation_is_computed(qtbot, window):
         "netcore/network.py",
         "netcore/layers/dense.py",
         "netcore/functional/im2col.py",
-        "tests/gradcheck.py",
+        "netcore/inspect/gradcheck.py",
     ):
         assert (root / path).exists()  # the page points at files that are there
 

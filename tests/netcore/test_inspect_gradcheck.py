@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from netcore.inspect.gradcheck import TOLERANCE, gradient_check
+from netcore.inspect.gradcheck import TOLERANCE, gradient_check, numerical_grad
 from netcore.layers import Conv2D, Dense
 from netcore.network import Network
 
@@ -134,3 +134,12 @@ def test_progress_is_reported_per_tensor():
     }
     gradient_check(spec, progress=lambda *args: calls.append(args))
     assert calls == [(0, 4, "0.W"), (1, 4, "0.b"), (2, 4, "1.W"), (3, 4, "1.b")]
+
+
+def test_numerical_grad_perturbs_a_view_where_its_entries_live():
+    """A transposed (non-contiguous) input: the perturbation must reach what f reads."""
+    base = np.random.default_rng(0).normal(size=(3, 4))
+    view = base.T  # (4, 3), not contiguous
+    weights = np.arange(12.0).reshape(4, 3)
+    grad = numerical_grad(lambda: float(np.sum(weights * view)), view)
+    np.testing.assert_allclose(grad, weights, rtol=1e-6)
