@@ -13,6 +13,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
+from desktop import messages
+from desktop.menus import ACTIONS
+
 FIRST_STEPS = (
     "<b>Start here:</b> pick a template (File ▸ New from template, e.g. <i>mnist mlp</i>), "
     "press <b>Train</b> (F5) and watch the plot, then draw a digit on the pad."
@@ -101,3 +104,28 @@ class HelpPage(QDialog):
         layout.addWidget(self.browser)
         layout.addWidget(close)
         self.resize(620, 520)
+
+
+class HelpActions:
+    """The Help menu's slots for ``MainWindow`` (which provides ``hint``, ``designer`` and the actions)."""
+
+    def about(self) -> None:
+        messages.about(self)
+
+    def show_getting_started(self) -> None:
+        self.hint.show()
+        HelpPage(self, "Getting started", GETTING_STARTED).show()
+
+    def show_shortcuts(self) -> None:
+        actions = [a for a in (getattr(self, name, None) for name in ACTIONS) if isinstance(a, QAction)] + [
+            self.designer.undo_action,
+            self.designer.redo_action,
+        ]
+        actions += self.designer.edit_actions()
+        HelpPage(self, "Keyboard shortcuts", shortcuts_html(actions)).show()
+
+    def show_backprop(self) -> None:
+        HelpPage(self, "How backpropagation is computed here", BACKPROP).show()
+
+    def clear_earlier_runs(self) -> None:
+        self.plot.clear_earlier()

@@ -1,45 +1,42 @@
 """The main window composes: it builds the views and menus and connects them to the controller.
 
 Views: desktop/widgets/; work: controller.py; menus: menus.py; dialogs: file_dialogs.py and
-messages.py; what is remembered: window_settings.py. A slot here turns a request into one
-controller call, or a controller signal into view updates.
+messages.py; what is remembered: window_settings.py. The menus' slots live by menu, mixed in:
+File (designs, models, unsaved work, closing) in window_files.py, Train (and a run's start and
+end) in window_training.py, Help in help.py. A slot turns a request into one controller call, or
+a controller signal into view updates.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
-from desktop import file_dialogs as files
-from desktop import help as pages
 from desktop import messages, template_times
 from desktop.controller import Controller
-from desktop.design import BLANK_SPEC, recipe_for, template_entry
+from desktop.design import template_entry
+from desktop.help import FIRST_STEPS, HelpActions
 from desktop.image_folders import ImageFolders
 from desktop.inspection import Inspection
-from desktop.menus import ACTIONS, build_menus, refresh_recent, update_actions
+from desktop.menus import build_menus, update_actions
 from desktop.model_exchange import ModelExchange
 from desktop.panels import Area, Panels
-from desktop.state import ModelIdentity, design_key, loss_hint
+from desktop.state import ModelIdentity, design_key
 from desktop.widgets.designer import DesignerPanel
 from desktop.widgets.digit_panel import DigitPanel
 from desktop.widgets.frame import Banner, LoadingDialog, scrolled
 from desktop.widgets.inside.area import InsideArea
 from desktop.widgets.plot import LivePlot
 from desktop.widgets.training import TrainingPanel
+from desktop.window_files import FileActions
 from desktop.window_settings import WindowSettings
+from desktop.window_training import TrainingActions
 from netcore.resources import default_model_path
-from netcore.spec import SpecError, save_spec
-from netcore.train import BatchStats, EpochStats, TrainResult, TrainSettings
 
 DEFAULT_MODEL = default_model_path()
 
 
-class MainWindow(QMainWindow):
+class MainWindow(TrainingActions, FileActions, HelpActions, QMainWindow):
     def __init__(
         self,
         controller: Controller | None = None,
@@ -60,7 +57,7 @@ class MainWindow(QMainWindow):
         self.training, self.digits = TrainingPanel(), DigitPanel()
         self.panels = Panels(self)
         # The design in the middle; the pad on the right; the curves and the settings below.
-        self.hint = Banner(pages.FIRST_STEPS)
+        self.hint = Banner(FIRST_STEPS)
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
@@ -168,81 +165,7 @@ class MainWindow(QMainWindow):
             dock.raise_()  # its tab in front
         self.inspection.check_gradients()
 
-    # -- training ----------------------------------------------------------------------------
-    def _settings(self) -> TrainSettings | None:
-        try:
-            return self.training.settings()
-        except ValueError as exc:
-            self.show_error(str(exc))
-            return None
-
-    def _watch_loss(self, stats: BatchStats | EpochStats) -> None:
-        """Say so, once per run, when the loss climbs far above where it started."""
-        if self._first_loss is None:
-            self._first_loss = stats.loss
-        elif not self._warned and (hint := loss_hint(self._first_loss, stats.loss, stats.lr)):
-            self._warned = True
-            self.training.show_warning(hint)
-            self.statusBar().showMessage(hint, 15000)
-
-    def train(self, epochs: int | None = None) -> None:
-        if not self.designer.is_valid() or self.controller.busy or (settings := self._settings()) is None:
-            return
-        self.controller.start_training(self.designer.spec(), settings, self.training.data_choice(), epochs)
-
-    def step(self) -> None:
-        self.train(epochs=1)
-
-    def toggle_pause(self) -> None:
-        (self.controller.resume if self.controller.state == "paused" else self.controller.pause)()
-
-    def fine_tune(self) -> None:
-        if not self.controller.busy and (settings := self._settings()) is not None:
-            self.controller.fine_tune(settings)
-
-    def evaluate_handwriting(self) -> None:
-        name = self.controller.network_name
-        self.controller.evaluate_handwriting(
-            lambda count, figures: self.show_info(
-                "My handwriting", self.training.show_mine(name, count, figures)
-            )
-        )
-
-    def reset(self) -> None:
-        def go() -> None:
-            self.controller.reset()
-            self.training.show_message("weights reset: the next Train starts from new random weights")
-
-        self.when_saved_or_discarded("reset the weights", go)
-
-    def _on_controller_training_started(self, planned: int) -> None:
-        first = len(self.controller.history)
-        if first == 0:
-            self.plot.new_run()
-        self._first_loss, self._warned = None, False
-        choice = self.controller.data_choice
-        self.plot.set_run_label(
-            f"{self.designer.spec().get('name') or 'untitled'} on {self.training.dataset_label(choice.name)}"
-        )
-        self.hint.dismiss()
-        self.training.start_run(planned, first)
-        self.plot.start_run(first, planned)
-        self.designer.set_editable(False)
-
-    def _on_controller_training_finished(self, result: TrainResult) -> None:
-        self.designer.set_editable(True)
-        self.training.show_result(result)
-        if result.status in ("diverged", "failed"):
-            self.show_error(result.message)
-        elif self.controller.network is not None:
-            self.controller.evaluate_test(self._show_test_figures)
-        if result.status in ("finished", "cancelled", "early_stopped"):
-            template_times.measure(self.designer.spec(), self.controller.history, self.memory)
-            template_times.refresh_tips(self.templates_menu, self.memory)
-
-    def _show_test_figures(self, figures: dict) -> None:
-        self.statusBar().showMessage(self.training.show_test_figures(figures), 10000)
-
+    # -- the controller's state -----------------------------------------------------------------
     def _on_controller_state_changed(self, state: str) -> None:
         self._update_enabled()
         if state == "loading":
@@ -290,151 +213,6 @@ class MainWindow(QMainWindow):
         self.training.set_state(state, can_train=valid)
         update_actions(self, state, valid)
 
-    # -- designs -------------------------------------------------------------------------------
-    def new_design(self) -> None:
-        """A blank design: an input and one output layer (after asking about unsaved weights)."""
-
-        def go() -> None:
-            self.controller.forget(BLANK_SPEC["name"])
-            self.designer.set_spec(BLANK_SPEC)
-
-        self.when_saved_or_discarded("start a new design", go)
-
-    def _load_template(self, name: str) -> None:
-        """Load a template and the training recipe its description quotes (asking about unsaved weights)."""
-
-        def go() -> None:
-            self.controller.forget(name)
-            self.designer.load_template(name)
-            self.training.apply_recipe(recipe_for(name))
-            self.pictures.template_loaded(name)  # a picture template keeps (and fits) the picture folder
-
-        self.when_saved_or_discarded(f"load the {name} template", go)
-
-    # -- unsaved work ------------------------------------------------------------------------------
-    def when_saved_or_discarded(self, doing: str, then) -> None:
-        """Run ``then`` now, or after the user saved or discarded unsaved trained weights."""
-        if not self.controller.has_unsaved():
-            then()
-            return
-        here = self.controller.identity.dirty and self.controller.network is not None
-        text = f"The trained model has not been saved. Save it before you {doing}?"
-        if not here:
-            text = (
-                f"A trained model was set aside when the design changed and has not been saved "
-                f"(Undo brings it back to save it). {doing.capitalize()} anyway?"
-            )
-
-        def answered(answer: str) -> None:
-            if answer == "discard":
-                then()
-            elif answer == "save":
-                self._save_then(then)
-
-        messages.ask_unsaved(self, text, answered, can_save=here)
-
-    def _save_then(self, then) -> None:
-        path = self.model_path or files.save_file(
-            self, "Save model", self.memory.last_dir(), files.MODELS, ".npz"
-        )
-        if path:
-            self._after_save = then
-            self.save_model(path)
-
-    def _on_controller_model_saved(self, path: str) -> None:
-        self._remember_model(path, f"saved {path}")
-        self.setWindowModified(self.controller.has_unsaved())
-        then, self._after_save = self._after_save, None
-        if then is not None:
-            then()
-
-    def open_design_dialog(self) -> None:
-        if path := files.open_file(self, "Open design", self.memory.last_dir(), files.DESIGNS):
-            self.open_design(path)
-
-    def open_design(self, path: str) -> None:
-        try:
-            spec = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            self.show_error(f"{path} is not a readable JSON design: {exc}")
-            return
-        self.designer.set_spec(spec)
-        self.memory.remember_dir(path)
-
-    def save_design_dialog(self) -> None:
-        path = files.save_file(self, "Save design", self.memory.last_dir(), files.DESIGNS, ".json")
-        if not path:
-            return
-        try:
-            save_spec(self.designer.spec(), path)
-        except (SpecError, OSError) as exc:
-            self.show_error(str(exc))
-        else:
-            self.statusBar().showMessage(f"saved design {path}", 5000)
-
-    # -- models --------------------------------------------------------------------------------
-    def open_model_dialog(self) -> None:
-        if path := files.open_file(self, "Open model", self.memory.last_dir(), files.OPEN_MODELS):
-            self.open_model(path)
-
-    def open_model(self, path: str) -> None:
-        # .npz, or an import (.onnx, .safetensors), once unsaved work is saved or discarded
-        self.when_saved_or_discarded(f"open {Path(path).name}", lambda: self.exchange.open_model(path))
-
-    def _on_controller_model_opened(self, model, settings: TrainSettings | None, path: str) -> None:
-        if settings is not None:
-            self.training.set_settings(settings)
-        if model.dataset.get("name"):
-            self.training.set_data_choice(model.dataset["name"], model.dataset)
-        self._remember_model(path, f"opened {path}")
-
-    def save_model_current(self) -> None:
-        self.save_model(self.model_path) if self.model_path else self.save_model_as()
-
-    def save_model_as(self) -> None:
-        if path := files.save_file(self, "Save model", self.memory.last_dir(), files.MODELS, ".npz"):
-            self.save_model(path)
-
-    def save_model(self, path: str) -> None:
-        self.controller.save_model(path)
-
-    def _remember_model(self, path: str, message: str) -> None:
-        self.model_path = path
-        self.memory.add_recent(path)
-        self._refresh_recent()
-        self.statusBar().showMessage(message, 5000)
-
-    def _refresh_recent(self) -> None:
-        refresh_recent(self.recent_menu, self.memory.recent(), self.open_model)
-
-    # -- datasets and exports --------------------------------------------------------------------
-    def import_idx(self) -> None:
-        if folder := files.folder(self, "Folder with the four IDX files", self.memory.last_dir()):
-            self.training.add_custom_dataset(f"IDX: {Path(folder).name}", f"idx:{folder}")
-
-    def import_csv(self) -> None:
-        if path := files.open_file(self, "Import CSV", self.memory.last_dir(), "CSV tables (*.csv)"):
-            self.training.add_custom_dataset(f"CSV: {Path(path).name}", f"csv:{path}")
-            self._check_dataset()
-
-    def _check_dataset(self) -> None:
-        """Load an imported dataset at once: one that cannot be read leaves the list with a message."""
-        choice = self.training.data_choice()
-        self.controller.load_dataset(
-            choice,
-            lambda data: self.training.show_message(
-                f"{self.training.dataset_label(choice.name)}: {len(data.y_train):,} training samples"
-            ),
-        )
-
-    def export_csv(self) -> None:
-        if path := files.save_file(self, "Export curves", self.memory.last_dir(), "CSV (*.csv)"):
-            self.plot.export_csv(path)
-
-    def export_png(self) -> None:
-        if path := files.save_file(self, "Export plot", self.memory.last_dir(), "PNG image (*.png)"):
-            self.plot.export_png(path)
-
     # -- messages --------------------------------------------------------------------------------
     def show_error(self, message: str) -> None:
         """A non-blocking dialog with the engine's one-line message (also in the status bar)."""
@@ -447,27 +225,6 @@ class MainWindow(QMainWindow):
         self.last_info = message
         messages.open_box(self, message, title, error=False)
         self.statusBar().showMessage(message, 10000)
-
-    def about(self) -> None:
-        messages.about(self)
-
-    def show_getting_started(self) -> None:
-        self.hint.show()
-        pages.HelpPage(self, "Getting started", pages.GETTING_STARTED).show()
-
-    def show_shortcuts(self) -> None:
-        actions = [a for a in (getattr(self, name, None) for name in ACTIONS) if isinstance(a, QAction)] + [
-            self.designer.undo_action,
-            self.designer.redo_action,
-        ]
-        actions += self.designer.edit_actions()
-        pages.HelpPage(self, "Keyboard shortcuts", pages.shortcuts_html(actions)).show()
-
-    def show_backprop(self) -> None:
-        pages.HelpPage(self, "How backpropagation is computed here", pages.BACKPROP).show()
-
-    def clear_earlier_runs(self) -> None:
-        self.plot.clear_earlier()
 
     # -- persistence -------------------------------------------------------------------------------
     def _restore(self) -> None:
@@ -482,26 +239,3 @@ class MainWindow(QMainWindow):
         if data_name := self.memory.data_name():
             self.training.set_data_choice(data_name)
         self.controller.forget(str(self.designer.spec().get("name") or "untitled"))
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
-        if not self._may_close and self.controller.has_unsaved():
-            self._in_close = True
-            self.when_saved_or_discarded("quit", self._close_now)  # may answer at once (Discard)
-            self._in_close = False
-            if not self._may_close:
-                event.ignore()
-                return
-        self.memory.save_layout(self)
-        self.memory.save_choices(self.designer.spec(), self.training.data_choice().name)
-        self.controller.shutdown()
-        super().closeEvent(event)
-
-    def close_discarding(self) -> None:
-        """Close without asking about unsaved weights (scripts, tests)."""
-        self._may_close = True
-        self.close()
-
-    def _close_now(self) -> None:
-        self._may_close = True
-        if not self._in_close:  # answered later (the box, a save): close now
-            self.close()
