@@ -421,6 +421,8 @@ class TrainingPanel(QWidget):
     def show_result(self, result) -> None:
         """How a run ended (a netcore.train.TrainResult), in the status line and the progress bar."""
         self.show_message(result.message)
+        if result.status == "finished":  # batch reports are throttled: the last may not have come
+            self.progress.setValue(self.progress.maximum())
         self.progress.setFormat(result.message)
 
     def show_design_validity(self, valid: bool, message: str, idle: bool) -> None:
