@@ -256,8 +256,8 @@ LOSS_VARIANTS = {
 }
 
 
-@pytest.mark.parametrize("variant", sorted(LOSS_VARIANTS))
-def test_every_loss_exports_its_scores_and_probabilities(variant, tmp_path):
+def loss_variant_model(variant: str) -> SavedModel:
+    """A small 5-6-k network with the loss of ``LOSS_VARIANTS[variant]``, randomised weights."""
     loss, k, extra = LOSS_VARIANTS[variant]
     spec = {
         "name": variant,
@@ -267,6 +267,13 @@ def test_every_loss_exports_its_scores_and_probabilities(variant, tmp_path):
         "layers": [{"type": "dense", "units": 6, "activation": "tanh"}, {"type": "dense", "units": k}],
     }
     model = randomised(SavedModel(Network(spec, seed=4)))
+    return model
+
+
+@pytest.mark.parametrize("variant", sorted(LOSS_VARIANTS))
+def test_every_loss_exports_its_scores_and_probabilities(variant, tmp_path):
+    loss, k, extra = LOSS_VARIANTS[variant]
+    model = loss_variant_model(variant)
     export_model(model, "onnx", tmp_path / "m.onnx")
     check_onnx_parity(model, tmp_path / "m.onnx")
     names = [o.name for o in onnx.load(tmp_path / "m.onnx").graph.output]

@@ -30,6 +30,7 @@ from tests.netcore.test_interop import (
     csv_model,
     inputs,
     load_case,
+    loss_variant_model,
     randomised,
 )
 
@@ -315,14 +316,7 @@ def test_train_py_on_a_generated_dataset_with_batchnorm_and_dropout(torch, tmp_p
 def test_train_py_loss_and_predictions_are_netcores(torch, variant, tmp_path):
     """train.py's loss on a batch equals netcore's loss, and its predicted classes netcore's."""
     loss, k, extra = LOSS_VARIANTS[variant]
-    spec = {
-        "name": variant,
-        "input_shape": [5],
-        "loss": loss,
-        **extra,
-        "layers": [{"type": "dense", "units": 6, "activation": "tanh"}, {"type": "dense", "units": k}],
-    }
-    model = randomised(SavedModel(Network(spec, seed=4)))
+    model = loss_variant_model(variant)
     export_model(model, "torch", tmp_path / "t")
     script = load_script(tmp_path / "t", f"train_{variant}")
     rng = np.random.default_rng(0)
