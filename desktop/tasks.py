@@ -40,10 +40,15 @@ class Threads(QObject):
         return thread
 
     def retire(self, thread: QThread) -> None:
-        """Forget a finished thread; Qt deletes it and its worker."""
-        worker = self._running.pop(thread, None)
-        if worker is not None:
-            worker.deleteLater()
+        """Forget a finished thread and its worker.
+
+        ``finished`` is emitted from the thread just before it ends, and the ending thread itself
+        deletes objects with a pending ``deleteLater``: so wait for it to end (microseconds), then
+        let Python, which owns the worker, delete it here; a ``deleteLater`` on the worker as well
+        raced that deletion and crashed the process about once in 30 runs.
+        """
+        thread.wait()
+        self._running.pop(thread, None)
         thread.deleteLater()
 
     def run_task(
