@@ -15,6 +15,12 @@ from netcore.network import Network  # noqa: E402
 from netcore.train import Trainer, TrainSettings  # noqa: E402
 
 BAR_SPEC = {"input_shape": [784], "layers": [{"type": "dense", "units": 10}], "loss": "softmax_cross_entropy"}
+# Image input for the designer tests: a dense layer can only come after the flatten.
+IMAGE_NET = {
+    "input_shape": [1, 8, 8],
+    "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}],
+    "loss": "softmax_cross_entropy",
+}
 
 
 def bar_images(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

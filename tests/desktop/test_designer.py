@@ -24,13 +24,9 @@ from desktop.design import (  # noqa: E402
 )
 from desktop.widgets.designer import DesignerPanel  # noqa: E402
 from netcore.spec import check_spec  # noqa: E402
+from tests.desktop.conftest import IMAGE_NET  # noqa: E402
 
 XOR = json.loads((TEMPLATES_DIR / "xor.json").read_text(encoding="utf-8"))
-IMAGE_NET = {
-    "input_shape": [1, 8, 8],
-    "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}],
-    "loss": "softmax_cross_entropy",
-}
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QMenu  # noqa: E402
 
 from desktop.design import TEMPLATES_DIR  # noqa: E402
 from desktop.widgets.designer import DesignerPanel  # noqa: E402
+from tests.desktop.conftest import IMAGE_NET  # noqa: E402
 
 # The offscreen platform cannot raise a popup menu or let it grab the keyboard; it says so.
 pytestmark = pytest.mark.qt_log_ignore("does not support raise", "does not support grabbing the keyboard")
@@ -37,12 +38,6 @@ MLP = {
         {"type": "dense", "units": 1, "activation": "sigmoid"},
     ],
     "loss": "mse",
-}
-# Image input: a dense layer can only come after the flatten.
-IMAGE_NET = {
-    "input_shape": [1, 8, 8],
-    "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}],
-    "loss": "softmax_cross_entropy",
 }
 
 
