@@ -2,9 +2,12 @@
 
 The window and the widgets ask the controller to act (methods) and listen to its signals; they
 never start threads, load data or run a network for more than reading one digit. Every thread
-starts through ``self.threads`` (desktop/tasks.py); a new background job is a method here that
-calls ``run_task`` with an engine function and a callback (see ``evaluate_handwriting``).
-All signals are emitted on the UI thread.
+starts through ``self.threads`` (desktop/tasks.py). Here: the session and the model's identity,
+loading data, training and design changes; the one-off jobs are mixed in from their own
+modules: ``ReadingJobs`` (desktop/reading_jobs.py: the pad, my handwriting, a picture, the test
+set) and ``ModelJobs`` (desktop/model_jobs.py: save, export, open). A new background job is a
+method that calls ``run_task`` with an engine function and a callback (see
+``ReadingJobs.evaluate_handwriting``). All signals are emitted on the UI thread.
 """
 
 from __future__ import annotations
@@ -17,33 +20,22 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from desktop.pictures import picture_work
+from desktop.model_jobs import ModelJobs
+from desktop.reading_jobs import ReadingJobs
 from desktop.state import DataChoice, Kept, KeptModels, ModelIdentity, Session, copy_network, design_key
 from desktop.tasks import Threads
 from desktop.worker import TaskWorker, TrainingWorker
-from netcore import interop
 from netcore.data.dataset import Dataset
 from netcore.data.folder import LoadCancelled
-from netcore.data.handwriting import MNIST_WITH_HANDWRITING, load_samples, with_handwriting
-from netcore.digits import digit_input_problem, pick_digit
-from netcore.evaluation import evaluate
-from netcore.experiment import (
-    DataSource,
-    evaluate_on_test,
-    fine_tune_settings,
-    make_trainer,
-    parse_history,
-    parse_settings,
-    saved_model,
-)
+from netcore.data.handwriting import MNIST_WITH_HANDWRITING, with_handwriting
+from netcore.experiment import DataSource, make_trainer, parse_history
 from netcore.network import Network
-from netcore.serialization import ModelFileError, SavedModel, load_model, save_model
 from netcore.train import EpochStats, Trainer, TrainingControl, TrainResult, TrainSettings
 
 __all__ = ["Controller", "DataChoice", "copy_network"]
 
 
-class Controller(QObject):
+class Controller(ReadingJobs, ModelJobs, QObject):
     state_changed = Signal(str)  # idle | loading | training | paused
     task_progressed = Signal(int, int, str)  # done, total, label
     batch_finished = Signal(object)  # BatchStats
@@ -128,6 +120,12 @@ class Controller(QObject):
     # -- data -----------------------------------------------------------------------------
     def dataset(self, choice: DataChoice) -> Dataset | None:
         return self._datasets.get(choice.key())
+
+    def preview_folder(self, path: str, options: dict, then: Callable, failed: Callable[[str], None]) -> None:
+        """``then(Preview)``: a few pictures per class of the folder ``path``, decoded off the UI thread."""
+        from netcore.data.folder_preview import preview_folder
+
+        self.run_task(lambda progress, should_stop: preview_folder(path, **options), then, failed)
 
     def load_dataset(self, choice: DataChoice, then: Callable[[Dataset], None]) -> None:
         """Load (and if needed download) a dataset off the UI thread, then call ``then``."""
@@ -359,248 +357,11 @@ class Controller(QObject):
         finally:
             self._replacing_design = False
 
-    # -- the digit pad and my handwriting ------------------------------------------------------
+    # -- what the pad reads with -----------------------------------------------------------------
     def _publish(self, network: Network, name: str) -> None:
         self.display_network = network
         self.network_name = name
         self.network_changed.emit(network, name)
-
-    def digit_network(self) -> Network | None:
-        """The network that reads digits (trained or shown); None after an error saying why."""
-        network = self.session.network or self.display_network
-        problem = "there is no network yet" if network is None else digit_input_problem(network)
-        if problem:
-            self.error.emit(f"cannot use my handwriting: {problem}")
-            return None
-        return network
-
-    def fine_tune(self, settings: TrainSettings) -> None:
-        """One epoch of the fine-tune recipe on MNIST plus my handwriting (the shipped reader: a copy)."""
-        network = None if self.busy else self.digit_network()
-        if network is None:
-            return
-        if network is not self.session.network:
-            self.session.start(copy_network(network))
-            self._trainer = None
-            self._set_identity(
-                trained=True, dirty=False, path=None, name=f"{self.network_name}, fine-tuned", epochs=0
-            )
-        self._replace_design(network.spec)
-        recipe = fine_tune_settings(settings)
-        self.start_training(network.spec, recipe, DataChoice(MNIST_WITH_HANDWRITING), epochs=recipe.epochs)
-
-    def evaluate_handwriting(self, then: Callable[[int, dict], None]) -> None:
-        """Figures of the digit network on every saved handwriting sample: ``then(count, figures)``."""
-        network = self.digit_network()
-        if network is None:
-            return
-        network = copy_network(network)
-
-        def work(progress, should_stop):
-            x, y = load_samples()
-            if len(x) == 0:
-                raise ValueError(
-                    "there are no saved handwriting samples yet: draw digits and use 'Save to my handwriting'"
-                )
-            return len(x), evaluate(network, x.reshape((len(x),) + network.input_shape), y)
-
-        self.run_task(work, lambda result: then(*result))
-
-    def pick_test_digit(
-        self, wrong: bool, then: Callable[[dict], None], failed: Callable[[str], None]
-    ) -> None:
-        """An MNIST test digit (one the pad's network misreads if ``wrong``), loaded off the UI thread.
-
-        ``then`` gets {"image": (28, 28), "label", "index", "predicted"}; ``failed`` one line.
-        """
-        network = self.display_network
-        if wrong and (network is None or digit_input_problem(network)):
-            failed("a test digit the model gets wrong needs a model that reads digits")
-            return
-        network = copy_network(network) if wrong else None
-        cached, data_dir = self.dataset(DataChoice("mnist")), self.data_dir
-        seed = int(np.random.default_rng().integers(2**31))
-
-        def work(progress, should_stop):
-            from netcore.data.mnist import load_mnist
-
-            data = cached or load_mnist(data_dir, download=False)
-            index, predicted = pick_digit(data.x_test, data.y_test, np.random.default_rng(seed), network)
-            return data, {
-                "image": data.x_test[index].reshape(28, 28),
-                "label": int(data.y_test[index]),
-                "index": index,
-                "predicted": predicted,
-            }
-
-        def picked(result) -> None:
-            data, digit = result
-            if self.data_dir == data_dir:
-                self._datasets.setdefault(DataChoice("mnist").key(), data)
-            then(digit)
-
-        self.run_task(work, picked, failed)
-
-    # -- pictures: image folders and any image file (issue 17) -----------------------------------
-    def preview_folder(self, path: str, options: dict, then: Callable, failed: Callable[[str], None]) -> None:
-        """``then(Preview)``: a few pictures per class of the folder ``path``, decoded off the UI thread."""
-        from netcore.data.folder_preview import preview_folder
-
-        self.run_task(lambda progress, should_stop: preview_folder(path, **options), then, failed)
-
-    def classify_picture(
-        self, path: str, then: Callable[[tuple], None], failed: Callable[[str], None]
-    ) -> None:
-        """Read the image file ``path`` with the pad's network off the UI thread (desktop/pictures.py).
-
-        ``then((kind, reading, how, model name))``: kind "picture" with an ImageReading for a picture
-        model; "digit" with ink (S, S) 0..1 for the pad of a digit model; else ``failed(one line)``.
-        """
-        network, name = self.display_network, self.network_name
-        if network is None:
-            failed("there is no model to read the picture with yet: train one or open a model")
-            return
-        mine = self.session.network  # the pad reads with it or its copy: its recipe and class names
-        same = mine is not None and design_key(mine.spec) == design_key(network.spec)
-        source = self.session.source if same else DataSource()
-        try:
-            work = picture_work(copy_network(network), source, path)
-        except ValueError as exc:
-            failed(f"cannot classify a picture with {name}: {exc}")
-            return
-        self.run_task(lambda progress, should_stop: (*work(), name), then, failed)
-
-    # -- models -----------------------------------------------------------------------------
-    def evaluate_test(self, then: Callable[[dict], None]) -> None:
-        """Test figures of the current network, off the UI thread.
-
-        After a fine-tune: ``accuracy`` on MNIST's test set and ``handwriting_accuracy`` on the
-        held-out own samples (``handwriting_count`` of them).
-        """
-        network, choice = self.session.network, self.session.data_choice
-        data = self.dataset(choice)
-        if network is None or data is None or self.busy:
-            return
-        mnist = self.dataset(DataChoice("mnist")) if choice.name == MNIST_WITH_HANDWRITING else None
-        network = copy_network(network)  # the pad may read with the original meanwhile
-
-        def work(progress, should_stop):
-            if mnist is None:
-                return evaluate_on_test(network, data)
-            figures = dict(evaluate_on_test(network, mnist), handwriting_count=len(data.y_test))
-            if len(data.y_test):
-                figures["handwriting_accuracy"] = evaluate_on_test(network, data)["accuracy"]
-            return figures
-
-        self.run_task(work, then)
-
-    def save_model(self, path: str) -> None:
-        if self.session.network is None or self.busy:
-            again = " (Undo the design change to get the trained one back)" if self.kept.unsaved() else ""
-            self.error.emit(f"there is no trained network to save yet: press Train first{again}")
-            return
-        session = self.session
-        model = saved_model(session, session.source, extra=session.model_extra())
-        network = session.network
-
-        def saved(_) -> None:
-            if self.session.network is network:
-                self._set_identity(path=str(path), name=Path(path).name, dirty=False)
-            self.model_saved.emit(str(path))
-
-        self.run_task(lambda progress, should_stop: save_model(model, path), saved)
-
-    def export_model(
-        self,
-        format: str,
-        path: str,
-        data: str | None,
-        then: Callable[[list[Path]], None],
-        failed: Callable[[str], None] | None = None,
-    ) -> None:
-        """Write the session's model as "onnx", "torch" or "numpy" (netcore.interop) off the UI thread.
-
-        A copy is exported, so training may start meanwhile; ``then`` gets the files written,
-        ``failed`` (default: the error signal) one line. ``data`` is train.py's "csv:FILE" or "idx:DIR".
-        """
-        failed = failed or self.error.emit
-        session = self.session
-        if session.network is None:
-            failed("there is no model to export yet: train the design or open a model")
-            return
-        if self.busy:
-            failed("wait until the current work has finished, then export")
-            return
-        model = saved_model(session, session.source, extra=session.model_extra())
-        model = replace(model, network=copy_network(session.network))
-        label = interop.EXPORT_TARGETS[format].label.split(" (")[0]
-
-        def work(progress, should_stop):
-            progress(0, 0, f"exporting {label}…")
-            written = interop.export_model(model, format, path, data=data)
-            progress(1, 1, f"exported {label}")
-            return written
-
-        self.run_task(work, then, failed)
-
-    def open_model(self, path: str, name: str | None = None, arch: str | None = None) -> None:
-        """Load and check a model off the UI thread; only a model that is whole replaces the session.
-
-        .onnx and .safetensors files are imported (netcore.interop); weights that do not say
-        which design they belong to emit ``design_needed``: open again with ``arch`` (a spec JSON).
-        """
-        if self.busy:
-            return
-
-        def work(progress, should_stop):
-            try:
-                if Path(path).suffix.lower() in interop.IMPORT_SUFFIXES:
-                    progress(0, 0, f"importing {Path(path).name}…")
-                    model = interop.import_model(path, arch=arch)
-                    progress(1, 1, f"imported {Path(path).name}")
-                else:
-                    model = load_model(path)
-            except interop.NeedsDesign as exc:
-                return exc, None
-            except (ModelFileError, interop.InteropError):
-                raise  # its message names the file already
-            except (TypeError, ValueError, KeyError, AttributeError) as exc:
-                raise ValueError(f"cannot open {Path(path).name}: {exc}") from None
-            try:
-                parse_history(model.history)
-                settings = parse_settings(model.settings)
-                if not isinstance(model.dataset, dict) or not isinstance(model.dataset.get("name", ""), str):
-                    raise ValueError("dataset must be a record with a name")
-            except ValueError as exc:
-                raise ValueError(f"cannot open {Path(path).name}: {exc}") from None
-            return model, settings
-
-        def opened(result: tuple[SavedModel | interop.NeedsDesign, TrainSettings | None]) -> None:
-            model, settings = result
-            if isinstance(model, interop.NeedsDesign):
-                self.design_needed.emit(str(path), str(model))
-                return
-            self._replace_design(model.network.spec)
-            self.session.start(model.network, model.history)
-            self.session.source = DataSource.of_model(model)
-            if settings is not None:
-                self.session.settings = settings
-            self._trainer = None
-            self.kept.clear()
-            self._set_identity(
-                trained=True, dirty=False, path=str(path), name=Path(path).name, epochs=len(model.history)
-            )
-            self._publish(model.network, name or Path(path).name)
-            self.model_opened.emit(model, settings, str(path))
-            self.history_replaced.emit(list(model.history))
-
-        self.run_task(work, opened)
-
-    def open_reader(self, path: str, name: str) -> None:
-        """Load a model only for the drawing pad to read with (the shipped default model)."""
-        self.run_task(
-            lambda progress, should_stop: load_model(path), lambda model: self._publish(model.network, name)
-        )
 
 
 def _static_settings(settings: TrainSettings) -> tuple:
