@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import shiboken6
 from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QWidget
 
 from desktop.state import DataChoice
 from desktop.widgets.inside.confusion import MAX_GALLERY
@@ -189,6 +190,12 @@ class Inspection(QObject):
         self._pump()
 
     def _pump(self) -> None:
+        host = self.parent()
+        if isinstance(host, QWidget) and not host.isVisible():  # the window has closed: start nothing
+            self._waiting.clear()  # (a task started now would outlive the controller's shutdown)
+            return
+        for kind in [k for k in self._waiting if k in self.visible and not self.visible[k]]:
+            del self._waiting[kind]  # its view was closed while the request waited
         if self._running is not None or not self._waiting:
             return
         now = time.monotonic()

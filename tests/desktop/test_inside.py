@@ -219,3 +219,15 @@ def test_the_live_map_comes_with_its_picture_and_slows_down_when_its_repaints_ar
     inspection._timer.stop()
     inspection._pump()
     assert inspection._timer.remainingTime() <= 1100 * INTERVAL["decision"] + 5  # a coarse timer: +-5 %
+
+
+def test_a_closed_window_starts_no_inspection_task(qtbot, window):
+    window._load_template("xor")
+    view = open_view(window, "decision")
+    train(qtbot, window, 50)
+    qtbot.waitUntil(lambda: view.grid is not None and window.inspection._running is None, timeout=5000)
+    qtbot.waitUntil(lambda: window.controller.threads.count() == 0, timeout=5000)
+    window.close_discarding()
+    window.inspection._waiting["decision"] = window.inspection._job_decision  # as a late callback would
+    window.inspection._pump()
+    assert window.controller.threads.count() == 0 and not window.inspection._waiting
