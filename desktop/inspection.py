@@ -43,6 +43,9 @@ LIVE_PER_SECOND = 5.0  # mid-epoch weight copies for the decision map
 INTERVAL = {"decision": 1 / LIVE_PER_SECOND, "activations": 0.03, "confusion": 1.0}
 LIVE_CONFUSION = 2000  # test samples the matrix covers while training (all of them otherwise)
 CONFUSION_DUTY = 0.1  # the confusion matrix takes at most this share of wall time while training
+# Batches of the confusion matrix's forward passes: 1024 (the engine's default) gives a CNN's
+# im2col buffers of 80-160 MB, which sweep the 32 MB cache the training worker shares.
+CONFUSION_BATCH = 128
 UI_SHARE = 0.05  # a live decision map's show + repaint take at most this share of the UI thread
 
 
@@ -313,7 +316,7 @@ class Inspection(QObject):
 
         def work():
             net = replica.sync(spec, dtype, weights)
-            return confusion(net, data.x_test[:n], data.y_test[:n]), data
+            return confusion(net, data.x_test[:n], data.y_test[:n], batch_size=CONFUSION_BATCH), data
 
         def done(answer) -> None:
             self._confusion = answer
