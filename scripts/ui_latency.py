@@ -148,6 +148,10 @@ def window_run(app, args):
         "p99_gap_ms": float(np.percentile(gaps, 99)),
         "median_gap_ms": float(np.median(gaps)),
         "p99_stall_ms": float(np.percentile(stall, 99)),
+        # the three longest gaps: (seconds after the first tick, ms), to find what stalled
+        "worst_gaps": [
+            (round(cpu[i][0] - cpu[0][0], 2), round(gaps[i], 1)) for i in np.argsort(gaps)[-3:][::-1]
+        ],
         "samples_per_second": rate(samples),
         # the share of one core the UI thread used while training (CPU time, robust to neighbours)
         "ui_thread_cpu_share": (cpu[-1][1] - cpu[0][1]) / (cpu[-1][0] - cpu[0][0]) if len(cpu) > 1 else 0.0,
