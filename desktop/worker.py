@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
 import threading
 import time
@@ -34,6 +35,8 @@ def share_one_malloc_arena() -> bool:
     memory back to the system as it goes: NumPy's large temporaries then fault their pages in again
     at every batch (240,000-330,000 minor page faults in 15 s of the MNIST CNN on the worker, 10,000
     on the main thread: ~6 % slower than ``netcore train``). Call it before any thread starts.
+    One arena is shared under one lock, though: small networks (tiny batches, many allocations)
+    with Inside views open looked slower with it, so it is opt-in (NETCORE_ONE_MALLOC_ARENA=1).
     """
     if not sys.platform.startswith("linux"):
         return False
@@ -44,7 +47,8 @@ def share_one_malloc_arena() -> bool:
         return False
 
 
-share_one_malloc_arena()  # the controller imports this module before it starts any thread
+if os.environ.get("NETCORE_ONE_MALLOC_ARENA") == "1":  # imported before the controller starts threads
+    share_one_malloc_arena()
 
 
 def describe_error(exc: BaseException) -> str:

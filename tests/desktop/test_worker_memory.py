@@ -14,6 +14,7 @@ ARENAS = """
 import ctypes, ctypes.util, os, sys, tempfile, threading
 import numpy as np
 if sys.argv[1] == "worker":
+    os.environ["NETCORE_ONE_MALLOC_ARENA"] = "1"
     import desktop.worker  # noqa: F401  (sets the arena limit on import)
 t = threading.Thread(target=lambda: [np.ones(2**20) for _ in range(10)])
 t.start(); t.join()
@@ -27,12 +28,12 @@ print(open(path).read().count("<heap nr=")); os.remove(path)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc arenas")
-def test_threads_share_the_main_malloc_arena_once_the_worker_module_is_imported():
+def test_threads_share_the_main_malloc_arena_when_asked_before_the_worker_module_is_imported():
     def arenas(mode: str) -> int:
         done = subprocess.run(
             [sys.executable, "-c", ARENAS, mode], capture_output=True, text=True, check=True
         )
         return int(done.stdout.strip())
 
-    assert arenas("plain") >= 2  # the thread got an arena of its own
+    assert arenas("plain") >= 2  # the thread got an arena of its own (the default)
     assert arenas("worker") == 1
