@@ -141,8 +141,9 @@ class Inspection(QObject):
         self._update_live()
         self.refresh("decision")
         self.refresh("activations")
-        if not self.controller.busy:
-            self.refresh("confusion")
+        # while training too (the pad follows at most twice a second, and the matrix's duty cycle
+        # bounds it): _forget above drops a matrix the epoch's end asked for while another job ran
+        self.refresh("confusion")
 
     def _forget(self) -> None:
         """Another network: what the views show of the previous one goes (it would mislead)."""
