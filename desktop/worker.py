@@ -33,8 +33,8 @@ def share_one_malloc_arena() -> bool:
 
     A thread other than the main one gets an arena of its own, and glibc gives that arena's freed
     memory back to the system as it goes: NumPy's large temporaries then fault their pages in again
-    at every batch (240,000-330,000 minor page faults in 15 s of the MNIST CNN on the worker, 10,000
-    on the main thread: ~6 % slower than ``netcore train``). Call it before any thread starts.
+    at every batch (200,000-330,000 minor page faults in 12-15 s of the MNIST CNN on the worker,
+    10,000-14,000 on the main thread). Call it before any thread starts.
     One arena is shared under one lock, though: small networks (tiny batches, many allocations)
     with Inside views open looked slower with it, so it is opt-in (NETCORE_ONE_MALLOC_ARENA=1).
     """
