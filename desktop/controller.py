@@ -12,13 +12,14 @@ method that calls ``run_task`` with an engine function and a callback (see
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from desktop.model_jobs import ModelJobs
 from desktop.reading_jobs import ReadingJobs
@@ -33,6 +34,11 @@ from netcore.network import Network
 from netcore.train import EpochStats, Trainer, TrainingControl, TrainResult, TrainSettings
 
 __all__ = ["Controller", "DataChoice", "copy_network"]
+
+# While training, the pad (and the designer's weight colours, the Inside views) follow the newest
+# weights at most this often: each hand-over costs the UI thread a weight copy, a pad reading and
+# repaints (~10 ms with the designer open), and tiny epochs end thousands of times a second.
+PAD_PER_SECOND = 2.0
 
 
 class Controller(ReadingJobs, ModelJobs, QObject):
@@ -75,6 +81,11 @@ class Controller(ReadingJobs, ModelJobs, QObject):
         self.kept = KeptModels()  # trained models set aside by design changes (Undo restores them)
         self._worker: TrainingWorker | None = None
         self._live_rate = 0.0
+        self._pad_weights: tuple[dict[str, np.ndarray], int] | None = None  # newest, not on the pad yet
+        self._pad_shown_at = -1e9  # time.monotonic() of the last hand-over
+        self._pad_timer = QTimer(self)
+        self._pad_timer.setSingleShot(True)
+        self._pad_timer.timeout.connect(self._show_epoch_weights)
 
     # -- read-only views of the session --------------------------------------------------
     network = property(
@@ -233,19 +244,33 @@ class Controller(ReadingJobs, ModelJobs, QObject):
     def _on_worker_epoch_finished(self, epochs: list[EpochStats], weights: dict[str, np.ndarray]) -> None:
         """Epochs ended since the worker's last report (one, unless epochs are tiny: XOR's take
         0.1 ms) and the weights after the last: the history and ``epochs_finished`` get every
-        epoch, ``epoch_finished`` and the pad the latest (at most 20 reports a second)."""
-        network = self.session.network
+        epoch, ``epoch_finished`` the latest (at most 20 reports a second), the pad the newest
+        weights at most PAD_PER_SECOND times a second."""
         self.session.history.extend(stats.to_dict() for stats in epochs)
         self.epochs_finished.emit(epochs)
         self.epoch_finished.emit(epochs[-1])
         self._set_identity(trained=True, dirty=True, epochs=len(self.session.history))
+        self._pad_weights = (weights, epochs[-1].epoch)
+        wait = self._pad_shown_at + 1.0 / PAD_PER_SECOND - time.monotonic()
+        if wait <= 0:
+            self._show_epoch_weights()
+        elif not self._pad_timer.isActive():  # the newest weights then, whatever arrives meanwhile
+            self._pad_timer.start(int(wait * 1000) + 1)
+        if self._worker is not None:
+            self._worker.epochs_delivered()  # the worker may send the next report
+
+    def _show_epoch_weights(self) -> None:
+        """The pad reads with a copy holding the newest epoch's weights (at most PAD_PER_SECOND)."""
+        network, pending, self._pad_weights = self.session.network, self._pad_weights, None
+        if pending is None or network is None or self._thread is None:
+            return  # the run has ended meanwhile: the trained network itself is on the pad
+        weights, epoch = pending
+        self._pad_shown_at = time.monotonic()
         display = self._epoch_copy  # the pad's copy made here; never a model it was handed (the shipped one)
         if display is None or display is network or display.spec != network.spec:
             display = self._epoch_copy = Network(network.spec, seed=0, dtype=network.dtype)
         display.load_state_dict(weights)
-        self._publish(display, f"training: epoch {epochs[-1].epoch}")
-        if self._worker is not None:
-            self._worker.epochs_delivered()  # the worker may send the next report
+        self._publish(display, f"training: epoch {epoch}")
 
     @Slot(object)
     def _on_worker_finished(self, result: TrainResult) -> None:
@@ -254,6 +279,8 @@ class Controller(ReadingJobs, ModelJobs, QObject):
     @Slot()
     def _on_thread_finished(self) -> None:
         thread, self._thread, self._control, self._worker = self._thread, None, None, None
+        self._pad_timer.stop()
+        self._pad_weights, self._pad_shown_at = None, -1e9
         if thread is not None:
             self.threads.retire(thread)
         self._set_state("idle")

@@ -5,7 +5,8 @@ the designer's drawing, and runs netcore.inspect functions through ``Controller.
 Work is serialised (one inspection task at a time) and coalesced: a request replaces the
 one of the same kind still waiting, so a fast run of tiny epochs or a quick drawing never
 queues up work. Each kind has a minimum interval (the decision map at most 5 a second) and
-is only computed while its view is visible. The tasks read a replica of the network owned by
+is only computed while its view is visible; the live decision map also slows down when its
+refreshes cost the UI thread more than ``UI_SHARE`` of its time (a large window, a slow machine). The tasks read a replica of the network owned by
 this module (rebuilt when the design changes, weights loaded from copies), so neither the
 network the worker trains nor the pad's copy is ever touched off the UI thread.
 """
@@ -19,9 +20,11 @@ from typing import Any
 import numpy as np
 import shiboken6
 from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QWidget
 
 from desktop.state import DataChoice
 from desktop.widgets.inside.confusion import MAX_GALLERY
+from desktop.widgets.inside.pictures import class_blend
 from netcore.digits import digit_input_problem
 from netcore.inspect import (
     bounds_around,
@@ -40,6 +43,10 @@ LIVE_PER_SECOND = 5.0  # mid-epoch weight copies for the decision map
 INTERVAL = {"decision": 1 / LIVE_PER_SECOND, "activations": 0.03, "confusion": 1.0}
 LIVE_CONFUSION = 2000  # test samples the matrix covers while training (all of them otherwise)
 CONFUSION_DUTY = 0.1  # the confusion matrix takes at most this share of wall time while training
+# Batches of the confusion matrix's forward passes: 1024 (the engine's default) gives a CNN's
+# im2col buffers of 80-160 MB, which sweep the 32 MB cache the training worker shares.
+CONFUSION_BATCH = 128
+UI_SHARE = 0.05  # a live decision map's show + repaint take at most this share of the UI thread
 
 
 class Replica:
@@ -78,6 +85,7 @@ class Inspection(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._pump)
         self._points_key: tuple | None = None
+        self._bounds: tuple[tuple, tuple] | None = None  # (the data's key, the map's bounds)
         self._confusion = None  # (Confusion, Dataset)
         self._checking = False
         self._health_rows: list[dict] = []  # the history's rows that carry a health record
@@ -133,13 +141,14 @@ class Inspection(QObject):
         self._update_live()
         self.refresh("decision")
         self.refresh("activations")
-        if not self.controller.busy:
-            self.refresh("confusion")
+        # while training too (the pad follows at most twice a second, and the matrix's duty cycle
+        # bounds it): _forget above drops a matrix the epoch's end asked for while another job ran
+        self.refresh("confusion")
 
     def _forget(self) -> None:
         """Another network: what the views show of the previous one goes (it would mislead)."""
         self._waiting.clear()
-        self._confusion, self._points_key = None, None
+        self._confusion, self._points_key, self._bounds = None, None, None
         self._health_rows = [h for h in self.controller.history if h.get("health")]
         self.refresh("health")
         v = self.views
@@ -185,6 +194,12 @@ class Inspection(QObject):
         self._pump()
 
     def _pump(self) -> None:
+        host = self.parent()
+        if isinstance(host, QWidget) and not host.isVisible():  # the window has closed: start nothing
+            self._waiting.clear()  # (a task started now would outlive the controller's shutdown)
+            return
+        for kind in [k for k in self._waiting if k in self.visible and not self.visible[k]]:
+            del self._waiting[kind]  # its view was closed while the request waited
         if self._running is not None or not self._waiting:
             return
         now = time.monotonic()
@@ -193,6 +208,8 @@ class Inspection(QObject):
             gap = INTERVAL[kind]
             if kind == "confusion" and self.controller.busy:
                 gap = max(gap, self._last_cost.get(kind, 0.0) / CONFUSION_DUTY)
+            elif kind == "decision" and self.controller.busy:
+                gap = max(gap, self.views.decision.ui_seconds() / UI_SHARE)
             wait[kind] = self._last_start.get(kind, -1e9) + gap - now
         kind = min(wait, key=wait.get)
         if wait[kind] > 0:
@@ -240,20 +257,24 @@ class Inspection(QObject):
                 "The decision boundary needs a model with two input features (xor, spirals, moons…)."
             )
             return None
-        points = (
-            np.concatenate([data.x_train, data.x_test]) if two_d else np.array([[-1.5, -1.5], [1.5, 1.5]])
-        )
-        bounds = bounds_around(points, 0.08)
-        key = (id(data), bounds)
+        data_key = (id(data), len(data.x_train), len(data.x_test)) if two_d else None
+        if self._bounds is None or self._bounds[0] != data_key:  # once per dataset (100k points: 7 ms)
+            points = (
+                np.concatenate([data.x_train, data.x_test]) if two_d else np.array([[-1.5, -1.5], [1.5, 1.5]])
+            )
+            self._bounds = (data_key, bounds_around(points, 0.08))
+        bounds = self._bounds[1]
+        key = (data_key, bounds)
         if two_d and key != self._points_key:
             self._points_key = key
             view.show_points(data.x_train, data.y_train, data.x_test, data.y_test, data.class_names)
         replica = self.replica
 
-        def work():
-            return decision_grid(replica.sync(spec, dtype, weights), bounds, GRID)
+        def work():  # the class picture too: 4 ms of NumPy the UI thread need not do
+            grid = decision_grid(replica.sync(spec, dtype, weights), bounds, GRID)
+            return grid, class_blend(grid.probabilities)
 
-        return work, view.show_grid
+        return work, lambda answer: view.show_grid(*answer)
 
     # -- activations -----------------------------------------------------------------------------
     def _job_activations(self):
@@ -296,7 +317,7 @@ class Inspection(QObject):
 
         def work():
             net = replica.sync(spec, dtype, weights)
-            return confusion(net, data.x_test[:n], data.y_test[:n]), data
+            return confusion(net, data.x_test[:n], data.y_test[:n], batch_size=CONFUSION_BATCH), data
 
         def done(answer) -> None:
             self._confusion = answer

@@ -48,6 +48,9 @@ def main() -> int:
         "--compare-cli", action="store_true", help="also train headless and compare samples/s"
     )
     parser.add_argument("--rounds", type=int, default=1, help="window/headless pairs with --compare-cli")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="cProfile the UI thread while training; stats to FILE (pstats)"
+    )
     args = parser.parse_args()
 
     from PySide6.QtWidgets import QApplication
@@ -111,6 +114,12 @@ def window_run(app, args):
     timer.setInterval(10)
     timer.timeout.connect(tick)
     timer.start()
+    profiler = None
+    if args.profile:  # the UI thread only: cProfile hooks the thread that enables it
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     window.train()
 
     def finish() -> None:
@@ -121,6 +130,9 @@ def window_run(app, args):
     QTimer.singleShot(int(args.seconds * 1000), finish)
     app.exec()
     timer.stop()
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     controller = window.controller
     session = controller.session
     data = controller.dataset(session.data_choice)
@@ -136,6 +148,10 @@ def window_run(app, args):
         "p99_gap_ms": float(np.percentile(gaps, 99)),
         "median_gap_ms": float(np.median(gaps)),
         "p99_stall_ms": float(np.percentile(stall, 99)),
+        # the three longest gaps: (seconds after the first tick, ms), to find what stalled
+        "worst_gaps": [
+            (round(cpu[i][0] - cpu[0][0], 2), round(gaps[i], 1)) for i in np.argsort(gaps)[-3:][::-1]
+        ],
         "samples_per_second": rate(samples),
         # the share of one core the UI thread used while training (CPU time, robust to neighbours)
         "ui_thread_cpu_share": (cpu[-1][1] - cpu[0][1]) / (cpu[-1][0] - cpu[0][0]) if len(cpu) > 1 else 0.0,

@@ -9,7 +9,9 @@ on XOR, 1500 epochs"), until ``clear_earlier`` (the button above the plot) remov
 Axes are the expensive part of a pyqtgraph repaint (tick text), and they are
 redrawn whenever a view range changes; so the ranges do not follow every point:
 x spans the planned run, and the loss axis moves only when the data leave it or
-shrink well inside it.
+shrink well inside it. A redraw hands pyqtgraph only the curves that changed, each thinned
+to at most ``MAX_LINE_POINTS`` (lines) or ``MAX_MARKERS`` (epoch markers: a run of tiny
+epochs has tens of thousands); the timer runs only while something waits to be drawn.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from netcore.train import BatchStats, EpochStats
 
 REFRESH_HZ = 20
+MAX_LINE_POINTS = 2000  # points handed to a line per redraw (an even subset; the plot is ~1000 px wide)
+MAX_MARKERS = 300  # epoch markers drawn per series (every k-th epoch, k a power of two, and the last)
 SMOOTHING = 0.9  # EMA weight of the past per SMOOTHING_SPAN of an epoch (however many batches arrived)
 SMOOTHING_SPAN = 0.02
 KEPT_RUNS = 3
@@ -34,12 +38,13 @@ EARLIER_COLOURS = ((120, 120, 120), (170, 120, 200), (90, 160, 140))  # one grey
 
 
 class Series:
-    """A growing (x, y) series in numpy arrays, doubled when full."""
+    """A growing (x, y) series in numpy arrays, doubled when full; ``high`` is the largest y."""
 
     def __init__(self) -> None:
         self.x = np.empty(1024)
         self.y = np.empty(1024)
         self.n = 0
+        self.high = -np.inf
 
     def append(self, x: float, y: float) -> None:
         if self.n == len(self.x):
@@ -47,9 +52,38 @@ class Series:
             self.y = np.resize(self.y, 2 * self.n)
         self.x[self.n], self.y[self.n] = x, y
         self.n += 1
+        if y > self.high:
+            self.high = y
+
+    def extend(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Append the points (x[i], y[i]) (x, y: (M,))."""
+        m = len(x)
+        if not m:
+            return
+        if self.n + m > len(self.x):
+            size = max(2 * len(self.x), self.n + m)
+            self.x, self.y = np.resize(self.x, size), np.resize(self.y, size)
+        self.x[self.n : self.n + m], self.y[self.n : self.n + m] = x, y
+        self.n += m
+        self.high = max(self.high, float(np.max(y)))
 
     def data(self) -> tuple[np.ndarray, np.ndarray]:
         return self.x[: self.n], self.y[: self.n]
+
+    def thinned(self, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        """At most ``limit`` + 1 points: every k-th (k the smallest power of two that fits) and
+        the last. k only grows, so the points kept stay the same as the series grows (no flicker)."""
+        x, y = self.data()
+        if self.n <= limit:
+            return x, y
+        step = 1 << int(np.ceil(np.log2(self.n / limit)))
+        keep = np.arange(0, self.n, step)
+        if keep[-1] != self.n - 1:
+            keep = np.append(keep, self.n - 1)
+        return x[keep], y[keep]
+
+
+EPOCH_SERIES = (("loss", "loss"), ("accuracy", "acc"), ("val_loss", "val_loss"), ("val_accuracy", "val_acc"))
 
 
 class LivePlot(QWidget):
@@ -87,13 +121,13 @@ class LivePlot(QWidget):
         self._previous: list[pg.PlotDataItem] = []
         self._runs: list[str] = []  # the labels of the earlier runs shown, oldest first
         self.run_label = ""  # what the current curves are: "<design> on <dataset>"
+        self._changed: set[str] = set()  # series with points not drawn yet
         self._make_curves()
         self._show_earlier()
-        self._dirty = False
-        self.timer = QTimer(self)
+        self.timer = QTimer(self)  # single shot: started by new points, so an idle plot never wakes
+        self.timer.setSingleShot(True)
         self.timer.setInterval(int(1000 / REFRESH_HZ))
         self.timer.timeout.connect(self._refresh)
-        self.timer.start()
         self.redraws = 0  # how many times curves were redrawn (tests check the rate bound)
 
     def _make_curves(self) -> None:
@@ -130,9 +164,7 @@ class LivePlot(QWidget):
         self.loss_plot.setXRange(0, first_epoch + planned_epochs, padding=0.02)
 
     def _fit_loss_axis(self) -> None:
-        highest = max(
-            (float(np.max(s.data()[1])) for k, s in self.series.items() if "loss" in k and s.n), default=0.0
-        )
+        highest = max((s.high for k, s in self.series.items() if "loss" in k and s.n), default=0.0)
         if not np.isfinite(highest) or highest <= 0:
             return
         if highest > self._loss_top or highest < self._loss_top / 3:
@@ -150,9 +182,16 @@ class LivePlot(QWidget):
         step = x - self._last_x if self._last_x is not None else 0.0
         self._last_x = x
         self.series["batch_loss"].append(x, self._smooth("loss", stats.loss, step))
+        self._mark("batch_loss")
         if stats.accuracy is not None:
             self.series["batch_acc"].append(x, self._smooth("acc", stats.accuracy, step))
-        self._dirty = True
+            self._mark("batch_acc")
+
+    def _mark(self, *keys: str) -> None:
+        """These series have new points: draw them at the next redraw (at most REFRESH_HZ a second)."""
+        self._changed.update(keys)
+        if not self.timer.isActive():
+            self.timer.start()
 
     def _smooth(self, key: str, value: float, step: float) -> float:
         """An EMA in epochs, not in points: batches arrive throttled (fewer on a busy machine),
@@ -163,23 +202,27 @@ class LivePlot(QWidget):
         return self._ema[key]
 
     def add_epochs(self, epochs: list[EpochStats]) -> None:
-        """Several epochs at once (tiny epochs arrive in groups)."""
-        for stats in epochs:
-            self.add_epoch(stats)
+        """Several epochs at once (tiny epochs arrive in groups of hundreds): appended as arrays."""
+        if len(epochs) < 8:
+            for stats in epochs:
+                self.add_epoch(stats)
+            return
+        x = np.array([s.epoch - 1 + (s.fraction or 1.0) for s in epochs], dtype=float)
+        for attr, name in EPOCH_SERIES:
+            y = np.array([np.nan if (v := getattr(s, attr)) is None else v for s in epochs], dtype=float)
+            keep = np.isfinite(y)
+            if keep.any():
+                self.series[name].extend(x[keep], y[keep])
+                self._mark(name)
 
     def add_epoch(self, stats: EpochStats | dict) -> None:
         row = stats.to_dict() if isinstance(stats, EpochStats) else stats
         x = float(row["epoch"]) - 1 + float(row.get("fraction") or 1.0)  # a stopped epoch: where it stopped
-        for key, name in (
-            ("loss", "loss"),
-            ("accuracy", "acc"),
-            ("val_loss", "val_loss"),
-            ("val_accuracy", "val_acc"),
-        ):
+        for key, name in EPOCH_SERIES:
             value = row.get(key)
             if value is not None and np.isfinite(value):
                 self.series[name].append(x, value)
-        self._dirty = True
+                self._mark(name)
 
     def set_history(self, history: list[dict], keep_earlier: bool = False, label: str = "") -> None:
         """Show a saved model's per-epoch history (no batch curves); earlier runs go unless kept."""
@@ -260,16 +303,17 @@ class LivePlot(QWidget):
             self.series[key] = Series()
         self._ema = {"loss": None, "acc": None}
         self._last_x = None
-        self._dirty = True
+        self._changed = set(self.series)
         self._refresh()
 
     def _refresh(self) -> None:
-        if not self._dirty:
+        if not self._changed:
             return
-        self._dirty = False
+        changed, self._changed = self._changed, set()
         self.redraws += 1
-        for key, curve in self.curves.items():
-            curve.setData(*self.series[key].data())
+        for key in changed:
+            limit = MAX_LINE_POINTS if key.startswith("batch") else MAX_MARKERS
+            self.curves[key].setData(*self.series[key].thinned(limit))
         self._fit_loss_axis()
 
     # -- export --------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def test_the_pad_never_reads_with_the_network_being_trained(qtbot, controller):
     assert len(controller.history) == 6
     during = [net for net in seen[:-1] if net is not seen[-1]]
     assert during and all(net is not controller.network for net in during)
-    np.testing.assert_array_equal(seen[-2].flat_params, controller.network.flat_params)
+    assert seen[-1] is controller.network  # the run's end: the trained weights themselves
 
 
 def test_batch_signals_are_throttled(qtbot, controller):
@@ -242,3 +242,35 @@ def test_one_train_click_builds_the_network_once_and_checks_the_fit_once(qtbot, 
     with qtbot.waitSignal(controller.training_finished, timeout=60000):
         controller.start_training(MOONS_SPEC, settings, DataChoice("moons", {"n": 100}))
     assert len(checked) == 1 and built == []  # the same run continues
+
+
+def test_the_pad_follows_tiny_epochs_at_a_bounded_rate_with_the_newest_weights(qtbot, controller):
+    """Epoch reports arriving faster than PAD_PER_SECOND are coalesced: the pad gets the newest."""
+    from desktop.controller import PAD_PER_SECOND
+    from netcore.network import Network
+    from netcore.train import EpochStats
+
+    network = Network(MOONS_SPEC, seed=0)
+    controller.session.start(network)
+    controller._thread = object()  # a run is going on (only its presence is read)
+    shown = []
+    controller.network_changed.connect(lambda net, name: shown.append((name, net.state_dict()["0.W"].copy())))
+
+    def report(epoch: int) -> dict:
+        weights = {k: v + epoch for k, v in network.state_dict().items()}
+        controller._on_worker_epoch_finished([EpochStats(epoch, 0.5, 0.8, None, None, 0.0, 0.1)], weights)
+        return weights
+
+    report(1)
+    assert [name for name, _ in shown] == ["training: epoch 1"]  # the first at once
+    report(2)
+    newest = report(3)
+    assert len(shown) == 1 and len(controller.history) == 3  # the history has every epoch
+    qtbot.waitUntil(lambda: len(shown) == 2, timeout=int(3000 / PAD_PER_SECOND))
+    name, weights = shown[-1]
+    assert name == "training: epoch 3" and np.array_equal(weights, newest["0.W"])
+    report(4)
+    controller._thread = None
+    controller._on_thread_finished()  # the run ended: the trained network itself, nothing stale later
+    qtbot.wait(int(1500 / PAD_PER_SECOND))
+    assert shown[-1][0].startswith("trained here") and len(shown) == 3

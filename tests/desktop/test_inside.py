@@ -193,3 +193,41 @@ def test_closed_views_cost_nothing(qtbot, window):
     view = open_view(window, "decision")  # opening it computes for the trained network at once
     qtbot.waitUntil(lambda: view.grid is not None, timeout=5000)
     assert window.controller._live_rate > 0
+
+
+def test_the_live_map_comes_with_its_picture_and_slows_down_when_its_repaints_are_costly(qtbot, window):
+    from desktop.inspection import INTERVAL, UI_SHARE
+    from desktop.widgets.inside.pictures import class_blend
+
+    window._load_template("xor")
+    view = open_view(window, "decision")
+    train(qtbot, window, 200)
+    qtbot.waitUntil(lambda: view.grid is not None and window.inspection._running is None, timeout=5000)
+    np.testing.assert_array_equal(
+        view.image.image, class_blend(view.grid.probabilities)
+    )  # made off the UI thread
+    assert view.ui_seconds() > 0  # show_grid and its repaint were timed
+
+    inspection = window.inspection
+    view.ui_seconds = lambda: 0.1  # as if each refresh cost the UI thread 100 ms
+    window.controller.state = "training"
+    inspection._last_start["decision"] = __import__("time").monotonic()
+    inspection.refresh("decision")
+    assert inspection._timer.isActive() and "decision" in inspection._waiting
+    assert inspection._timer.remainingTime() > 1000 * max(INTERVAL["decision"], 0.9 * 0.1 / UI_SHARE) - 50
+    window.controller.state = "idle"  # idle: the usual interval again
+    inspection._timer.stop()
+    inspection._pump()
+    assert inspection._timer.remainingTime() <= 1100 * INTERVAL["decision"] + 5  # a coarse timer: +-5 %
+
+
+def test_a_closed_window_starts_no_inspection_task(qtbot, window):
+    window._load_template("xor")
+    view = open_view(window, "decision")
+    train(qtbot, window, 50)
+    qtbot.waitUntil(lambda: view.grid is not None and window.inspection._running is None, timeout=5000)
+    qtbot.waitUntil(lambda: window.controller.threads.count() == 0, timeout=5000)
+    window.close_discarding()
+    window.inspection._waiting["decision"] = window.inspection._job_decision  # as a late callback would
+    window.inspection._pump()
+    assert window.controller.threads.count() == 0 and not window.inspection._waiting

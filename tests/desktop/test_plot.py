@@ -48,3 +48,38 @@ def test_exports_csv_and_png(qtbot, tmp_path):
     plot.export_png(tmp_path / "plot.png")
     image = Image.open(tmp_path / "plot.png")
     assert image.width >= 800 and len(np.unique(np.asarray(image.convert("L")))) > 2  # not blank
+
+
+def test_tiny_epochs_arrive_as_arrays_and_are_drawn_thinned(qtbot):
+    from desktop.widgets.plot import MAX_MARKERS
+
+    plot = LivePlot()
+    qtbot.addWidget(plot)
+    epochs = [EpochStats(e, 1.0 / e, 0.5, None, None, 0.0, 0.1) for e in range(1, 50_001)]
+    plot.add_epochs(epochs[:3])  # a few one by one
+    plot.add_epochs(epochs[3:])  # then a group
+    assert plot.series["loss"].n == 50_000 and plot.series["val_loss"].n == 0
+    assert plot.series["loss"].high == 1.0
+    plot._refresh()
+    x, y = plot.curves["loss"].getData()
+    assert len(x) <= MAX_MARKERS + 1
+    assert x[-1] == 50_000 and y[-1] == 1.0 / 50_000  # the newest epoch is always drawn
+    assert x[0] == 1 and np.all(np.diff(x) > 0)
+    kept = set(x[:-1])
+    plot.add_epochs([EpochStats(50_001, 0.1, 0.5, None, None, 0.0, 0.1)])
+    plot._refresh()
+    assert kept <= set(plot.curves["loss"].getData()[0])  # the same markers as before: no flicker
+
+
+def test_a_redraw_hands_pyqtgraph_only_the_curves_that_changed(qtbot, monkeypatch):
+    plot = LivePlot()
+    qtbot.addWidget(plot)
+    feed(plot)
+    plot._refresh()
+    handed = []
+    for key, curve in plot.curves.items():
+        monkeypatch.setattr(curve, "setData", lambda *a, key=key, **k: handed.append(key))
+    plot.add_batch(BatchStats(3, 1, 50, 0.2, 0.9, 0.01, 1, 100.0))
+    qtbot.waitUntil(lambda: bool(handed), timeout=1000)
+    assert sorted(handed) == ["batch_acc", "batch_loss"]
+    assert not plot.timer.isActive()  # nothing waits: the plot's timer sleeps

@@ -1,31 +1,46 @@
 """The decision boundary of a two-feature model: class probabilities over the plane, the data on top.
 
-``show_grid`` takes a ``netcore.inspect.DecisionGrid`` (plain arrays); ``show_points`` the
-train and test samples; ``show_neuron(layer, unit)`` paints that unit's output over the same
+``show_grid`` takes a ``netcore.inspect.DecisionGrid`` (plain arrays) and, if the caller made it
+off the UI thread, its class picture (``class_blend``); ``show_points`` the train and test samples; ``show_neuron(layer, unit)`` paints that unit's output over the same
 grid instead (the Playground's per-neuron maps), ``show_neuron(None)`` the classes again.
 """
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from desktop.widgets.inside.pictures import CLASS_RGB, DIVERGING, class_blend, image_item
 
 MAX_POINTS = 1500  # samples drawn per split
 
 
+class _TimedPlot(pg.PlotWidget):
+    """A PlotWidget that keeps the time of its last repaint (``paint_seconds``)."""
+
+    paint_seconds = 0.0
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        start = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_seconds = time.perf_counter() - start
+
+
 class DecisionView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.grid = None  # the last DecisionGrid shown
+        self._classes: np.ndarray | None = None  # its class picture (ny, nx, 3) uint8, if handed one
+        self.show_seconds = 0.0  # the UI thread's time for the last show_grid, repaint excluded
         self.neuron: tuple[int, int] | None = None
         self.pinned: tuple[int, int] | None = None
         self.caption = QLabel()
         self.caption.setWordWrap(True)
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = _TimedPlot(background="w")
         self.plot.setAspectLocked(False)
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("bottom", "feature 1 (x1)")
@@ -36,8 +51,11 @@ class DecisionView(QWidget):
         self._rect = QRectF()
         self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1))
         self.test_points = pg.ScatterPlotItem(size=7, symbol="t", pen=pg.mkPen("k", width=1))
-        self.plot.addItem(self.train_points)
-        self.plot.addItem(self.test_points)
+        for points in (self.train_points, self.test_points):
+            # the samples stay put while the map under them changes 5 times a second: Qt keeps their
+            # pixels and repaints them from there (the same picture, a third of the repaint's time)
+            points.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            self.plot.addItem(points)
         self.legend = self.plot.addLegend(offset=(6, 6), labelTextColor="k", brush=(255, 255, 255, 200))
         self.colour_bar = pg.ColorBarItem(colorMap=pg.colormap.get(DIVERGING), interactive=False, width=12)
         self.colour_bar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
@@ -55,7 +73,7 @@ class DecisionView(QWidget):
         self.caption.setText(text)
 
     def clear(self) -> None:
-        self.grid = None
+        self.grid, self._classes = None, None
         self.image.clear()
         self.train_points.clear()
         self.test_points.clear()
@@ -85,15 +103,22 @@ class DecisionView(QWidget):
             self.legend.addItem(sample, f"class {name}")
         self.legend.addItem(pg.ScatterPlotItem(size=8, symbol="t", brush="w", pen="k"), "test sample")
 
-    def show_grid(self, grid) -> None:
-        """A ``DecisionGrid``: probabilities (ny, nx, K) and layers[i].values (ny, nx, units)."""
-        self.grid = grid
+    def show_grid(self, grid, classes: np.ndarray | None = None) -> None:
+        """A ``DecisionGrid``: probabilities (ny, nx, K) and layers[i].values (ny, nx, units);
+        ``classes``: ``class_blend(grid.probabilities)`` if made already (else made here)."""
+        start = time.perf_counter()
+        self.grid, self._classes = grid, classes
         x0, x1, y0, y1 = grid.xs[0], grid.xs[-1], grid.ys[0], grid.ys[-1]
         rect = QRectF(float(x0), float(y0), float(x1 - x0), float(y1 - y0))
         if rect != self._rect:
             self._rect = rect
             self.plot.setRange(rect, padding=0.02)
         self._paint()
+        self.show_seconds = time.perf_counter() - start
+
+    def ui_seconds(self) -> float:
+        """What the last live refresh cost the UI thread: show_grid and the repaint after it."""
+        return self.show_seconds + self.plot.paint_seconds
 
     def show_neuron(self, neuron: tuple[int, int] | None) -> None:
         """Paint unit ``neuron = (layer, unit)``'s output (layer -1: an input feature); None: classes."""
@@ -116,7 +141,9 @@ class DecisionView(QWidget):
         values = self._neuron_values(grid)
         if values is None:
             self.colour_bar.hide()
-            self.image.setImage(class_blend(grid.probabilities), autoLevels=False, levels=(0, 255))
+            if self._classes is None:
+                self._classes = class_blend(grid.probabilities)
+            self.image.setImage(self._classes, autoLevels=False, levels=(0, 255))
             self.caption.setText(
                 "Colour = the class the model predicts there; pale = unsure. "
                 "Hover a neuron in the design to see its own output; click to keep it."
