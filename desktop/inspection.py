@@ -6,9 +6,10 @@ Work is serialised (one inspection task at a time) and coalesced: a request repl
 one of the same kind still waiting, so a fast run of tiny epochs or a quick drawing never
 queues up work. Each kind has a minimum interval (the decision map at most 5 a second) and
 is only computed while its view is visible; the live decision map also slows down when its
-refreshes cost the UI thread more than ``UI_SHARE`` of its time (a large window, a slow machine). The tasks read a replica of the network owned by
-this module (rebuilt when the design changes, weights loaded from copies), so neither the
-network the worker trains nor the pad's copy is ever touched off the UI thread.
+refreshes cost the UI thread more than ``UI_SHARE`` of its time (a large window, a slow
+machine). The tasks read a replica of the network owned by this module (rebuilt when the
+design changes, weights loaded from copies), so neither the network the worker trains nor the
+pad's copy is ever touched off the UI thread.
 """
 
 from __future__ import annotations

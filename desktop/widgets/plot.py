@@ -203,10 +203,6 @@ class LivePlot(QWidget):
 
     def add_epochs(self, epochs: list[EpochStats]) -> None:
         """Several epochs at once (tiny epochs arrive in groups of hundreds): appended as arrays."""
-        if len(epochs) < 8:
-            for stats in epochs:
-                self.add_epoch(stats)
-            return
         x = np.array([s.epoch - 1 + (s.fraction or 1.0) for s in epochs], dtype=float)
         for attr, name in EPOCH_SERIES:
             y = np.array([np.nan if (v := getattr(s, attr)) is None else v for s in epochs], dtype=float)

@@ -1,8 +1,9 @@
 """The decision boundary of a two-feature model: class probabilities over the plane, the data on top.
 
 ``show_grid`` takes a ``netcore.inspect.DecisionGrid`` (plain arrays) and, if the caller made it
-off the UI thread, its class picture (``class_blend``); ``show_points`` the train and test samples; ``show_neuron(layer, unit)`` paints that unit's output over the same
-grid instead (the Playground's per-neuron maps), ``show_neuron(None)`` the classes again.
+off the UI thread, its class picture (``class_blend``); ``show_points`` the train and test
+samples; ``show_neuron(layer, unit)`` paints that unit's output over the same grid instead (the
+Playground's per-neuron maps), ``show_neuron(None)`` the classes again.
 """
 
 from __future__ import annotations
