@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
 
 from desktop.widgets.inside.confusion import MISTAKE, ConfusionView, cell_colours
 from desktop.widgets.inside.gradcheck import GradCheckView
@@ -45,6 +47,25 @@ def test_the_gallery_keeps_the_sample_indices_and_says_how_many_there_are(qtbot)
     assert "2 test samples" in view.gallery_title.text()
     view.gallery.itemClicked.emit(view.gallery.item(1))
     assert clicked == [9]
+
+
+def test_the_counts_are_written_in_their_cells_and_a_click_on_one_picks_that_cell(qtbot):
+    view = ConfusionView()
+    qtbot.addWidget(view)
+    view.resize(500, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_confusion(np.array([[30, 2], [1, 4]]), ["a", "b"])
+    cells = {(t, p): (text, dark) for t, p, text, dark in view.numbers.cells}
+    assert cells == {(0, 0): ("30", True), (0, 1): ("2", True), (1, 0): ("1", False), (1, 1): ("4", True)}
+    clicked = []
+    view.cell_clicked.connect(lambda t, p: clicked.append((t, p)))
+    # the centre of cell (true 1, predicted 0), through the counts drawn over it
+    scene_point = view.plot.getViewBox().mapViewToScene(QPointF(0.5, 1.5))
+    QTest.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=view.plot.mapFromScene(scene_point))
+    assert clicked == [(1, 0)]
+    view.show_confusion(np.eye(13, dtype=int), [str(i) for i in range(13)])
+    assert view.numbers.cells == []  # 13 classes: too many numbers to read, the colours say it
 
 
 def test_the_gradient_check_table_marks_a_broken_tensor(qtbot):

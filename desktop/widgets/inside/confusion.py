@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -37,6 +38,37 @@ class _Matrix(pg.ImageItem):
             if 0 <= row < self.image.shape[0] and 0 <= col < self.image.shape[1] and self.clicked:
                 self.clicked(row, col)
             event.accept()
+
+
+class _CellNumbers(pg.GraphicsObject):
+    """The count in every cell, painted by one item in screen pixels (a font that does not scale
+    with the plot). One item, not K*K TextItems: a hundred of those took ~80 ms to make, on the UI
+    thread at the first epoch's end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks go to the cell below
+        self.cells: list[tuple[int, int, str, bool]] = []  # (row, col, text, on a dark cell)
+        self._size = 0
+
+    def set_cells(self, cells: list[tuple[int, int, str, bool]], size: int) -> None:
+        self.prepareGeometryChange()
+        self.cells, self._size = cells, size
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
+        return QRectF(0, 0, self._size, self._size)
+
+    def paint(self, painter, *_args) -> None:
+        to_screen = painter.transform()
+        painter.resetTransform()
+        white, black = QColor("white"), QColor("black")
+        for row, col, text, dark in self.cells:
+            centre = to_screen.map(QPointF(col + 0.5, row + 0.5))
+            painter.setPen(white if dark else black)
+            painter.drawText(
+                QRectF(centre.x() - 40, centre.y() - 12, 80, 24), Qt.AlignmentFlag.AlignCenter, text
+            )
 
 
 class ConfusionView(QWidget):
@@ -67,7 +99,8 @@ class ConfusionView(QWidget):
             "<span style='color:#2b6cb0'>■</span> diagonal: read correctly, darker = a larger share of "
             "the class · <span style='color:#dd6b20'>■</span> mistakes, darker = more of them"
         )
-        self._texts: list[pg.TextItem] = []
+        self.numbers = _CellNumbers()  # the counts, when there are at most 12 classes
+        self.plot.addItem(self.numbers)
         self.gallery_title = QLabel("Click a cell to see its images.")
         self.gallery = QListWidget()
         self.gallery.setViewMode(QListWidget.ViewMode.IconMode)
@@ -105,9 +138,7 @@ class ConfusionView(QWidget):
     def clear(self) -> None:
         self.matrix, self.cell = None, None
         self.image.clear()
-        for text in self._texts:
-            self.plot.removeItem(text)
-        self._texts = []
+        self.numbers.set_cells([], 0)
         self.gallery.clear()
         self.gallery_title.setText("Click a cell to see its images.")
         self.show_message("The confusion matrix fills after an epoch, or press Compute.")
@@ -126,19 +157,11 @@ class ConfusionView(QWidget):
         self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
         off = self.matrix[~np.eye(k, dtype=bool)]
         worst = max(int(off.max()) if off.size else 0, 1)
-        if len(self._texts) != (k * k if k <= 12 else 0):  # the numbers in the cells, made once per size
-            for text in self._texts:
-                self.plot.removeItem(text)
-            self._texts = []
-            for i in range(k * k if k <= 12 else 0):
-                text = pg.TextItem("", anchor=(0.5, 0.5))
-                text.setPos(i % k + 0.5, i // k + 0.5)
-                self.plot.addItem(text)
-                self._texts.append(text)
-        for i, text in enumerate(self._texts):
-            t, p = divmod(i, k)
+        cells = []
+        for t, p in np.ndindex(k, k) if k <= 12 else ():
             dark = share[t, p] > 0.5 if t == p else self.matrix[t, p] > 0.6 * worst
-            text.setText(str(int(self.matrix[t, p])), color="w" if dark else "k")
+            cells.append((t, p, str(int(self.matrix[t, p])), bool(dark)))
+        self.numbers.set_cells(cells, k)
         total = int(self.matrix.sum())
         accuracy = np.trace(self.matrix) / total if total else 0.0
         self.caption.setText(
