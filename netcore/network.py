@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
 import numpy as np
 
-from netcore.layers import Layer
+from netcore.layers import Conv2D, Layer, MaxPool2D
 from netcore.losses import Loss, make_loss
 from netcore.recipe import describe_recipe, recipe_of
 from netcore.shapes import format_shape
@@ -35,6 +36,7 @@ class Network:
         for info in infos:
             info.layer.build(info.in_shape, self.rng, self.dtype)
         self.layers[0].needs_input_grad = False
+        _fuse_relu_and_pooling(self.layers)
         self._pack()
 
     def _pack(self) -> None:
@@ -136,6 +138,18 @@ class Network:
 
     def __repr__(self) -> str:
         return "Network(" + ", ".join(map(repr, self.layers)) + f"; {self.loss.name})"
+
+
+def _fuse_relu_and_pooling(layers: list[Layer]) -> None:
+    """A MaxPool2D right after a Conv2D's fused ReLU applies the ReLU's derivative in backward.
+
+    max(relu(z)) = relu(max(z)), and each window's gradient goes to its maximum, where relu(z)
+    is the pooled y: so [y > 0] on the pooled gradient (4x smaller for 2x2 windows) gives the
+    same dL/dz as [relu(z) > 0] on the convolution's whole output, a pass over it saved.
+    """
+    for before, after in itertools.pairwise(layers):
+        if type(before) is Conv2D and type(after) is MaxPool2D and before.fused_relu:
+            before.relu_applied_after = after.applies_relu = True
 
 
 def format_summary(spec: dict[str, Any]) -> str:

@@ -27,6 +27,7 @@ from netcore.functional.kernel_rows import (
     stacked_weights,
     unstack_weights,
 )
+from netcore.functional.long_products import long_product
 from netcore.functional.scratch import Scratch
 from netcore.layers.activations import ReLU, make_activation
 from netcore.layers.base import Layer, ShapeError
@@ -114,6 +115,9 @@ class Conv2D(Layer):
         self._zeros: np.ndarray | None = None  # never written
         self._ones: np.ndarray | None = None  # never written
         self._spread_key: tuple | None = None  # the shape and storage whose junk drows_flat zeroed
+        # set by the network when a MaxPool2D follows this fused ReLU and multiplies its dL/dy by
+        # [pooled y > 0] (the same mask, 4x smaller): backward then skips [y > 0]
+        self.relu_applied_after = False
 
     # -- shapes ------------------------------------------------------------------------
     def output_shape(self, in_shape):
@@ -201,13 +205,29 @@ class Conv2D(Layer):
         fh, fw = patch_frame(g)
         return im2col(rows, g, m, (fh, fw), out=self._buffer("cols", (g.channels * g.kh * g.kw, m * fh * fw)))
 
-    def _framed(self, name: str, dz: np.ndarray, frame: tuple[int, int]) -> np.ndarray:
-        """dz (m, F, OH, OW) laid out on a frame, zero in the junk columns: (F, m*fh*fw)."""
-        m, f, oh, ow = dz.shape
-        out = self._buffer(name, (f, m * frame[0] * frame[1]))
+    def _dz_on_frame(self, dz: np.ndarray, start: int, m: int, frame: tuple[int, int]) -> np.ndarray:
+        """dL/dz of samples start .. start+m-1 on a frame, zero in the junk columns: (F, m*fh*fw).
+
+        dL/dz = dL/dy * [y > 0] for the fused ReLU, in one pass with the move onto the frame,
+        unless the max pooling after this layer applied [y > 0] already (``relu_applied_after``);
+        then a channel-major dL/dy on the output's own frame is used as it is, without a copy.
+        """
+        g, f = self.geom, self.filters
+        oh, ow = g.out_h, g.out_w
+        src = dz[start : start + m].transpose(1, 0, 2, 3)  # (F, m, OH, OW)
+        masked = self.fused_relu and not self.relu_applied_after
+        if frame == (oh, ow) and not masked and src.flags.c_contiguous:
+            return src.reshape(f, m * oh * ow)  # read only from here on
+        out = self._buffer("dz_frame", (f, m * frame[0] * frame[1]))
         if frame != (oh, ow):
             out.fill(0)
-        out.reshape(f, m, *frame)[:, :, :oh, :ow] = dz.transpose(1, 0, 2, 3)
+        view = out.reshape(f, m, *frame)[:, :, :oh, :ow]
+        if masked:
+            size = frame[0] * frame[1]
+            y = self._z[:, start * size : (start + m) * size].reshape(f, m, *frame)[:, :, :oh, :ow]
+            np.multiply(src, y > 0, out=view)
+        else:
+            np.copyto(view, src)
         return out
 
     def _reframed(
@@ -248,7 +268,7 @@ class Conv2D(Layer):
         self._kept_cols = cols if len(chunks) == 1 else None
         # the outputs are the top-left OH x OW corner of each sample's frame
         y = z.reshape(f, n, fh, fw)[:, :, : g.out_h, : g.out_w].transpose(1, 0, 2, 3)
-        if self._fused_relu:
+        if self.fused_relu:
             # over the whole frame at once (contiguous); the junk columns do not matter
             np.maximum(z, self._zero_row(z.shape[1]), out=z)
             self._z = z
@@ -256,7 +276,7 @@ class Conv2D(Layer):
         return self.act.forward(y, training, inplace=True)
 
     @property
-    def _fused_relu(self) -> bool:
+    def fused_relu(self) -> bool:
         return type(self.act) is ReLU
 
     def _zero_row(self, length: int) -> np.ndarray:
@@ -276,21 +296,18 @@ class Conv2D(Layer):
 
     def backward(self, dy):
         g = self.geom
-        dz = dy if self._fused_relu else self.act.backward(dy)
+        dz = dy if self.fused_relu else self.act.backward(dy)
         n = dz.shape[0]
         dxp = None
         if self.needs_input_grad:
             dxp = self._buffer("dpad", (g.channels, g.padded_length(n)))
             dxp.fill(0)
         frame = self.frame
-        size = frame[0] * frame[1]
         for start, m in self._chunk_list:
             cols = self._kept_cols
             if cols is None:  # several chunks: rebuilt, as only the last one was kept
                 cols = self._patches(self._xp, start, m)
-            dzf = self._framed("dz_frame", dz[start : start + m], frame)
-            if self._fused_relu:  # dL/dz = dL/dy * [y > 0], on the frame of the output y came from
-                dzf *= self._z[:, start * size : (start + m) * size] > 0
+            dzf = self._dz_on_frame(dz, start, m, frame)
             if self.method == "kernel_rows":
                 self._kernel_rows_backward(dzf, cols, start, m, dxp)
             else:
@@ -316,7 +333,8 @@ class Conv2D(Layer):
         """dL/dW = dz P^T, dL/db = sum dz, dL/dx += col2im(W^T dz) for one chunk; dzp: (F, m*fh*fw)."""
         g, f = self.geom, self.filters
         w = self.params["W"].reshape(f, -1)
-        dw = np.matmul(dzp, cols.T, out=self._buffer("dw", w.shape))
+        # few filters and patch rows, a long contraction: summed over chunks of samples
+        dw = long_product(dzp, cols, patch_frame(g)[0] * patch_frame(g)[1], out=self._buffer("dw", w.shape))
         self._accumulate(start, dw.reshape(self.grads["W"].shape), self._row_sums(dzp))
         if dxp is None:
             return

@@ -131,6 +131,11 @@ class MaxPool2D(_Pool2D):
             raise ValueError(f"maxpool2d pool_size must cover at most 255 pixels, got {pool_size!r}")
         self._argmax: np.ndarray | None = None  # in the memory order of the forward's input
         self._channel_major = False
+        # set by the network when this layer pools a Conv2D's fused ReLU: backward then applies
+        # the ReLU's derivative too, as [pooled y > 0] (each window's gradient goes to its
+        # maximum, where relu(z) = y), and the convolution skips its own [relu(z) > 0]
+        self.applies_relu = False
+        self._fired: np.ndarray | None = None  # [y > 0], kept by forward when applies_relu
 
     def forward(self, x, training=False):
         self._channel_major = channel_major(x)
@@ -156,6 +161,8 @@ class MaxPool2D(_Pool2D):
             np.maximum(y, window, out=y)
         self._x_shape = x.shape
         self._argmax = argmax
+        if self.applies_relu:
+            self._fired = np.greater(y, 0, out=self._scratch.get("fired", shape, np.bool_))
         return swap(y, self._channel_major)
 
     def backward(self, dy):
@@ -167,6 +174,8 @@ class MaxPool2D(_Pool2D):
             ordered = self._scratch.get("dy", dys.shape, dy.dtype)
             np.copyto(ordered, dys)
             dys = ordered
+        if self.applies_relu:  # dL/dy * [y > 0]: the ReLU before, on the pooled values
+            dys = np.multiply(dys, self._fired, out=self._scratch.get("dy_fired", dys.shape, dy.dtype))
         dx = self._grad_buffer(dy, swapped=major)  # in the forward input's memory order
         mask = self._scratch.get("mask", dys.shape, np.bool_)
         overlapping = self.overlapping

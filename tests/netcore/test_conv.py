@@ -20,6 +20,7 @@ from netcore.functional.kernel_rows import (
     shift_sum,
     spread_rows,
 )
+from netcore.functional.long_products import SMALL_PRODUCT, chunk_columns, long_product
 from netcore.inspect.gradcheck import check_layer, numerical_grad, relative_error
 from netcore.layers import Conv2D
 from netcore.layers.conv import METHODS
@@ -482,3 +483,53 @@ def test_float32_bias_gradient_over_a_large_batch_matches_float64(in_shape, filt
     layer.backward(dy)
     expected = (dy.astype(np.float64) * (y > 0)).sum(axis=(0, 2, 3))
     np.testing.assert_allclose(layer.grads["b"], expected, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "rows, cols, samples, unit",
+    [(16, 25, 64, 840), (16, 25, 67, 840), (8, 9, 5, 100), (64, 25, 64, 840), (3, 4, 1, 50)],
+)
+def test_long_product_equals_the_single_product(rows, cols, samples, unit):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((rows, samples * unit))
+    b = rng.standard_normal((cols, samples * unit))
+    out = np.empty((rows, cols))
+    np.testing.assert_allclose(long_product(a, b, unit, out), a @ b.T, rtol=1e-12, atol=1e-9)
+
+
+def test_long_product_chunks_whole_samples_only_where_the_products_are_small():
+    per = chunk_columns(16, 25, 64 * 840, 840)
+    assert per == 1680 and 16 * 25 * per <= SMALL_PRODUCT  # two 28x30 frames per product
+    assert chunk_columns(64, 25, 64 * 840, 840) == 0  # not even one frame keeps it small
+    assert chunk_columns(16, 25, 1680, 840) == 0  # a single chunk: left whole
+
+
+@pytest.mark.parametrize("pool", [{"pool_size": 2}, {"pool_size": 3, "stride": 1}])
+def test_relu_fused_into_the_pooling_after_gives_the_same_gradients(pool):
+    spec = {
+        "input_shape": [1, 12, 12],
+        "layers": [
+            {"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"},
+            {"type": "maxpool2d", **pool},
+            {"type": "conv2d", "filters": 6, "kernel_size": 3, "padding": "same", "activation": "relu"},
+            {"type": "maxpool2d", "pool_size": 2},
+            {"type": "flatten"},
+            {"type": "dense", "units": 3},
+        ],
+    }
+    fused, plain = Network(spec, seed=1, dtype=np.float64), Network(spec, seed=1, dtype=np.float64)
+    assert plain.layers[0].relu_applied_after and plain.layers[3].applies_relu
+    for layer in plain.layers:  # the derivative where the convolutions apply it themselves
+        layer.relu_applied_after = layer.applies_relu = False
+    plain.layers[2].use_method("im2col")
+    for net in (fused, plain):
+        net.layers[0].params["b"][:2] = -4.0  # channels whose windows are mostly all zeros: ties
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((5, 1, 12, 12))
+    target = fused.loss.targets(rng.integers(0, 3, 5), 3, np.float64)
+    for net in (fused, plain):
+        net.loss.forward(net.forward(x, training=True), target)
+        net.backward(net.loss.backward())
+    assert fused.layers[2].method == "kernel_rows"  # both methods of the second convolution
+    np.testing.assert_allclose(fused.flat_grads, plain.flat_grads, rtol=1e-12, atol=1e-14)
+    assert np.count_nonzero(fused.layers[0].grads["W"])
