@@ -8,10 +8,6 @@ and copied arrays cross threads. Only the controller imports this module.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import os
-import sys
 import threading
 import time
 import traceback
@@ -20,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from desktop.thread_memory import keep_freed_memory
 from netcore.train import BatchStats, EpochStats, Trainer, TrainingControl, TrainResult
 
 # Batch reports to the window: each costs the UI thread a progress and plot update (with the
@@ -28,27 +25,8 @@ EPOCH_SIGNALS_PER_SECOND = 20
 BATCH_SIGNALS_PER_SECOND = 10
 
 
-def share_one_malloc_arena() -> bool:
-    """Let every thread allocate from glibc's main arena (``mallopt(M_ARENA_MAX, 1)``); True if set.
-
-    A thread other than the main one gets an arena of its own, and glibc gives that arena's freed
-    memory back to the system as it goes: NumPy's large temporaries then fault their pages in again
-    at every batch (200,000-330,000 minor page faults in 12-15 s of the MNIST CNN on the worker,
-    10,000-14,000 on the main thread). Call it before any thread starts.
-    One arena is shared under one lock, though: small networks (tiny batches, many allocations)
-    with Inside views open looked slower with it, so it is opt-in (NETCORE_ONE_MALLOC_ARENA=1).
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(-8, 1))  # M_ARENA_MAX (malloc.h)
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt arenas)
-        return False
-
-
-if os.environ.get("NETCORE_ONE_MALLOC_ARENA") == "1":  # imported before the controller starts threads
-    share_one_malloc_arena()
+# The worker's thread keeps its freed memory (glibc's thread arenas gave it back at every batch).
+keep_freed_memory()
 
 
 def describe_error(exc: BaseException) -> str:
