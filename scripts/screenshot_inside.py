@@ -34,7 +34,7 @@ def main() -> int:
     cnn_epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     from PySide6.QtCore import QSettings, Qt, QTimer
     from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
     from desktop.main_window import MainWindow
     from netcore.train import TrainSettings
@@ -86,7 +86,10 @@ def main() -> int:
     def cnn() -> None:
         for kind in ("decision", "health"):
             inside.docks[kind].hide()
-        window._load_template("mnist_cnn")
+        window._load_template("mnist_cnn")  # asks about the spirals' unsaved weights: discard them
+        for box in window.findChildren(QMessageBox):
+            if box.isVisible():
+                box.button(QMessageBox.StandardButton.Discard).click()
         window.training.set_data_choice("mnist")
         window.training.epochs.setValue(cnn_epochs)
         float_dock("confusion", 760, 700).move(560, 10)
@@ -130,6 +133,7 @@ def main() -> int:
     c.training_finished.connect(lambda _r: steps.pop(0)() if steps else None)
     c.error.connect(lambda m: print("error:", m, flush=True))
     later(1000, spirals)
+
     def quit_now() -> None:
         window.close_discarding()  # a window with unsaved weights refuses to close (and so to quit)
         app.quit()
