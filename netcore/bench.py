@@ -5,7 +5,8 @@ plus single-image inference) are trained for whole epochs of 60,000 samples
 with Adam. Real MNIST is used when it is on disk, random data of its shape
 otherwise (the time per epoch does not depend on the pixel values).
 When PyTorch is importable the same network, batch and optimizer run there in
-the same process and the ratio netcore/PyTorch is reported (below 1: faster).
+the same process, an epoch of each in turn (``--epochs`` rounds), and the ratio of
+their fastest epochs netcore/PyTorch is reported (below 1: faster).
 """
 
 from __future__ import annotations
@@ -42,15 +43,20 @@ def mnist_like(data_dir: str | None) -> tuple[np.ndarray, np.ndarray, str]:
         return rng.random((60000, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 60000), "random"
 
 
-def time_netcore(spec: dict, x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> float:
+def netcore_epochs(spec: dict, x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[], float]:
+    """A warmed-up netcore run: each call trains one more whole epoch and returns its seconds."""
     net = Network(spec, seed=0)
     xs = x.reshape((len(x),) + net.input_shape)
     Trainer(
         net, TrainSettings(epochs=1, batch_size=batch), xs[: batch * 20], y[: batch * 20]
     ).run()  # warm-up
-    trainer = Trainer(net, TrainSettings(epochs=epochs, batch_size=batch), xs, y)
-    trainer.run()
-    return min(e.seconds for e in trainer.history)
+    trainer = Trainer(net, TrainSettings(epochs=1, batch_size=batch), xs, y)
+
+    def epoch() -> float:
+        trainer.run(epochs=1)
+        return trainer.history[-1].seconds
+
+    return epoch
 
 
 def netcore_inference_ms(spec: dict, x: np.ndarray, repeats: int = 300) -> float:
@@ -107,7 +113,8 @@ def torch_model(spec: dict):
     return nn.Sequential(*modules)
 
 
-def time_torch(spec: dict, x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> float:
+def torch_epochs(spec: dict, x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[], float]:
+    """The same in PyTorch: each call trains one more whole epoch and returns its seconds."""
     import torch
     import torch.nn.functional as F
 
@@ -117,7 +124,7 @@ def time_torch(spec: dict, x: np.ndarray, y: np.ndarray, batch: int, epochs: int
     xt = torch.from_numpy(np.ascontiguousarray(x.reshape((len(x),) + tuple(spec["input_shape"]))))
     yt = torch.from_numpy(y.astype(np.int64))
 
-    def epoch(n: int) -> float:
+    def epoch(n: int = len(xt)) -> float:
         start = time.perf_counter()
         perm = torch.randperm(n)
         for i in range(0, n, batch):
@@ -129,7 +136,17 @@ def time_torch(spec: dict, x: np.ndarray, y: np.ndarray, batch: int, epochs: int
         return time.perf_counter() - start
 
     epoch(min(batch * 20, len(xt)))  # warm-up
-    return min(epoch(len(xt)) for _ in range(epochs))
+    return epoch
+
+
+def alternate(runs: list[Callable[[], float]], epochs: int) -> list[list[float]]:
+    """Each run's epoch seconds, taking turns (A B A B ...) so that a machine whose speed drifts
+    slows both alike: ``[[a1, a2, ...], [b1, b2, ...]]``."""
+    times: list[list[float]] = [[] for _ in runs]
+    for _ in range(epochs):
+        for run, seconds in zip(runs, times, strict=True):
+            seconds.append(run())
+    return times
 
 
 def torch_inference_ms(spec: dict, x: np.ndarray, repeats: int = 300) -> float:
@@ -239,14 +256,23 @@ def run_bench(
         check_size(path, spec)
         has_conv = any(entry["type"] == "conv2d" for entry in spec["layers"])
         row: dict[str, Any] = {"network": name, "spec": path.name, "batch": batch_size, "samples": len(x)}
-        row["netcore_s"] = time_netcore(spec, x, y, batch_size, epochs)
+        runs = [netcore_epochs(spec, x, y, batch_size)]
+        if with_torch:
+            runs.append(torch_epochs(spec, x, y, batch_size))
+        times = alternate(runs, epochs)
+        row["netcore_epochs_s"] = times[0]
+        row["netcore_s"] = min(times[0])
         row["netcore_samples_per_s"] = len(x) / row["netcore_s"]
         rate = row["netcore_samples_per_s"]
         line = f"{name} batch {batch_size:4d}: netcore {row['netcore_s']:6.2f} s/epoch ({rate:,.0f}/s)"
         if with_torch:
-            row["torch_s"] = time_torch(spec, x, y, batch_size, epochs)
+            row["torch_epochs_s"] = times[1]
+            row["torch_s"] = min(times[1])
             row["ratio"] = row["netcore_s"] / row["torch_s"]
+            row["round_ratios"] = [a / b for a, b in zip(times[0], times[1], strict=True)]
             line += f"  pytorch {row['torch_s']:6.2f} s/epoch  ratio {row['ratio']:.2f}x"
+            if epochs > 1:
+                line += " (rounds: " + ", ".join(f"{r:.2f}x" for r in row["round_ratios"]) + ")"
         if has_conv:
             row["netcore_inference_ms"] = netcore_inference_ms(spec, x)
             line += f"\n{'':18}single-image inference: netcore {row['netcore_inference_ms']:.3f} ms"

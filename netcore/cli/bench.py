@@ -9,7 +9,9 @@ import time
 def add_parser(sub, common) -> None:
     bench = sub.add_parser("bench", parents=[common], help="time training against PyTorch when installed")
     bench.add_argument("--json", action="store_true")
-    bench.add_argument("--epochs", type=int, default=1, help="epochs per measurement (best is reported)")
+    bench.add_argument(
+        "--epochs", type=int, default=1, help="epochs of each engine, taken in turn (the fastest is reported)"
+    )
     bench.add_argument("--only", choices=["mlp", "cnn"], help="run one of the benchmarks")
     bench.add_argument("--no-torch", action="store_true", help="skip the PyTorch side")
     bench.add_argument("--data-dir")

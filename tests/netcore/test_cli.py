@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from netcore.bench import alternate
 from netcore.cli import main
 from netcore.network import Network
 from netcore.resources import resource_path
@@ -187,11 +188,19 @@ def test_predict_reads_a_drawn_image(tmp_path, capsys):
 def test_bench_times_a_given_spec_on_a_short_epoch(capsys):
     spec = resource_path("networks", "mnist_cnn.json")
     args = ["bench", "--spec", str(spec), "--batch-size", "16", "--samples", "96", "--no-torch", "--json"]
-    assert main(args) == 0
+    assert main(args + ["--epochs", "2"]) == 0
     report = json.loads(capsys.readouterr().out)
     (row,) = report["results"]
     assert (row["network"], row["batch"], row["samples"]) == ("mnist_cnn", 16, 96)
     assert row["netcore_s"] > 0 and row["netcore_inference_ms"] > 0 and "ratio" not in row
+    assert len(row["netcore_epochs_s"]) == 2 and row["netcore_s"] == min(row["netcore_epochs_s"])
+
+
+def test_bench_engines_take_turns_epoch_by_epoch():
+    calls = []
+    runs = [lambda: calls.append("netcore") or 2.0, lambda: calls.append("torch") or 1.0]
+    assert alternate(runs, 3) == [[2.0] * 3, [1.0] * 3]
+    assert calls == ["netcore", "torch"] * 3  # a drifting machine slows both alike
 
 
 def test_bench_refuses_a_network_for_other_inputs(tmp_path, capsys):
