@@ -4,10 +4,11 @@ A thread other than the main one allocates from an arena of its own, and glibc h
 arena's freed top memory back to the system as it goes (``heap_trim``): NumPy's large
 temporaries then fault their pages in again at every batch. Measured on a 2-core AMD EPYC,
 250 batches of the MNIST CNN: 107,000-113,000 minor page faults on a thread, 10,400-10,800 on
-the main thread; with the three settings below 10,970-11,090 on a thread, and 18.2-18.5 against
-18.5-19.0 ms a batch. The thread keeps its own arena (no lock shared with the UI thread) and at
-most ~64 MB of freed memory beyond what it uses. Call ``keep_freed_memory()`` before threads start.
-"""
+the main thread (most of both: the data copied once); with the three settings below
+10,970-11,090 on a thread. The top pad alone does not do it (112,800). The thread keeps its own
+arena (no lock shared with the UI thread); an arena then holds up to 256 MB of freed memory
+before it gives any back, and blocks of 32 MB or more are still mapped and unmapped each time.
+``desktop.worker`` calls ``keep_freed_memory()`` when it is imported."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -62,7 +63,9 @@ class Conv2D(Layer):
     one chunk of samples at a time (and rebuilt chunk by chunk in backward), so
     memory stays bounded for any batch size. A fused ReLU is applied to the whole
     contiguous output buffer z (F, N*fh*fw), and its derivative to dL/dy laid out
-    on that same frame; other activations go through their own forward/backward.
+    on that same frame (or, when a MaxPool2D follows, by the pooling on its smaller
+    gradient: ``relu_applied_after``, set by the network); other activations go
+    through their own forward/backward.
     The output y is a strided view into z, which is fresh for every forward (never
     a reused buffer, so outputs of successive calls do not alias); dL/dx from
     backward is a reused buffer, valid until the next backward, handed over as a (N, C, H, W)
@@ -334,7 +337,7 @@ class Conv2D(Layer):
         g, f = self.geom, self.filters
         w = self.params["W"].reshape(f, -1)
         # few filters and patch rows, a long contraction: summed over chunks of samples
-        dw = long_product(dzp, cols, patch_frame(g)[0] * patch_frame(g)[1], out=self._buffer("dw", w.shape))
+        dw = long_product(dzp, cols, math.prod(patch_frame(g)), out=self._buffer("dw", w.shape))
         self._accumulate(start, dw.reshape(self.grads["W"].shape), self._row_sums(dzp))
         if dxp is None:
             return
