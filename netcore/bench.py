@@ -192,7 +192,23 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "python": platform.python_version(), "numpy": np.__version__}
+    return {"cpu": cpu, "python": platform.python_version(), "numpy": np.__version__, "blas": blas_kernel()}
+
+
+def blas_kernel() -> str | None:
+    """NumPy's BLAS, its CPU kernel and threads, e.g. "openblas 0.3.31 SkylakeX, 2 threads"
+    (the kernel sets the speed of every product), from threadpoolctl when it is installed."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas":
+            kernel = pool.get("architecture") or "?"
+            return (
+                f"{pool['internal_api']} {pool.get('version') or ''} {kernel}, {pool['num_threads']} threads"
+            )
+    return None
 
 
 def check_size(path: Path, spec: dict) -> None:
@@ -237,7 +253,9 @@ def run_bench(
 
         report["torch_version"] = torch.__version__
     say(
-        f"netcore bench on {report['machine']['cpu']}; data: {source}; "
+        f"netcore bench on {report['machine']['cpu']}"
+        + (f" ({report['machine']['blas']})" if report["machine"]["blas"] else "")
+        + f"; data: {source}; "
         f"PyTorch: {report.get('torch_version', 'not installed')}"
     )
     cases = []

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from netcore.bench import alternate
+from netcore.bench import alternate, blas_kernel
 from netcore.cli import main
 from netcore.network import Network
 from netcore.resources import resource_path
@@ -194,6 +194,12 @@ def test_bench_times_a_given_spec_on_a_short_epoch(capsys):
     assert (row["network"], row["batch"], row["samples"]) == ("mnist_cnn", 16, 96)
     assert row["netcore_s"] > 0 and row["netcore_inference_ms"] > 0 and "ratio" not in row
     assert len(row["netcore_epochs_s"]) == 2 and row["netcore_s"] == min(row["netcore_epochs_s"])
+
+
+def test_bench_names_numpys_blas_kernel_and_threads():
+    pytest.importorskip("threadpoolctl")  # a test requirement; optional for users
+    kernel = blas_kernel()
+    assert kernel is not None and kernel.endswith("threads"), kernel
 
 
 def test_bench_engines_take_turns_epoch_by_epoch():
