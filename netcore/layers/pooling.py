@@ -170,12 +170,12 @@ class MaxPool2D(_Pool2D):
             raise RuntimeError("maxpool2d backward needs a forward first")
         major = self._channel_major
         dys = swap(dy, major)
-        if major and not channel_major(dy):  # one copy into the order argmax and dx have
+        if self.applies_relu:  # dL/dy * [y > 0] (the ReLU before), written in argmax's order
+            dys = np.multiply(dys, self._fired, out=self._scratch.get("dy", dys.shape, dy.dtype))
+        elif major and not channel_major(dy):  # one copy into the order argmax and dx have
             ordered = self._scratch.get("dy", dys.shape, dy.dtype)
             np.copyto(ordered, dys)
             dys = ordered
-        if self.applies_relu:  # dL/dy * [y > 0]: the ReLU before, on the pooled values
-            dys = np.multiply(dys, self._fired, out=self._scratch.get("dy_fired", dys.shape, dy.dtype))
         dx = self._grad_buffer(dy, swapped=major)  # in the forward input's memory order
         mask = self._scratch.get("mask", dys.shape, np.bool_)
         overlapping = self.overlapping
