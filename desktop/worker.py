@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from desktop.thread_memory import keep_freed_memory
+from netcore.thread_memory import keep_freed_memory
 from netcore.train import BatchStats, EpochStats, Trainer, TrainingControl, TrainResult
 
 # Batch reports to the window: each costs the UI thread a progress and plot update (with the

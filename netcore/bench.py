@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from netcore.network import Network
+from netcore.parallel import parts_for
 from netcore.resources import resource_path
 from netcore.spec import SpecError, load_spec
 from netcore.train import Trainer, TrainSettings
@@ -43,14 +44,15 @@ def mnist_like(data_dir: str | None) -> tuple[np.ndarray, np.ndarray, str]:
         return rng.random((60000, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 60000), "random"
 
 
-def netcore_epochs(spec: dict, x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[], float]:
+def netcore_epochs(
+    spec: dict, x: np.ndarray, y: np.ndarray, batch: int, threads: int = 0
+) -> Callable[[], float]:
     """A warmed-up netcore run: each call trains one more whole epoch and returns its seconds."""
     net = Network(spec, seed=0)
     xs = x.reshape((len(x),) + net.input_shape)
-    Trainer(
-        net, TrainSettings(epochs=1, batch_size=batch), xs[: batch * 20], y[: batch * 20]
-    ).run()  # warm-up
-    trainer = Trainer(net, TrainSettings(epochs=1, batch_size=batch), xs, y)
+    settings = TrainSettings(epochs=1, batch_size=batch, threads=threads)
+    Trainer(net, settings, xs[: batch * 20], y[: batch * 20]).run()  # warm-up
+    trainer = Trainer(net, settings, xs, y)
 
     def epoch() -> float:
         trainer.run(epochs=1)
@@ -197,11 +199,9 @@ def machine() -> dict[str, Any]:
 
 def blas_kernel() -> str | None:
     """NumPy's BLAS, its CPU kernel and threads, e.g. "openblas 0.3.31 SkylakeX, 2 threads"
-    (the kernel sets the speed of every product), from threadpoolctl when it is installed."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
+    (the kernel sets the speed of every product), from threadpoolctl."""
+    from threadpoolctl import threadpool_info
+
     for pool in threadpool_info():
         if pool.get("user_api") == "blas":
             kernel = pool.get("architecture") or "?"
@@ -233,16 +233,20 @@ def run_bench(
     specs: list[Path] | None = None,
     batch: int | None = None,
     samples: int | None = None,
+    threads: int = 0,
 ) -> dict[str, Any]:
     """Time the benchmarks; returns a JSON-able report and logs a line per measurement.
 
     ``specs``: time these 1x28x28-input networks (at ``batch``, default 64) instead
-    of the standard set. ``samples``: a shorter epoch than MNIST's 60,000.
+    of the standard set. ``samples``: a shorter epoch than MNIST's 60,000. ``threads``: as
+    ``TrainSettings.threads`` (0: netcore's own choice, ``netcore.parallel.parts_for``).
     """
     say = log or (lambda line: None)
     for what, value in (("batch size", batch), ("samples", samples), ("epochs", epochs)):
         if value is not None and value < 1:
             raise ValueError(f"bench {what} must be a positive integer, got {value}")
+    if threads < 0:
+        raise ValueError(f"bench threads must be an integer >= 0, got {threads}")
     x, y, source = mnist_like(data_dir)
     if samples is not None:
         x, y = x[:samples], y[:samples]
@@ -274,7 +278,8 @@ def run_bench(
         check_size(path, spec)
         has_conv = any(entry["type"] == "conv2d" for entry in spec["layers"])
         row: dict[str, Any] = {"network": name, "spec": path.name, "batch": batch_size, "samples": len(x)}
-        runs = [netcore_epochs(spec, x, y, batch_size)]
+        row["netcore_threads"] = parts = parts_for(Network(spec), threads)
+        runs = [netcore_epochs(spec, x, y, batch_size, threads)]
         if with_torch:
             runs.append(torch_epochs(spec, x, y, batch_size))
         times = alternate(runs, epochs)
@@ -283,6 +288,7 @@ def run_bench(
         row["netcore_samples_per_s"] = len(x) / row["netcore_s"]
         rate = row["netcore_samples_per_s"]
         line = f"{name} batch {batch_size:4d}: netcore {row['netcore_s']:6.2f} s/epoch ({rate:,.0f}/s)"
+        line += f" on {parts} threads" if parts > 1 else ""
         if with_torch:
             row["torch_epochs_s"] = times[1]
             row["torch_s"] = min(times[1])

@@ -39,10 +39,15 @@ class Network:
         _fuse_relu_and_pooling(self.layers)
         self._pack()
 
-    def _pack(self) -> None:
-        """Move every layer's params and grads into two flat buffers, keeping views."""
+    def _pack(self, shared: np.ndarray | None = None) -> None:
+        """Move every layer's params and grads into two flat buffers, keeping views.
+
+        With ``shared`` (another network's ``flat_params``), the params become views of it
+        instead, keeping its values."""
         total = sum(p.size for layer in self.layers for p in layer.params.values())
-        self.flat_params = np.zeros(total, dtype=self.dtype)
+        if shared is not None and (shared.shape != (total,) or shared.dtype != self.dtype):
+            raise ValueError(f"shared parameters must be {total} {self.dtype} values, got {shared.shape}")
+        self.flat_params = np.zeros(total, dtype=self.dtype) if shared is None else shared
         self.flat_grads = np.zeros(total, dtype=self.dtype)
         self.weight_views: list[np.ndarray] = []  # what L2 decays: weights, not biases
         offset = 0
@@ -50,12 +55,25 @@ class Network:
             for key, value in list(layer.params.items()):
                 n = value.size
                 view = self.flat_params[offset : offset + n].reshape(value.shape)
-                view[...] = value
+                if shared is None:
+                    view[...] = value
                 layer.params[key] = view
                 layer.grads[key] = self.flat_grads[offset : offset + n].reshape(value.shape)
                 if key == "W":
                     self.weight_views.append(view)
                 offset += n
+
+    def replica(self, seed: int) -> Network:
+        """The same layers built again -- own caches, gradients and random generator (dropout)
+        -- with parameters that are views of this network's ``flat_params``: a second thread
+        can take part of a batch through it (``netcore.parallel``)."""
+        twin = Network(self.spec, seed=seed, dtype=self.dtype)
+        twin._pack(shared=self.flat_params)
+        for mine, theirs in zip(self.layers, twin.layers, strict=True):
+            if isinstance(mine, Conv2D):
+                theirs.use_method(mine.method)
+                theirs.exact_rows = mine.exact_rows
+        return twin
 
     # -- computation ---------------------------------------------------------------
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:

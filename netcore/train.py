@@ -24,6 +24,7 @@ from netcore.evaluation import evaluate
 from netcore.inspect.health import HealthRecorder
 from netcore.network import Network
 from netcore.optimizers import OPTIMIZERS, clip_by_global_norm, make_optimizer
+from netcore.parallel import SplitStep, parts_for
 from netcore.schedules import Schedule
 
 
@@ -44,6 +45,9 @@ class TrainSettings:
     val_split: float = 0.0
     patience: int | None = None  # early stopping on validation (else training) loss
     seed: int = 0
+    # threads a batch is split over (netcore.parallel): 0 = one per core for convolutional
+    # networks without batchnorm, else 1; 1 = never split
+    threads: int = 0
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -61,6 +65,7 @@ class TrainSettings:
             ("val_split", 0 <= self.val_split < 1, "in [0, 1)"),
             ("clip_norm", self.clip_norm is None or self.clip_norm > 0, "> 0"),
             ("patience", self.patience is None or self.patience >= 1, ">= 1"),
+            ("threads", isinstance(self.threads, int) and self.threads >= 0, "an integer >= 0"),
         ]
         for name, ok, what in checks:
             if not ok:
@@ -221,6 +226,7 @@ class Trainer:
         self._stale = 0
         self._paused = 0.0  # seconds spent paused in this run (not training time)
         self._changes: list[dict[str, Any]] = []  # live changes within the current epoch
+        self._split: SplitStep | None = None  # the batch split over threads, during run()
         self.health = HealthRecorder(network)  # per-layer norms, dead ReLUs (a few O(params) passes)
         # The last weights that gave a finite loss and finite gradients, refreshed every batch
         # into one reused buffer (a copy of flat_params: cheap beside a forward and backward).
@@ -254,9 +260,12 @@ class Trainer:
         net, s = self.network, self.settings
         if self.augment is not None:
             xb = self.augment.apply(xb, self.rng)
-        out = net.forward(xb, training=True)
-        loss = net.loss.forward(out, tb)
-        net.backward(net.loss.backward())
+        if self._split is not None:
+            out, loss = self._split.forward_backward(xb, tb)
+        else:
+            out = net.forward(xb, training=True)
+            loss = net.loss.forward(out, tb)
+            net.backward(net.loss.backward())
         if s.l2:
             loss += 0.5 * s.l2 * sum(float(np.vdot(w, w)) for w in net.weight_views)
             for layer in net.layers:
@@ -299,9 +308,18 @@ class Trainer:
         Between batches the run stops when ``should_stop()`` is true or ``control`` asks, waits
         while ``control`` is paused and applies its pending ``lr`` / ``batch_size``.
         """
-        # Overflow is how divergence shows; the NaN guard reports it once, in words.
-        with np.errstate(over="ignore", invalid="ignore"):
-            return self._run(epochs, on_batch, on_epoch, should_stop, control)
+        parts = parts_for(self.network, self.settings.threads)
+        self._split = SplitStep(self.network, parts) if parts > 1 else None
+        self.health.replicas = self._split.replicas[1:] if self._split else []
+        try:
+            # Overflow is how divergence shows; the NaN guard reports it once, in words.
+            with np.errstate(over="ignore", invalid="ignore"):
+                return self._run(epochs, on_batch, on_epoch, should_stop, control)
+        finally:
+            if self._split is not None:
+                self._split.close()
+            self._split = None
+            self.health.replicas = []
 
     def _interrupted(self, should_stop, control: TrainingControl | None, batch: int) -> bool:
         """Between batches: wait while paused, apply (and record) live changes; True to stop."""

@@ -20,6 +20,12 @@ def add_parser(sub, common) -> None:
         "--batch-size", type=int, help="batch size (default: 32/128/512 for the MLP, 64 for CNNs)"
     )
     bench.add_argument("--samples", type=int, help="samples per epoch (default: all 60,000)")
+    bench.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="threads netcore splits each batch over (default: its own choice)",
+    )
     bench.set_defaults(run=cmd_bench)
 
 
@@ -36,6 +42,7 @@ def cmd_bench(args) -> int:
         specs=args.spec,
         batch=args.batch_size,
         samples=args.samples,
+        threads=args.threads,
     )
     report["seconds"] = time.perf_counter() - started
     if args.json:

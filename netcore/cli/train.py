@@ -59,6 +59,12 @@ def add_parser(sub, common) -> None:
         "--augment", choices=list(STRENGTHS), help=f"image augmentation (default: {recipe} off)"
     )
     train.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    train.add_argument(
+        "--threads",
+        type=int,
+        help="threads each batch is split over (default: one per core for convolutional networks "
+        "without batchnorm, else 1)",
+    )
     from netcore.cli.common import add_folder_arguments  # --image-* for folder:PATH (issue 17)
 
     add_folder_arguments(train)
@@ -87,7 +93,7 @@ def resolve_settings(args, spec: dict[str, Any]) -> tuple[str, dict[str, Any], T
     same_data = dataset == recipe.get("dataset")
     options = {**(recipe.get("dataset_options", {}) if same_data else {}), **dataset_options(args)}
     flags = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "l2", "clip_norm")
-    flags += ("schedule", "warmup", "val_split", "patience", "seed")
+    flags += ("schedule", "warmup", "val_split", "patience", "seed", "threads")
     settings = settings_for(recipe, **{name: getattr(args, name) for name in flags})
     return dataset, options, settings, augment_for(recipe, args.augment)
 
@@ -96,6 +102,7 @@ def cmd_train(args) -> int:
     from netcore.augment import augmentation_for
     from netcore.experiment import evaluate_on_test, make_trainer, saved_model
     from netcore.network import Network
+    from netcore.parallel import parts_for
     from netcore.serialization import non_finite_field, save_model
     from netcore.spec import load_spec
 
@@ -126,6 +133,8 @@ def cmd_train(args) -> int:
     print(f"{data.describe()}; {network.num_params:,} parameters", flush=True)
     used = {**settings.to_dict(), "schedule": settings.schedule["name"], "augment": augment_name}
     print(f"settings: {describe_recipe(used)}", flush=True)
+    if (parts := parts_for(network, settings.threads)) > 1:
+        print(f"each batch is split over {parts} threads", flush=True)
 
     stop = {"requested": False}
 

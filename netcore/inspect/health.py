@@ -102,6 +102,8 @@ class HealthRecorder:
                 key = "W" if "W" in layer.params else None
                 self.watched.append(_Watched(i, layer.kind, layer.describe(), span, key, units))
         self._before = np.empty(0, network.dtype)
+        # replicas that trained parts of the batch (netcore.parallel): their ReLUs fire too
+        self.replicas: list[Network] = []
         self.active = True
         self._reset()
 
@@ -147,18 +149,18 @@ class HealthRecorder:
         self._samples += 1
 
     def _track_silent(self) -> None:
-        layers = self.network.layers
-        for index, silent in self._silent.items():
-            if not silent.size:
-                continue
-            found = relu_output(layers[index])
-            if found is None:
-                continue
-            y, axis = found
-            # y >= 0 after a ReLU, so a unit fired iff any of its values is non-zero
-            taken = y[:, silent] if axis == 1 else y[silent]
-            fired = taken.reshape(taken.shape[0], -1).any(axis=1) if axis == 0 else _any_per_unit(taken)
-            self._silent[index] = silent[~fired]
+        for net in [self.network, *self.replicas]:
+            for index, silent in self._silent.items():
+                if not silent.size:
+                    continue
+                found = relu_output(net.layers[index])
+                if found is None:
+                    continue
+                y, axis = found
+                # y >= 0 after a ReLU, so a unit fired iff any of its values is non-zero
+                taken = y[:, silent] if axis == 1 else y[silent]
+                fired = taken.reshape(taken.shape[0], -1).any(axis=1) if axis == 0 else _any_per_unit(taken)
+                self._silent[index] = silent[~fired]
 
     # -- the epoch's record --------------------------------------------------------------
     def end_epoch(self, epoch: int) -> dict | None:

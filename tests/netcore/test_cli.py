@@ -10,8 +10,10 @@ from PIL import Image, ImageDraw
 from netcore.bench import alternate, blas_kernel
 from netcore.cli import main
 from netcore.network import Network
+from netcore.parallel import parts_for
 from netcore.resources import resource_path
 from netcore.serialization import ModelFileError, SavedModel, load_model, save_model
+from netcore.spec import load_spec
 
 XOR = str(resource_path("networks", "xor.json"))
 MLP = str(resource_path("networks", "mnist_mlp.json"))
@@ -194,10 +196,12 @@ def test_bench_times_a_given_spec_on_a_short_epoch(capsys):
     assert (row["network"], row["batch"], row["samples"]) == ("mnist_cnn", 16, 96)
     assert row["netcore_s"] > 0 and row["netcore_inference_ms"] > 0 and "ratio" not in row
     assert len(row["netcore_epochs_s"]) == 2 and row["netcore_s"] == min(row["netcore_epochs_s"])
+    assert row["netcore_threads"] == parts_for(Network(load_spec(spec)))
+    assert main(args + ["--threads", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["netcore_threads"] == 1
 
 
 def test_bench_names_numpys_blas_kernel_and_threads():
-    pytest.importorskip("threadpoolctl")  # a test requirement; optional for users
     kernel = blas_kernel()
     assert kernel is not None and kernel.endswith("threads"), kernel
 

@@ -1,9 +1,10 @@
-"""A training thread keeps its freed memory (desktop/thread_memory.py): no page faults per batch.
+"""A training thread keeps its freed memory (netcore/thread_memory.py): no page faults per batch.
 
 glibc handed a thread arena's freed memory back to the system as it went, and the MNIST CNN's
 temporaries faulted their pages in again at every batch on the worker (about ten times the
 faults of the same training on the main thread). The check: minor page faults of a thread
-training a small CNN, in a fresh process, with and without the settings.
+training the MNIST CNN, in a fresh process, with and without the settings; and of the whole
+process when the batch is split over threads (netcore/parallel.py sets them itself).
 """
 
 import subprocess
@@ -15,7 +16,7 @@ FAULTS = """
 import resource, sys, threading
 import numpy as np
 if sys.argv[1] == "kept":
-    from desktop.thread_memory import keep_freed_memory
+    from netcore.thread_memory import keep_freed_memory
     assert keep_freed_memory()
 from netcore.network import Network
 from netcore.resources import resource_path
@@ -25,12 +26,14 @@ spec = load_spec(resource_path("networks") / "mnist_cnn.json")
 rng = np.random.default_rng(0)
 x, y = rng.random((64 * 60, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 64 * 60)
 faults = []
+threads = 2 if sys.argv[1] == "split" else 1
+who = resource.RUSAGE_SELF if threads > 1 else resource.RUSAGE_THREAD  # the helper's count too
 def train():  # everything on the thread, as on the worker: its buffers come from its arena
-    trainer = Trainer(Network(spec), TrainSettings(epochs=1, batch_size=64), x, y)
+    trainer = Trainer(Network(spec), TrainSettings(epochs=1, batch_size=64, threads=threads), x, y)
     trainer.run()  # every buffer allocated once
-    before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+    before = resource.getrusage(who).ru_minflt
     trainer.run(epochs=1)
-    faults.append(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before)
+    faults.append(resource.getrusage(who).ru_minflt - before)
 thread = threading.Thread(target=train)
 thread.start(); thread.join()
 print(faults[0])
@@ -45,6 +48,7 @@ def test_a_training_thread_stops_faulting_its_temporaries_in_once_freed_memory_i
         )
         return int(done.stdout.strip())
 
-    plain, kept = faults("plain"), faults("kept")
+    plain, kept, split = faults("plain"), faults("kept"), faults("split")
     assert plain > 60 * 50  # 60 batches: dozens of pages each faulted in again (6,500 measured)
     assert kept < plain / 10  # 7 measured
+    assert split < plain / 10  # two threads, a new helper each run

@@ -8,7 +8,8 @@ the main thread (most of both: the data copied once); with the three settings be
 10,970-11,090 on a thread. The top pad alone does not do it (112,800). The thread keeps its own
 arena (no lock shared with the UI thread); an arena then holds up to 256 MB of freed memory
 before it gives any back, and blocks of 32 MB or more are still mapped and unmapped each time.
-``desktop.worker`` calls ``keep_freed_memory()`` when it is imported."""
+``desktop.worker`` calls ``keep_freed_memory()`` when it is imported, and so does a training
+step split over threads (``netcore.parallel``) before its helper threads start."""
 
 from __future__ import annotations
 
