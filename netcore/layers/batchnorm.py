@@ -105,10 +105,6 @@ class BatchNorm(Layer):
         self.state = {"running_mean": np.zeros(c, dtype=dtype), "running_var": np.ones(c, dtype=dtype)}
 
     @staticmethod
-    def _axes(x: np.ndarray) -> tuple[int, ...]:
-        return (0,) if x.ndim == 2 else (0, 2, 3)
-
-    @staticmethod
     def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
         """(C,) -> broadcastable against (N, C) or (N, C, H, W)."""
         return v if ndim == 2 else v.reshape(-1, 1, 1)
@@ -149,7 +145,7 @@ class BatchNorm(Layer):
             running += (1.0 - self.momentum) * batch
 
     def backward(self, dy):
-        axes, ndim = self._axes(dy), dy.ndim
+        ndim = dy.ndim
         gamma, dgamma, dbeta = self.params["gamma"], self.grads["gamma"], self.grads["beta"]
         scale = self._per_channel(gamma * self._inv_std, ndim)
         training = self._xhat is not None
