@@ -171,7 +171,9 @@ def test_health_counts_relu_units_that_fire_only_in_a_helpers_part():
     assert dead == {1: 0.5, 2: 0.5}  # unit 1 is dead either way, unit 0 fired in the second half
 
 
-def test_blas_stays_at_one_thread_until_the_last_split_step_leaves():
+def test_blas_stays_at_one_thread_until_the_last_split_step_leaves_from_any_thread():
+    import threading
+
     from threadpoolctl import threadpool_info
 
     def blas_threads():
@@ -182,4 +184,24 @@ def test_blas_stays_at_one_thread_until_the_last_split_step_leaves():
         with parallel.one_blas_thread:  # another thread's step, overlapping
             assert set(blas_threads()) == {1}
         assert set(blas_threads()) == {1}  # the first is still inside
+    assert blas_threads() == before
+    # a thread that held it stays alive (OpenBLAS then ignored other threads' changes): another
+    # thread's step still gets one BLAS thread, and so does this one's afterwards
+    seen, done = {}, threading.Event()
+
+    def step(name, stay):
+        with parallel.one_blas_thread:
+            seen[name] = blas_threads()
+        if stay:
+            done.wait(10)
+
+    first = threading.Thread(target=step, args=("first", True))
+    first.start()
+    second = threading.Thread(target=step, args=("second", False))
+    second.start()
+    second.join()
+    step("main", False)
+    done.set()
+    first.join()
+    assert seen == {"first": [1] * len(before), "second": [1] * len(before), "main": [1] * len(before)}
     assert blas_threads() == before
