@@ -20,24 +20,35 @@ share a ``BatchGroup`` and add up their per-channel sums there (three meetings p
 step: the mean, the variance, and backward's two sums). ``parts_for`` keeps networks without
 convolutions, whose steps are too short to share, in one piece.
 
-Measured on a 2-core AMD EPYC (OpenBLAS SkylakeX), the MNIST CNN at batch 64: a step of
-19-22 ms whole, 15-16 ms in two halves (one half alone on one core: 12.4 ms).
+Measured on a 2-core AMD EPYC (OpenBLAS SkylakeX), batch 64, the split time over the whole
+batch's, in-process alternation of short runs (medians of 12-30 pairs): the MNIST CNN
+0.91-0.95, the large CNN (batchnorm, its parts meeting six times a step) 0.83; whole processes of
+`netcore bench --only cnn --samples 19200 --threads 0` against `--threads 1`: 0.82-0.85.
+Each half alone on one core takes ~12.4 ms of the CNN's 17-20 ms step, but ~15.5 ms beside the
+other: the threads take turns at the GIL between NumPy calls (two processes: ~13.7 ms).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-from netcore.layers import Conv2D
+from netcore.layers import Conv2D, Dense
 from netcore.layers.batchnorm import BatchGroup, BatchNorm
 from netcore.network import Network
 from netcore.thread_memory import keep_freed_memory
 
 MIN_PART = 8  # samples: a smaller slice costs more in hand-over than it saves
+# Multiply-adds a part must get (convolutions and dense layers, forward) when netcore chooses:
+# on 2 cores (AMD EPYC, in-process alternation of 20-batch runs, split / whole time) the MNIST
+# CNN at batch 64 (90 M per half) 0.92, the small CNN at 128 (50 M) 0.91, but the MNIST CNN at
+# 32 (45 M) 1.15 and the small CNN at 64 (25 M) 1.11: below ~50 M the hand-overs and the two
+# threads' turns at the GIL cost more than the second core gives. 64 M leaves a margin.
+MIN_PART_WORK = 64_000_000
 MAX_PARTS = 4
 
 
@@ -52,7 +63,8 @@ def usable_cores() -> int:
 def parts_for(network: Network, threads: int = 0) -> int:
     """How many slices a batch is trained in at most: ``threads`` if set (>= 1), else one per
     usable core (at most ``MAX_PARTS``) for a convolutional network and 1 for others. A batch
-    is cut in fewer when a slice would get fewer than ``MIN_PART`` samples."""
+    is cut in fewer when a slice would get fewer than ``MIN_PART`` samples, or (netcore's own
+    choice) fewer than ``MIN_PART_WORK`` multiply-adds: see ``SplitStep``."""
     if threads:
         return threads
     if not any(isinstance(layer, Conv2D) for layer in network.layers):
@@ -60,10 +72,27 @@ def parts_for(network: Network, threads: int = 0) -> int:
     return min(usable_cores(), MAX_PARTS)
 
 
-class SplitStep:
-    """Forward and backward of one batch in ``parts`` slices at once; ``close()`` when done."""
+def work_per_sample(network: Network) -> int:
+    """Multiply-adds of one sample's forward through the convolutions and dense layers."""
+    total = 0
+    for layer in network.layers:
+        if isinstance(layer, Conv2D):
+            kh, kw = layer.kernel
+            total += math.prod(layer.out_shape) * layer.in_shape[0] * kh * kw
+        elif isinstance(layer, Dense):
+            total += math.prod(layer.in_shape) * layer.units
+    return total
 
-    def __init__(self, network: Network, parts: int) -> None:
+
+class SplitStep:
+    """Forward and backward of one batch in up to ``parts`` slices at once; ``close()`` when done.
+
+    A batch is cut in fewer slices (down to one, the whole batch on the calling thread) when a
+    slice would get fewer than ``MIN_PART`` samples or fewer than ``min_part_work`` multiply-adds.
+    BLAS is held to one thread from the first split batch until a whole one or ``close()``.
+    """
+
+    def __init__(self, network: Network, parts: int, min_part_work: float = 0) -> None:
         if parts < 2:
             raise ValueError(f"a split step needs at least 2 parts, got {parts}")
         keep_freed_memory()  # else each helper thread faults its temporaries in at every batch
@@ -77,6 +106,9 @@ class SplitStep:
                 for part, replica in enumerate(self.replicas):
                     replica.layers[depth].group, replica.layers[depth].part = group, part
         self._pool = ThreadPoolExecutor(parts - 1, thread_name_prefix="netcore-part")
+        self._work = work_per_sample(network)
+        self._min_part_work = min_part_work
+        self._blas_held = False  # held across split batches: a change costs two hand-overs
 
     @property
     def parts(self) -> int:
@@ -89,6 +121,9 @@ class SplitStep:
         """
         n = len(x)
         parts = min(self.parts, n // MIN_PART)
+        if self._min_part_work:
+            parts = min(parts, int(n * self._work // self._min_part_work))
+        self._hold_one_blas_thread(parts > 1)
         if parts < 2:  # batchnorm groups are at 1 part outside a split step
             return _forward_backward(self.network, x, target)
         cuts = [round(k * n / parts) for k in range(parts + 1)]
@@ -97,8 +132,7 @@ class SplitStep:
         for group in self.groups:
             group.start(parts)
         try:
-            with one_blas_thread:
-                first, others = self._run_parts(x, target, slices, weights)
+            first, others = self._run_parts(x, target, slices, weights)
         finally:
             for group in self.groups:  # a training forward outside a split step waits for nobody
                 group.start(1)
@@ -137,7 +171,15 @@ class SplitStep:
                 group.abort()
             raise
 
+    def _hold_one_blas_thread(self, hold: bool) -> None:
+        if hold and not self._blas_held:
+            one_blas_thread.__enter__()
+        elif not hold and self._blas_held:
+            one_blas_thread.__exit__(None, None, None)
+        self._blas_held = hold
+
     def close(self) -> None:
+        self._hold_one_blas_thread(False)
         for layer in self.network.layers:
             if isinstance(layer, BatchNorm):
                 layer.group = None

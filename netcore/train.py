@@ -24,7 +24,7 @@ from netcore.evaluation import evaluate
 from netcore.inspect.health import HealthRecorder
 from netcore.network import Network
 from netcore.optimizers import OPTIMIZERS, clip_by_global_norm, make_optimizer
-from netcore.parallel import SplitStep, parts_for
+from netcore.parallel import MIN_PART_WORK, SplitStep, parts_for
 from netcore.schedules import Schedule
 
 
@@ -309,7 +309,9 @@ class Trainer:
         while ``control`` is paused and applies its pending ``lr`` / ``batch_size``.
         """
         parts = parts_for(self.network, self.settings.threads)
-        self._split = SplitStep(self.network, parts) if parts > 1 else None
+        # netcore's own choice (threads 0) splits only batches with enough work for two cores
+        min_work = 0 if self.settings.threads else MIN_PART_WORK
+        self._split = SplitStep(self.network, parts, min_work) if parts > 1 else None
         self.health.replicas = self._split.replicas[1:] if self._split else []
         try:
             # Overflow is how divergence shows; the NaN guard reports it once, in words.

@@ -205,3 +205,23 @@ def test_blas_stays_at_one_thread_until_the_last_split_step_leaves_from_any_thre
     first.join()
     assert seen == {"first": [1] * len(before), "second": [1] * len(before), "main": [1] * len(before)}
     assert blas_threads() == before
+
+
+def test_netcores_own_choice_splits_only_batches_with_work_for_two_cores():
+    net = Network(CNN, seed=0, dtype=np.float64)
+    # conv 4x1x3x3 on 10x10, conv 6x4x3x3 on 5x5, dense 24 -> 12, dense 12 -> 3
+    assert parallel.work_per_sample(net) == 4 * 9 * 100 + 6 * 4 * 9 * 25 + 24 * 12 + 12 * 3
+    work = parallel.work_per_sample(net)
+    split = SplitStep(net, 2, min_part_work=20 * work)  # a part needs 20 samples
+    rng = np.random.default_rng(5)
+    try:
+        for n, split_expected in ((32, False), (40, True), (16, False)):
+            for replica in split.replicas:
+                replica.flat_grads[...] = 0
+            x, y = rng.normal(size=(n, 1, 10, 10)), rng.integers(0, 3, n)
+            split.forward_backward(x, y)
+            assert bool(np.abs(split.replicas[1].flat_grads).sum()) is split_expected
+            assert split._blas_held is split_expected  # one BLAS thread only while split
+    finally:
+        split.close()
+    assert not split._blas_held
