@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from netcore.network import Network
-from netcore.parallel import parts_for
+from netcore.parallel import batch_parts
 from netcore.resources import resource_path
 from netcore.spec import SpecError, load_spec
 from netcore.train import Trainer, TrainSettings
@@ -278,7 +278,7 @@ def run_bench(
         check_size(path, spec)
         has_conv = any(entry["type"] == "conv2d" for entry in spec["layers"])
         row: dict[str, Any] = {"network": name, "spec": path.name, "batch": batch_size, "samples": len(x)}
-        row["netcore_threads"] = parts = parts_for(Network(spec), threads)
+        row["netcore_threads"] = parts = batch_parts(Network(spec), batch_size, threads)
         runs = [netcore_epochs(spec, x, y, batch_size, threads)]
         if with_torch:
             runs.append(torch_epochs(spec, x, y, batch_size))

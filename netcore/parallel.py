@@ -72,6 +72,20 @@ def parts_for(network: Network, threads: int = 0) -> int:
     return min(usable_cores(), MAX_PARTS)
 
 
+def batch_parts(network: Network, batch_size: int, threads: int = 0) -> int:
+    """How many slices the trainer cuts a batch of ``batch_size`` into (1: it stays whole)."""
+    min_work = 0 if threads else MIN_PART_WORK
+    return _cut(parts_for(network, threads), batch_size, work_per_sample(network), min_work)
+
+
+def _cut(parts: int, n: int, work: int, min_part_work: float) -> int:
+    """At most ``parts`` slices of n samples, each of >= MIN_PART samples and min_part_work."""
+    parts = min(parts, n // MIN_PART)
+    if min_part_work:
+        parts = min(parts, int(n * work // min_part_work))
+    return max(1, parts)
+
+
 def work_per_sample(network: Network) -> int:
     """Multiply-adds of one sample's forward through the convolutions and dense layers."""
     total = 0
@@ -120,9 +134,7 @@ class SplitStep:
         Like ``out = net.forward(x, True); loss = net.loss.forward(out, t); net.backward(...)``.
         """
         n = len(x)
-        parts = min(self.parts, n // MIN_PART)
-        if self._min_part_work:
-            parts = min(parts, int(n * self._work // self._min_part_work))
+        parts = _cut(self.parts, n, self._work, self._min_part_work)
         self._hold_one_blas_thread(parts > 1)
         if parts < 2:  # batchnorm groups are at 1 part outside a split step
             return _forward_backward(self.network, x, target)

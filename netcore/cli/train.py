@@ -102,7 +102,7 @@ def cmd_train(args) -> int:
     from netcore.augment import augmentation_for
     from netcore.experiment import evaluate_on_test, make_trainer, saved_model
     from netcore.network import Network
-    from netcore.parallel import parts_for
+    from netcore.parallel import batch_parts
     from netcore.serialization import non_finite_field, save_model
     from netcore.spec import load_spec
 
@@ -133,7 +133,7 @@ def cmd_train(args) -> int:
     print(f"{data.describe()}; {network.num_params:,} parameters", flush=True)
     used = {**settings.to_dict(), "schedule": settings.schedule["name"], "augment": augment_name}
     print(f"settings: {describe_recipe(used)}", flush=True)
-    if (parts := parts_for(network, settings.threads)) > 1:
+    if (parts := batch_parts(network, settings.batch_size, settings.threads)) > 1:
         print(f"each batch is split over {parts} threads", flush=True)
 
     stop = {"requested": False}

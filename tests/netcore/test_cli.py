@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 from netcore.bench import alternate, blas_kernel
 from netcore.cli import main
 from netcore.network import Network
-from netcore.parallel import parts_for
+from netcore.parallel import batch_parts
 from netcore.resources import resource_path
 from netcore.serialization import ModelFileError, SavedModel, load_model, save_model
 from netcore.spec import load_spec
@@ -196,7 +196,7 @@ def test_bench_times_a_given_spec_on_a_short_epoch(capsys):
     assert (row["network"], row["batch"], row["samples"]) == ("mnist_cnn", 16, 96)
     assert row["netcore_s"] > 0 and row["netcore_inference_ms"] > 0 and "ratio" not in row
     assert len(row["netcore_epochs_s"]) == 2 and row["netcore_s"] == min(row["netcore_epochs_s"])
-    assert row["netcore_threads"] == parts_for(Network(load_spec(spec)))
+    assert row["netcore_threads"] == batch_parts(Network(load_spec(spec)), 16) == 1  # 16: too little work
     assert main(args + ["--threads", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["results"][0]["netcore_threads"] == 1
 

@@ -6,6 +6,8 @@ import pytest
 from netcore import parallel
 from netcore.network import Network
 from netcore.parallel import SplitStep, parts_for
+from netcore.resources import resource_path
+from netcore.spec import load_spec
 from netcore.train import Trainer, TrainSettings
 
 CNN = {
@@ -225,3 +227,10 @@ def test_netcores_own_choice_splits_only_batches_with_work_for_two_cores():
     finally:
         split.close()
     assert not split._blas_held
+    # what the trainer will do, as bench and the command line report it
+    assert parallel.batch_parts(net, 40, threads=2) == 2  # asked for: enough samples only
+    assert parallel.batch_parts(net, 12, threads=2) == 1
+    assert parallel.batch_parts(net, 4000, threads=0) == 1  # this tiny CNN never has the work
+    mnist_cnn = Network(load_spec(resource_path("networks", "mnist_cnn.json")))
+    two = min(parallel.usable_cores(), 2)
+    assert parallel.batch_parts(mnist_cnn, 64) == two and parallel.batch_parts(mnist_cnn, 32) == 1
