@@ -20,9 +20,12 @@ from netcore.thread_memory import keep_freed_memory
 from netcore.train import BatchStats, EpochStats, Trainer, TrainingControl, TrainResult
 
 # Batch reports to the window: each costs the UI thread a progress and plot update (with the
-# GIL); 10 a second keeps the curve live at ~3 % of a core (20: ~5 %, scripts/ui_latency.py).
+# GIL, which both threads of a split training step then wait for). The MNIST CNN's worker, two
+# threads per batch, against the command line (scripts/ui_latency.py --compare-cli, 2-core AMD
+# EPYC): 10 a second 0.87-0.92x (UI thread 5.5 % of a core), 5 a second 0.85-1.13x, median
+# ~1.0x (3.8 %). Five redraws a second still move the curve as it learns.
 EPOCH_SIGNALS_PER_SECOND = 20
-BATCH_SIGNALS_PER_SECOND = 10
+BATCH_SIGNALS_PER_SECOND = 5
 
 
 # The worker's thread keeps its freed memory (glibc's thread arenas gave it back at every batch).
