@@ -45,8 +45,8 @@ class TrainSettings:
     val_split: float = 0.0
     patience: int | None = None  # early stopping on validation (else training) loss
     seed: int = 0
-    # threads a batch is split over (netcore.parallel): 0 = one per core for convolutional
-    # networks without batchnorm, else 1; 1 = never split
+    # threads a batch is split over (netcore.parallel): 0 = netcore's choice (one per core for
+    # a convolutional network's batches with enough work for each, else whole); 1 = never split
     threads: int = 0
 
     def __post_init__(self) -> None:
