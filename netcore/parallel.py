@@ -183,6 +183,11 @@ class SplitStep:
                 group.abort()
             raise
 
+    def release_blas(self) -> None:
+        """BLAS back at its own thread count until the next split batch: for other work between
+        batches (the validation at an epoch's end)."""
+        self._hold_one_blas_thread(False)
+
     def _hold_one_blas_thread(self, hold: bool) -> None:
         if hold and not self._blas_held:
             one_blas_thread.__enter__()

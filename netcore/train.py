@@ -422,6 +422,8 @@ class Trainer:
     ) -> EpochStats:
         val_loss = val_acc = None
         if fraction == 1.0 and self.x_val is not None and len(self.x_val):
+            if self._split is not None:
+                self._split.release_blas()  # its products want every BLAS thread
             result = evaluate(self.network, self.x_val, self.y_val)
             val_loss, val_acc = result["loss"], result.get("accuracy")
         stats = EpochStats(

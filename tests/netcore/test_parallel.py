@@ -234,3 +234,28 @@ def test_netcores_own_choice_splits_only_batches_with_work_for_two_cores():
     mnist_cnn = Network(load_spec(resource_path("networks", "mnist_cnn.json")))
     two = min(parallel.usable_cores(), 2)
     assert parallel.batch_parts(mnist_cnn, 64) == two and parallel.batch_parts(mnist_cnn, 32) == 1
+
+
+def test_validation_between_split_epochs_gets_blas_back(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    import netcore.train
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before, seen = blas_threads(), []
+    real = netcore.train.evaluate
+
+    def watched(*args, **kwargs):
+        seen.append(blas_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(netcore.train, "evaluate", watched)
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(64, 1, 10, 10)), rng.integers(0, 3, 64)
+    net = Network(CNN, seed=0, dtype=np.float64)
+    trainer = Trainer(net, TrainSettings(epochs=2, batch_size=32, threads=2), x, y, x[:16], y[:16])
+    trainer.run()
+    assert seen == [before, before] and blas_threads() == before
+    assert trainer.history[-1].val_loss is not None
