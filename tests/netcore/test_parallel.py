@@ -259,3 +259,25 @@ def test_validation_between_split_epochs_gets_blas_back(monkeypatch):
     trainer.run()
     assert seen == [before, before] and blas_threads() == before
     assert trainer.history[-1].val_loss is not None
+
+
+def test_a_split_run_stops_cleanly_when_cancelled_or_diverging():
+    import threading
+
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=(128, 1, 10, 10)), rng.integers(0, 3, 128)
+    net = Network(BN_CNN, seed=0, dtype=np.float64)
+    trainer = Trainer(net, TrainSettings(epochs=3, batch_size=32, threads=2), x, y)
+    calls = []
+    result = trainer.run(should_stop=lambda: calls.append(1) or len(calls) > 2)
+    assert result.status == "cancelled" and trainer._split is None
+    assert not [t for t in threading.enumerate() if t.name.startswith("netcore-part")]
+    assert all(layer.group is None for layer in net.layers if hasattr(layer, "group"))
+
+    x[5, 0, 0, 0] = np.inf  # the first batch's first part
+    net = Network(CNN, seed=0, dtype=np.float64)
+    start = net.flat_params.copy()
+    trainer = Trainer(net, TrainSettings(epochs=1, batch_size=32, threads=2, shuffle=False), x, y)
+    result = trainer.run()
+    assert result.status == "diverged" and trainer._split is None
+    np.testing.assert_array_equal(net.flat_params, start)  # the weights it started from
