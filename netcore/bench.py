@@ -239,7 +239,7 @@ def run_bench(
 
     ``specs``: time these 1x28x28-input networks (at ``batch``, default 64) instead
     of the standard set. ``samples``: a shorter epoch than MNIST's 60,000. ``threads``: as
-    ``TrainSettings.threads`` (0: netcore's own choice, ``netcore.parallel.parts_for``).
+    ``TrainSettings.threads`` (0: netcore's own choice, ``netcore.parallel.batch_parts``).
     """
     say = log or (lambda line: None)
     for what, value in (("batch size", batch), ("samples", samples), ("epochs", epochs)):

@@ -72,10 +72,22 @@ def parts_for(network: Network, threads: int = 0) -> int:
     return min(usable_cores(), MAX_PARTS)
 
 
+def split_step(network: Network, threads: int = 0) -> SplitStep | None:
+    """The split step a training run with ``TrainSettings.threads`` uses, or None (every batch
+    whole on the calling thread)."""
+    parts = parts_for(network, threads)
+    return SplitStep(network, parts, _min_part_work(threads)) if parts > 1 else None
+
+
 def batch_parts(network: Network, batch_size: int, threads: int = 0) -> int:
     """How many slices the trainer cuts a batch of ``batch_size`` into (1: it stays whole)."""
-    min_work = 0 if threads else MIN_PART_WORK
-    return _cut(parts_for(network, threads), batch_size, work_per_sample(network), min_work)
+    return _cut(parts_for(network, threads), batch_size, work_per_sample(network), _min_part_work(threads))
+
+
+def _min_part_work(threads: int) -> float:
+    """Asked-for threads split every batch that has ``MIN_PART`` samples a slice; netcore's own
+    choice (0) only batches with ``MIN_PART_WORK`` for each."""
+    return 0 if threads else MIN_PART_WORK
 
 
 def _cut(parts: int, n: int, work: int, min_part_work: float) -> int:
@@ -137,7 +149,7 @@ class SplitStep:
         parts = _cut(self.parts, n, self._work, self._min_part_work)
         self._hold_one_blas_thread(parts > 1)
         if parts < 2:  # batchnorm groups are at 1 part outside a split step
-            return _forward_backward(self.network, x, target)
+            return forward_backward(self.network, x, target)
         cuts = [round(k * n / parts) for k in range(parts + 1)]
         slices = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
         weights = [(s.stop - s.start) / n for s in slices]
@@ -177,7 +189,7 @@ class SplitStep:
 
     def _part(self, network: Network, x: np.ndarray, target: np.ndarray, weight: float):
         try:
-            return _forward_backward(network, x, target, weight)
+            return forward_backward(network, x, target, weight)
         except BaseException:
             for group in self.groups:  # the other parts may be waiting for this one's sums
                 group.abort()
@@ -203,11 +215,12 @@ class SplitStep:
         self._pool.shutdown(wait=True)
 
 
-def _forward_backward(
+def forward_backward(
     network: Network, x: np.ndarray, target: np.ndarray, weight: float = 1.0
 ) -> tuple[np.ndarray, float]:
-    """Output and mean loss of one part; ``flat_grads`` holds ``weight`` times its gradient
-    (dL/d(output) scaled before backward: no pass over the parameters)."""
+    """Output and mean loss of a batch (or a part of one) through ``network``, ``flat_grads``
+    filled with ``weight`` times its gradient (dL/d(output) scaled before backward: no pass
+    over the parameters)."""
     out = network.forward(x, training=True)
     loss = network.loss.forward(out, target)
     d_out = network.loss.backward()

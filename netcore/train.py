@@ -24,7 +24,7 @@ from netcore.evaluation import evaluate
 from netcore.inspect.health import HealthRecorder
 from netcore.network import Network
 from netcore.optimizers import OPTIMIZERS, clip_by_global_norm, make_optimizer
-from netcore.parallel import MIN_PART_WORK, SplitStep, parts_for
+from netcore.parallel import SplitStep, forward_backward, split_step
 from netcore.schedules import Schedule
 
 
@@ -263,9 +263,7 @@ class Trainer:
         if self._split is not None:
             out, loss = self._split.forward_backward(xb, tb)
         else:
-            out = net.forward(xb, training=True)
-            loss = net.loss.forward(out, tb)
-            net.backward(net.loss.backward())
+            out, loss = forward_backward(net, xb, tb)
         if s.l2:
             loss += 0.5 * s.l2 * sum(float(np.vdot(w, w)) for w in net.weight_views)
             for layer in net.layers:
@@ -308,10 +306,7 @@ class Trainer:
         Between batches the run stops when ``should_stop()`` is true or ``control`` asks, waits
         while ``control`` is paused and applies its pending ``lr`` / ``batch_size``.
         """
-        parts = parts_for(self.network, self.settings.threads)
-        # netcore's own choice (threads 0) splits only batches with enough work for two cores
-        min_work = 0 if self.settings.threads else MIN_PART_WORK
-        self._split = SplitStep(self.network, parts, min_work) if parts > 1 else None
+        self._split = split_step(self.network, self.settings.threads)
         self.health.replicas = self._split.replicas[1:] if self._split else []
         try:
             # Overflow is how divergence shows; the NaN guard reports it once, in words.

@@ -62,8 +62,8 @@ def add_parser(sub, common) -> None:
     train.add_argument(
         "--threads",
         type=int,
-        help="threads each batch is split over (default: one per core for convolutional networks "
-        "without batchnorm, else 1)",
+        help="threads each batch is split over (default: one per core for convolutional networks' "
+        "batches with enough work for each, else 1)",
     )
     from netcore.cli.common import add_folder_arguments  # --image-* for folder:PATH (issue 17)
 
