@@ -17,7 +17,11 @@ next image's top rows, so a block is only ``H + max(pad_top, pad_bottom)`` by
 every pixel up with the one (i, j) further on, so a kernel offset's row of the
 patch matrix is a strided view of the shifted row: im2col copies it and col2im
 scatter-adds into it, in one vectorised NumPy call per offset (kh*kw in all), no
-loops over samples or pixels, no ``np.add.at``.
+loops over samples or pixels, no ``np.add.at``. All the offsets' views together are
+one strided view of the row (``patch_view``), so im2col is a single copy: one NumPy
+call instead of kh*kw (each call is a turn at the GIL, which the threads of a split
+batch take in turn, ``netcore.parallel``). col2im cannot do the same: its offsets
+overlap, and one add through overlapping views would lose updates.
 
 Each sample's outputs sit on a *frame* of ``fh x fw`` columns holding the
 ``OH x OW`` outputs in its top-left corner. With stride 1 the frame is wider than
@@ -37,6 +41,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 Frame = tuple[int, int]
 
@@ -200,23 +205,52 @@ def _offset_view(flat: np.ndarray, g: ConvGeometry, n: int, i: int, j: int, fram
     return blocks[:, :, ::s, ::s][:, :, :fh, :fw]
 
 
+def row_view(flat: np.ndarray, start: int, shape: tuple[int, ...], steps: tuple[int, ...]) -> np.ndarray:
+    """A read-only view of a flat batch: [c, k1, k2, ...] = flat[c, start + sum(k * step)].
+
+    ``steps`` (in values, one per axis after the channel) may overlap: several indices can
+    name one value, which is why the view cannot be written. ValueError if it would reach
+    past the end of ``flat``'s rows. Shapes: flat (C, L) with contiguous rows -> (C, *shape).
+    """
+    if flat.ndim != 2 or flat.strides[1] != flat.itemsize:
+        raise ValueError("row_view needs a (C, L) array with contiguous rows")
+    if len(shape) != len(steps) or min(shape, default=1) < 1 or min(steps, default=0) < 0:
+        raise ValueError(f"row_view shape {shape} and steps {steps} do not match")
+    reach = start + sum((k - 1) * step for k, step in zip(shape, steps))
+    if start < 0 or reach >= flat.shape[1]:
+        raise ValueError(f"row_view reaches value {reach} of rows of {flat.shape[1]}")
+    e = flat.itemsize
+    return as_strided(
+        flat[:, start:],
+        shape=(flat.shape[0], *shape),
+        strides=(flat.strides[0], *(step * e for step in steps)),
+        writeable=False,
+    )
+
+
+def patch_view(xp: np.ndarray, g: ConvGeometry, n: int, frame: Frame) -> np.ndarray:
+    """Every kernel offset of a padded batch at once, read-only (C, kh, kw, n, fh, fw):
+    [c, i, j, n, r, q] is the padded pixel (r*s + i, q*s + j) of image n, channel c
+    (``_offset_view`` of offset (i, j)). Values repeat across (i, j): nothing is copied."""
+    _check_frame(g, frame)
+    fh, fw = frame
+    s, bw = g.stride, g.block_w
+    return row_view(xp, 0, (g.kh, g.kw, n, fh, fw), (bw, 1, g.sample_size, s * bw, s))
+
+
 def im2col(
     xp: np.ndarray, g: ConvGeometry, n: int, frame: Frame, out: np.ndarray | None = None
 ) -> np.ndarray:
-    """The patch matrix of a padded batch.
+    """The patch matrix of a padded batch, in one copy from ``patch_view``.
 
     Shapes: xp (C, N*Bh*Bw + tail) from ``pad`` -> cols (C*kh*kw, N*fh*fw), rows
     ordered (c, i, j) like ``W.reshape(F, -1)``, columns (n, r, q) over the frame.
     """
-    _check_frame(g, frame)
     fh, fw = frame
+    view = patch_view(xp, g, n, frame)
     if out is None:
         out = np.empty((g.channels * g.kh * g.kw, n * fh * fw), dtype=xp.dtype)
-    blocks = out.reshape(g.channels, g.kh, g.kw, n, fh, fw)
-    for i in range(g.kh):
-        for j in range(g.kw):
-            view = _offset_view(xp, g, n, i, j, frame)
-            np.copyto(blocks[:, i, j].reshape(view.shape), view)
+    np.copyto(out.reshape(view.shape), view)
     return out
 
 

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from netcore.functional.im2col import ConvGeometry
+from netcore.functional.im2col import ConvGeometry, row_view
 
 FORMS = ("flat", "exact")
 
@@ -93,20 +93,19 @@ def _pixel_rows(flat: np.ndarray, g: ConvGeometry, n: int, j: int) -> np.ndarray
 
 
 def row_patches(xp: np.ndarray, g: ConvGeometry, n: int, out: np.ndarray | None = None, form: str = "flat"):
-    """R[(c, j), q] = xp[c, q + j] over the form's positions q.
+    """R[(c, j), q] = xp[c, q + j] over the form's positions q, in one copy from a strided view.
 
     Shapes: xp (C, n*Bh*Bw + tail) from ``pad`` -> (C*kw, patch_length(g, n, form)).
     """
     length = patch_length(g, n, form)
+    if form == "flat":
+        view = row_view(xp, 0, (g.kw, length), (1, 1))
+    else:  # [c, j, n, rho, q] = xpad[c, n, rho + pad_top, q + j], as _pixel_rows
+        shape = (g.kw, n, g.height, g.out_w)
+        view = row_view(xp, g.pad_top * g.block_w, shape, (1, g.sample_size, g.block_w, 1))
     if out is None:
         out = np.empty((g.channels * g.kw, length), dtype=xp.dtype)
-    rows = out.reshape(g.channels, g.kw, length)
-    for j in range(g.kw):
-        if form == "flat":
-            np.copyto(rows[:, j], xp[:, j : j + length])
-        else:
-            view = _pixel_rows(xp, g, n, j)
-            np.copyto(rows[:, j].reshape(view.shape), view)
+    np.copyto(out.reshape(view.shape), view)
     return out
 
 

@@ -5,10 +5,12 @@ import pytest
 
 from netcore.functional.im2col import (
     ConvGeometry,
+    batch_rows,
     col2im,
     im2col,
     pad,
     patch_frame,
+    row_view,
     scatter_frame,
     unpad,
 )
@@ -247,6 +249,30 @@ def test_col2im_is_the_adjoint_of_im2col(in_shape, kernel, stride, padding):
         lhs = np.vdot(unpad(col2im(a, g, n, (fh, fw)), g, n), x)
         rhs = np.vdot(a, im2col(pad(x, g), g, n, (fh, fw)))
         assert abs(lhs - rhs) < 1e-10 * max(1.0, abs(rhs))
+
+
+def test_row_view_reads_overlapping_steps_and_refuses_to_reach_past_the_rows():
+    flat = np.arange(20.0).reshape(2, 10)
+    view = row_view(flat, 1, (3, 4), (2, 1))  # [c, a, b] = flat[c, 1 + 2a + b]
+    np.testing.assert_array_equal(view[1, 2], [15, 16, 17, 18])
+    assert not view.flags.writeable  # values repeat: a write would land in several places
+    row_view(flat, 1, (3, 4), (2, 1))  # reaches value 8 of 10
+    with pytest.raises(ValueError, match="reaches value 10"):
+        row_view(flat, 3, (3, 4), (2, 1))
+    with pytest.raises(ValueError, match="contiguous rows"):
+        row_view(flat[:, ::2], 0, (2,), (1,))
+
+
+def test_patches_of_a_chunk_stay_inside_its_rows():
+    """im2col and row_patches on the last images of a batch (``batch_rows``) read only those."""
+    g = ConvGeometry.create((2, 5, 6), (3, 3), 1, "same")
+    x = np.random.default_rng(3).standard_normal((4, 2, 5, 6))
+    xp = pad(x, g)
+    tail = batch_rows(xp, g, 2, 2)
+    assert tail.shape[1] == g.padded_length(2)  # the chunk's view ends where the batch does
+    np.testing.assert_array_equal(im2col(tail, g, 2, patch_frame(g)), im2col(pad(x[2:], g), g, 2, patch_frame(g)))
+    for form in ("flat", "exact"):
+        np.testing.assert_array_equal(row_patches(tail, g, 2, form=form), row_patches(pad(x[2:], g), g, 2, form=form))
 
 
 def test_geometry_shares_padding_between_neighbours():
