@@ -22,10 +22,11 @@ convolutions, whose steps are too short to share, in one piece.
 
 Measured on a 2-core AMD EPYC (OpenBLAS SkylakeX), batch 64, the split time over the whole
 batch's, in-process alternation of short runs (medians of 12-30 pairs): the MNIST CNN
-0.91-0.95, the large CNN (batchnorm, its parts meeting six times a step) 0.83; whole processes of
-`netcore bench --only cnn --samples 19200 --threads 0` against `--threads 1`: 0.82-0.85.
-Each half alone on one core takes ~12.4 ms of the CNN's 17-20 ms step, but ~15.5 ms beside the
-other: the threads take turns at the GIL between NumPy calls (two processes: ~13.7 ms).
+0.91-0.95, the large CNN (batchnorm, its parts meeting six times a step) 0.83, the small CNN
+0.91; whole processes of `netcore bench --only cnn --samples 19200 --threads 0` against
+`--threads 1`: 0.82-0.85. A half step alone on one core takes ~11-12 ms of the MNIST CNN's
+15-20 ms whole step; beside its twin on the other core 5-10 % more, whether the twin is a thread
+(sharing the GIL) or another process (sharing memory and the last-level cache).
 """
 
 from __future__ import annotations
@@ -43,12 +44,16 @@ from netcore.network import Network
 from netcore.thread_memory import keep_freed_memory
 
 MIN_PART = 8  # samples: a smaller slice costs more in hand-over than it saves
-# Multiply-adds a part must get (convolutions and dense layers, forward) when netcore chooses:
-# on 2 cores (AMD EPYC, in-process alternation of 20-batch runs, split / whole time) the MNIST
-# CNN at batch 64 (90 M per half) 0.92, the small CNN at 128 (50 M) 0.91, but the MNIST CNN at
-# 32 (45 M) 1.15 and the small CNN at 64 (25 M) 1.11: below ~50 M the hand-overs and the two
-# threads' turns at the GIL cost more than the second core gives. 64 M leaves a margin.
-MIN_PART_WORK = 64_000_000
+# netcore's own choice (threads 0) splits a batch only when every slice gets at least
+# AUTO_MIN_PART samples and AUTO_MIN_PART_WORK multiply-adds (convolutions and dense layers,
+# forward). Measured on 2 cores (AMD EPYC, 2026-12-02; in-process alternation of 12-16 pairs of
+# 40-100-batch trainer runs, split / whole time, per slice): small CNN at batch 32 (16 samples,
+# 12.7 M) 1.00-1.04, MNIST CNN at 16 (8 samples, 24 M) 1.05; small CNN at 48 (24 samples, 19 M)
+# 0.91, at 64 (25 M) 0.91, at 128 (51 M) 0.80; MNIST CNN at 32 (48 M) 0.905. Below that the
+# hand-overs and each slice's fixed cost (its Python, about 0.9 ms a step for the MNIST CNN)
+# take what the second core gives.
+AUTO_MIN_PART = 16
+AUTO_MIN_PART_WORK = 16_000_000
 MAX_PARTS = 4
 
 
@@ -64,7 +69,8 @@ def parts_for(network: Network, threads: int = 0) -> int:
     """How many slices a batch is trained in at most: ``threads`` if set (>= 1), else one per
     usable core (at most ``MAX_PARTS``) for a convolutional network and 1 for others. A batch
     is cut in fewer when a slice would get fewer than ``MIN_PART`` samples, or (netcore's own
-    choice) fewer than ``MIN_PART_WORK`` multiply-adds: see ``SplitStep``."""
+    choice) fewer than ``AUTO_MIN_PART`` samples or ``AUTO_MIN_PART_WORK`` multiply-adds: see
+    ``SplitStep``."""
     if threads:
         return threads
     if not any(isinstance(layer, Conv2D) for layer in network.layers):
@@ -76,23 +82,23 @@ def split_step(network: Network, threads: int = 0) -> SplitStep | None:
     """The split step a training run with ``TrainSettings.threads`` uses, or None (every batch
     whole on the calling thread)."""
     parts = parts_for(network, threads)
-    return SplitStep(network, parts, _min_part_work(threads)) if parts > 1 else None
+    return SplitStep(network, parts, *_minimum_part(threads)) if parts > 1 else None
 
 
 def batch_parts(network: Network, batch_size: int, threads: int = 0) -> int:
     """How many slices the trainer cuts a batch of ``batch_size`` into (1: it stays whole)."""
-    return _cut(parts_for(network, threads), batch_size, work_per_sample(network), _min_part_work(threads))
+    return _cut(parts_for(network, threads), batch_size, work_per_sample(network), *_minimum_part(threads))
 
 
-def _min_part_work(threads: int) -> float:
-    """Asked-for threads split every batch that has ``MIN_PART`` samples a slice; netcore's own
-    choice (0) only batches with ``MIN_PART_WORK`` for each."""
-    return 0 if threads else MIN_PART_WORK
+def _minimum_part(threads: int) -> tuple[float, int]:
+    """(multiply-adds, samples) a slice needs: asked-for threads split every batch that has
+    ``MIN_PART`` samples a slice; netcore's own choice (0) only those with the AUTO_ minimums."""
+    return (0, MIN_PART) if threads else (AUTO_MIN_PART_WORK, AUTO_MIN_PART)
 
 
-def _cut(parts: int, n: int, work: int, min_part_work: float) -> int:
-    """At most ``parts`` slices of n samples, each of >= MIN_PART samples and min_part_work."""
-    parts = min(parts, n // MIN_PART)
+def _cut(parts: int, n: int, work: int, min_part_work: float, min_part: int = MIN_PART) -> int:
+    """At most ``parts`` slices of n samples, each of >= min_part samples and min_part_work."""
+    parts = min(parts, n // min_part)
     if min_part_work:
         parts = min(parts, int(n * work // min_part_work))
     return max(1, parts)
@@ -114,11 +120,13 @@ class SplitStep:
     """Forward and backward of one batch in up to ``parts`` slices at once; ``close()`` when done.
 
     A batch is cut in fewer slices (down to one, the whole batch on the calling thread) when a
-    slice would get fewer than ``MIN_PART`` samples or fewer than ``min_part_work`` multiply-adds.
+    slice would get fewer than ``min_part`` samples or fewer than ``min_part_work`` multiply-adds.
     BLAS is held to one thread from the first split batch until a whole one or ``close()``.
     """
 
-    def __init__(self, network: Network, parts: int, min_part_work: float = 0) -> None:
+    def __init__(
+        self, network: Network, parts: int, min_part_work: float = 0, min_part: int = MIN_PART
+    ) -> None:
         if parts < 2:
             raise ValueError(f"a split step needs at least 2 parts, got {parts}")
         keep_freed_memory()  # else each helper thread faults its temporaries in at every batch
@@ -134,6 +142,7 @@ class SplitStep:
         self._pool = ThreadPoolExecutor(parts - 1, thread_name_prefix="netcore-part")
         self._work = work_per_sample(network)
         self._min_part_work = min_part_work
+        self._min_part = max(1, min_part)
         self._blas_held = False  # held across split batches: a change costs two hand-overs
 
     @property
@@ -146,7 +155,7 @@ class SplitStep:
         Like ``out = net.forward(x, True); loss = net.loss.forward(out, t); net.backward(...)``.
         """
         n = len(x)
-        parts = _cut(self.parts, n, self._work, self._min_part_work)
+        parts = _cut(self.parts, n, self._work, self._min_part_work, self._min_part)
         self._hold_one_blas_thread(parts > 1)
         if parts < 2:  # batchnorm groups are at 1 part outside a split step
             return forward_backward(self.network, x, target)

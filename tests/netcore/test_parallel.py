@@ -230,10 +230,15 @@ def test_netcores_own_choice_splits_only_batches_with_work_for_two_cores():
     # what the trainer will do, as bench and the command line report it
     assert parallel.batch_parts(net, 40, threads=2) == 2  # asked for: enough samples only
     assert parallel.batch_parts(net, 12, threads=2) == 1
-    assert parallel.batch_parts(net, 4000, threads=0) == 1  # this tiny CNN never has the work
-    mnist_cnn = Network(load_spec(resource_path("networks", "mnist_cnn.json")))
     two = min(parallel.usable_cores(), 2)
-    assert parallel.batch_parts(mnist_cnn, 64) == two and parallel.batch_parts(mnist_cnn, 32) == 1
+    assert parallel.batch_parts(net, 3000, threads=0) == 1  # 14 M a slice: too little work
+    assert parallel.batch_parts(net, 4000, threads=0) == two  # 18.6 M
+    mnist_cnn = Network(load_spec(resource_path("networks", "mnist_cnn.json")))  # 3.0 M a sample
+    assert parallel.batch_parts(mnist_cnn, 64) == parallel.batch_parts(mnist_cnn, 32) == two
+    assert parallel.batch_parts(mnist_cnn, 16) == 1  # 24 M a slice, but only 8 samples
+    small_cnn = Network(load_spec(resource_path("networks", "mnist_cnn_small.json")))  # 0.79 M
+    assert parallel.batch_parts(small_cnn, 64) == two  # 25 M a slice
+    assert parallel.batch_parts(small_cnn, 32) == 1  # 16 samples, but 12.7 M a slice
 
 
 def test_validation_between_split_epochs_gets_blas_back(monkeypatch):
