@@ -208,10 +208,11 @@ def bilinear(x: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
         (np.arange(n * c, dtype=index_type) * (hp * wp)).reshape(n, c, 1, 1),
         out=ws.get("i00", (n, c, ho, wo), index_type),
     )
-    # the four neighbours, gathered through shifted views rather than shifted indices
-    v00 = np.take(flat, i00, out=ws.get("v00", i00.shape, x.dtype))
-    v01 = np.take(flat[1:], i00, out=ws.get("v01", i00.shape, x.dtype))
-    v10 = np.take(flat[wp:], i00, out=ws.get("v10", i00.shape, x.dtype))
+    # the four neighbours, gathered through shifted views rather than shifted indices (every
+    # index is inside by the padding above: mode "clip" spares "raise"'s temporary for ``out``)
+    v00 = np.take(flat, i00, out=ws.get("v00", i00.shape, x.dtype), mode="clip")
+    v01 = np.take(flat[1:], i00, out=ws.get("v01", i00.shape, x.dtype), mode="clip")
+    v10 = np.take(flat[wp:], i00, out=ws.get("v10", i00.shape, x.dtype), mode="clip")
     out = np.take(flat[wp + 1 :], i00)  # v11, then the result: the only new array
     fx = fx[:, None]
     v01 -= v00  # top row: v00 + fx (v01 - v00)

