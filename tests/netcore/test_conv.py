@@ -362,6 +362,24 @@ def test_exact_rows_leave_out_junk_columns_and_padding_rows():
         frame(layer.geom, "compact")
 
 
+def test_one_image_at_inference_takes_im2col_and_its_backward_follows():
+    layer = built(Conv2D(4, 5, 1, "same", activation="relu"), (16, 14, 14))
+    assert layer.method == "kernel_rows"
+    rng = np.random.default_rng(4)
+    x, dy = rng.standard_normal((1, 16, 14, 14)), rng.standard_normal((1, 4, 14, 14))
+    y_train = layer.forward(x, training=True).copy()  # training keeps the layer's method
+    assert layer.active_method == "kernel_rows" and layer.frame == (14, 14)
+    dx_train, dw_train = layer.backward(dy).copy(), layer.grads["W"].copy()
+    y_infer = layer.forward(x).copy()
+    assert layer.active_method == "im2col" and layer.frame == patch_frame(layer.geom)
+    np.testing.assert_allclose(y_infer, y_train, atol=1e-12)
+    # a saliency map goes back through an inference forward: backward uses that forward's method
+    np.testing.assert_allclose(layer.backward(dy), dx_train, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["W"], dw_train, atol=1e-12)
+    layer.forward(np.concatenate([x, x]))
+    assert layer.active_method == "kernel_rows"  # two images: the layer's own method
+
+
 def test_method_is_chosen_by_memory_moved_and_checked():
     net = Network(
         {
