@@ -1,7 +1,7 @@
 """``netcore bench``: seconds per training epoch, here and in PyTorch, on the same machine.
 
 The MNIST MLP (batch 32, 128, 512) and the CNN of ``mnist_cnn.json`` (batch 64,
-plus single-image inference) are trained for whole epochs of 60,000 samples
+plus single-image inference, the median call of alternating blocks) are trained for whole epochs of 60,000 samples
 with Adam. Real MNIST is used when it is on disk, random data of its shape
 otherwise (the time per epoch does not depend on the pixel values).
 When PyTorch is importable the same network, batch and optimizer run there in
@@ -61,15 +61,28 @@ def netcore_epochs(
     return epoch
 
 
-def netcore_inference_ms(spec: dict, x: np.ndarray, repeats: int = 300) -> float:
+def netcore_predictor(spec: dict, x: np.ndarray) -> Callable[[], object]:
+    """One call: netcore's prediction of the first image."""
     net = Network(spec, seed=0)
     one = x[:1].reshape((1,) + net.input_shape)
-    for _ in range(20):
-        net.predict(one)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        net.predict(one)
-    return (time.perf_counter() - start) / repeats * 1e3
+    return lambda: net.predict(one)
+
+
+def median_call_ms(calls: list[Callable[[], object]], repeats: int = 300, block: int = 30) -> list[float]:
+    """The median milliseconds of one call of each, timed in alternating blocks of ``block``
+    calls (A B A B ..., after a warm-up of each): a hiccup of the machine moves a median less
+    than a mean, and a drift slows both alike."""
+    for call in calls:
+        for _ in range(20):
+            call()
+    times: list[list[float]] = [[] for _ in calls]
+    for _ in range(max(1, repeats // block)):
+        for call, own in zip(calls, times, strict=True):
+            for _ in range(block):
+                start = time.perf_counter()
+                call()
+                own.append(time.perf_counter() - start)
+    return [float(np.median(own)) * 1e3 for own in times]
 
 
 def torch_model(spec: dict):
@@ -151,18 +164,18 @@ def alternate(runs: list[Callable[[], float]], epochs: int) -> list[list[float]]
     return times
 
 
-def torch_inference_ms(spec: dict, x: np.ndarray, repeats: int = 300) -> float:
+def torch_predictor(spec: dict, x: np.ndarray) -> Callable[[], object]:
+    """One call: PyTorch's prediction of the first image (no autograd)."""
     import torch
 
     model = torch_model(spec).eval()
     one = torch.from_numpy(np.ascontiguousarray(x[:1].reshape((1,) + tuple(spec["input_shape"]))))
-    with torch.no_grad():
-        for _ in range(20):
-            model(one)
-        start = time.perf_counter()
-        for _ in range(repeats):
-            model(one)
-    return (time.perf_counter() - start) / repeats * 1e3
+
+    def predict():
+        with torch.no_grad():
+            return model(one)
+
+    return predict
 
 
 def torch_available() -> bool:
@@ -298,11 +311,13 @@ def run_bench(
             if epochs > 1:
                 line += " (rounds: " + ", ".join(f"{r:.2f}x" for r in row["round_ratios"]) + ")"
         if has_conv:
-            row["netcore_inference_ms"] = netcore_inference_ms(spec, x)
-            line += f"\n{'':18}single-image inference: netcore {row['netcore_inference_ms']:.3f} ms"
+            predictors = [netcore_predictor(spec, x)] + ([torch_predictor(spec, x)] if with_torch else [])
+            medians = median_call_ms(predictors)
+            row["netcore_inference_ms"] = medians[0]
+            line += f"\n{'':18}single-image inference (median): netcore {medians[0]:.3f} ms"
             if with_torch:
-                row["torch_inference_ms"] = torch_inference_ms(spec, x)
-                line += f", pytorch {row['torch_inference_ms']:.3f} ms"
+                row["torch_inference_ms"] = medians[1]
+                line += f", pytorch {medians[1]:.3f} ms"
         report["results"].append(row)
         say(line)
     report["peak_rss_mib"] = peak_rss_mib()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from netcore.bench import alternate, blas_kernel
+from netcore.bench import alternate, blas_kernel, median_call_ms
 from netcore.cli import main
 from netcore.network import Network
 from netcore.parallel import batch_parts
@@ -211,6 +211,26 @@ def test_bench_engines_take_turns_epoch_by_epoch():
     runs = [lambda: calls.append("netcore") or 2.0, lambda: calls.append("torch") or 1.0]
     assert alternate(runs, 3) == [[2.0] * 3, [1.0] * 3]
     assert calls == ["netcore", "torch"] * 3  # a drifting machine slows both alike
+
+
+def test_bench_inference_is_the_median_of_alternating_blocks(monkeypatch):
+    import netcore.bench
+
+    clock, calls = [0.0], []
+
+    def call(name, seconds):
+        def run():
+            calls.append(name)
+            # one call in thirty a hiccup of a second: the median does not see it
+            clock[0] += 1.0 if calls.count(name) % 30 == 0 else seconds
+
+        return run
+
+    monkeypatch.setattr(netcore.bench.time, "perf_counter", lambda: clock[0])
+    medians = median_call_ms([call("a", 0.002), call("b", 0.001)], repeats=60, block=30)
+    assert medians == pytest.approx([2.0, 1.0])
+    timed = calls[40:]  # after the warm-up of 20 calls each
+    assert timed == ["a"] * 30 + ["b"] * 30 + ["a"] * 30 + ["b"] * 30
 
 
 def test_bench_refuses_a_network_for_other_inputs(tmp_path, capsys):
