@@ -183,11 +183,20 @@ def shift_sum(
     return out
 
 
-def shift_stack(dz: np.ndarray, g: ConvGeometry, n: int, out: np.ndarray | None = None, form: str = "flat"):
+def shift_stack(
+    dz: np.ndarray,
+    g: ConvGeometry,
+    n: int,
+    out: np.ndarray | None = None,
+    form: str = "flat",
+    zeros_kept: bool = False,
+):
     """The adjoint of ``shift_sum``: stacked[(i, f), q] = dz[f, q - i*Bw] (flat; zero outside dz),
     or stacked[(i, f), (n, rho)] = dz[f, n, rho - i + pad_top] (exact; zero where no output row).
 
     Shapes: dz (F, n*fh*fw) on ``frame(g, form)`` -> (kh*F, patch_length(g, n, form)).
+    ``zeros_kept``: ``out`` holds the zeros of an earlier call with the same shapes (nothing else
+    wrote it since), so only dz's kh copies are written.
     """
     f = dz.shape[0]
     total = patch_length(g, n, form)
@@ -198,15 +207,17 @@ def shift_stack(dz: np.ndarray, g: ConvGeometry, n: int, out: np.ndarray | None 
         blocks = out.reshape(g.kh, f, total)
         for i in range(g.kh):
             shift = i * g.block_w
-            blocks[i, :, :shift] = 0
+            if not zeros_kept:
+                blocks[i, :, :shift] = 0
+                blocks[i, :, shift + length :] = 0
             blocks[i, :, shift : shift + length] = dz
-            blocks[i, :, shift + length :] = 0
         return out
     d = dz.reshape(f, n, g.out_h, g.out_w)
     blocks = out.reshape(g.kh, f, n, g.height, g.out_w)
     for i in range(g.kh):
         r0, r1, shift = _row_ranges(g, i)  # pixel rows [r0 + shift, r1 + shift) hold output rows
-        blocks[i, :, :, : r0 + shift] = 0
+        if not zeros_kept:
+            blocks[i, :, :, : r0 + shift] = 0
+            blocks[i, :, :, r1 + shift :] = 0
         blocks[i, :, :, r0 + shift : r1 + shift] = d[:, :, r0:r1]
-        blocks[i, :, :, r1 + shift :] = 0
     return out

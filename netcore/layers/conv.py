@@ -123,6 +123,7 @@ class Conv2D(Layer):
         self._zeros: np.ndarray | None = None  # never written
         self._ones: np.ndarray | None = None  # never written
         self._spread_key: tuple | None = None  # the shape and storage whose junk drows_flat zeroed
+        self._stack_key: tuple | None = None  # the shape, form and storage whose zeros dstacked holds
         # set by the network when a MaxPool2D follows this fused ReLU and multiplies its dL/dy by
         # [pooled y > 0] (the same mask, 4x smaller): backward then skips [y > 0]
         self.relu_applied_after = False
@@ -366,7 +367,10 @@ class Conv2D(Layer):
         w = self.params["W"]
         form = self.form
         stacked = self._buffer("dstacked", (g.kh * self.filters, rows.shape[1]))
-        shift_stack(dzf, g, m, out=stacked, form=form)
+        key = (stacked.shape, form, stacked.__array_interface__["data"][0])
+        # the rows no output reaches stay zero from the last call on this shape and storage
+        shift_stack(dzf, g, m, out=stacked, form=form, zeros_kept=self._stack_key == key)
+        self._stack_key = key
         dwk = np.matmul(stacked, rows.T, out=self._buffer("dwk", (stacked.shape[0], rows.shape[0])))
         dw = unstack_weights(dwk, w.shape, out=self._buffer("dw", w.shape))
         self._accumulate(start, dw, self._row_sums(dzf))

@@ -362,6 +362,27 @@ def test_exact_rows_leave_out_junk_columns_and_padding_rows():
         frame(layer.geom, "compact")
 
 
+@pytest.mark.parametrize("exact", [True, False])
+def test_kernel_rows_backward_reuses_its_zeros_only_where_they_still_are(exact):
+    """shift_stack writes only dz's rows into a buffer whose zeros an earlier call of the same
+    shape left: backward after other batch sizes and forms equals a fresh layer's."""
+    def layer():
+        conv = built(Conv2D(3, 3, 1, "same", activation="tanh"), (4, 5, 6))
+        conv.use_method("kernel_rows")
+        conv.exact_rows = exact
+        return conv
+
+    used = layer()
+    rng = np.random.default_rng(6)
+    for n in (3, 2, 3, 3):  # the same shape again, another shape, then back
+        x, dy = rng.standard_normal((n, 4, 5, 6)), rng.standard_normal((n, 3, 5, 6))
+        fresh = layer()
+        used.forward(x, training=True)
+        fresh.forward(x, training=True)
+        np.testing.assert_allclose(used.backward(dy), fresh.backward(dy), atol=1e-12)
+        np.testing.assert_allclose(used.grads["W"], fresh.grads["W"], atol=1e-12)
+
+
 def test_one_image_at_inference_takes_im2col_and_its_backward_follows():
     layer = built(Conv2D(4, 5, 1, "same", activation="relu"), (16, 14, 14))
     assert layer.method == "kernel_rows"
