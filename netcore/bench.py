@@ -1,8 +1,8 @@
 """``netcore bench``: seconds per training epoch, here and in PyTorch, on the same machine.
 
 The MNIST MLP (batch 32, 128, 512) and the CNN of ``mnist_cnn.json`` (batch 64,
-plus single-image inference, the median call of alternating blocks) are trained for whole epochs of 60,000 samples
-with Adam. Real MNIST is used when it is on disk, random data of its shape
+plus single-image inference: the median call, in alternating blocks) are trained for
+whole epochs of 60,000 samples with Adam. Real MNIST is used when it is on disk, random data of its shape
 otherwise (the time per epoch does not depend on the pixel values).
 When PyTorch is importable the same network, batch and optimizer run there in
 the same process, an epoch of each in turn (``--epochs`` rounds), and the ratio of

@@ -216,7 +216,7 @@ def row_view(flat: np.ndarray, start: int, shape: tuple[int, ...], steps: tuple[
         raise ValueError("row_view needs a (C, L) array with contiguous rows")
     if len(shape) != len(steps) or min(shape, default=1) < 1 or min(steps, default=0) < 0:
         raise ValueError(f"row_view shape {shape} and steps {steps} do not match")
-    reach = start + sum((k - 1) * step for k, step in zip(shape, steps))
+    reach = start + sum((k - 1) * step for k, step in zip(shape, steps, strict=True))
     if start < 0 or reach >= flat.shape[1]:
         raise ValueError(f"row_view reaches value {reach} of rows of {flat.shape[1]}")
     e = flat.itemsize

@@ -270,9 +270,13 @@ def test_patches_of_a_chunk_stay_inside_its_rows():
     xp = pad(x, g)
     tail = batch_rows(xp, g, 2, 2)
     assert tail.shape[1] == g.padded_length(2)  # the chunk's view ends where the batch does
-    np.testing.assert_array_equal(im2col(tail, g, 2, patch_frame(g)), im2col(pad(x[2:], g), g, 2, patch_frame(g)))
+    np.testing.assert_array_equal(
+        im2col(tail, g, 2, patch_frame(g)), im2col(pad(x[2:], g), g, 2, patch_frame(g))
+    )
     for form in ("flat", "exact"):
-        np.testing.assert_array_equal(row_patches(tail, g, 2, form=form), row_patches(pad(x[2:], g), g, 2, form=form))
+        np.testing.assert_array_equal(
+            row_patches(tail, g, 2, form=form), row_patches(pad(x[2:], g), g, 2, form=form)
+        )
 
 
 def test_geometry_shares_padding_between_neighbours():
@@ -366,6 +370,7 @@ def test_exact_rows_leave_out_junk_columns_and_padding_rows():
 def test_kernel_rows_backward_reuses_its_zeros_only_where_they_still_are(exact):
     """shift_stack writes only dz's rows into a buffer whose zeros an earlier call of the same
     shape left: backward after other batch sizes and forms equals a fresh layer's."""
+
     def layer():
         conv = built(Conv2D(3, 3, 1, "same", activation="tanh"), (4, 5, 6))
         conv.use_method("kernel_rows")
