@@ -51,7 +51,7 @@ MIN_PART = 8  # samples: a smaller slice costs more in hand-over than it saves
 # 12.7 M) 1.00-1.04, MNIST CNN at 16 (8 samples, 24 M) 1.05; small CNN at 48 (24 samples, 19 M)
 # 0.91, at 64 (25 M) 0.91, at 128 (51 M) 0.80; MNIST CNN at 32 (48 M) 0.905. Below that the
 # hand-overs and each slice's fixed cost (its Python, about 0.9 ms a step for the MNIST CNN)
-# take what the second core gives.
+# take what the second core gives. `scripts/split_ab.py` measures it on another machine.
 AUTO_MIN_PART = 16
 AUTO_MIN_PART_WORK = 16_000_000
 MAX_PARTS = 4

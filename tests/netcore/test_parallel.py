@@ -286,3 +286,21 @@ def test_a_split_run_stops_cleanly_when_cancelled_or_diverging():
     result = trainer.run()
     assert result.status == "diverged" and trainer._split is None
     np.testing.assert_array_equal(net.flat_params, start)  # the weights it started from
+
+
+def test_the_split_measuring_script_times_both_ways():
+    """scripts/split_ab.py, which the split rule's figures come from, runs and reports both."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "split_ab.py"
+    args = ["--spec", "mnist_cnn_small", "--batch-size", "16", "--batches", "2", "--pairs", "2"]
+    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    found = re.search(
+        r"whole ([\d.]+) ms, split ([\d.]+) ms a batch; split/whole median ([\d.]+)", done.stdout
+    )
+    assert found and all(float(value) > 0 for value in found.groups()), done.stdout
+    assert "(8 samples, 6.3 M multiply-adds a half)" in done.stdout
