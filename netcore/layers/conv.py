@@ -122,8 +122,9 @@ class Conv2D(Layer):
         self._padded: np.ndarray | None = None  # zeros outside the pixels, reused
         self._zeros: np.ndarray | None = None  # never written
         self._ones: np.ndarray | None = None  # never written
-        self._spread_key: tuple | None = None  # the shape and storage whose junk drows_flat zeroed
-        self._stack_key: tuple | None = None  # the shape, form and storage whose zeros dstacked holds
+        # per scratch buffer whose zeros a call leaves for the next (drows_flat, dstacked): the
+        # shape, storage and form it last had (``_zeros_kept``)
+        self._zeroed: dict[str, tuple] = {}
         # set by the network when a MaxPool2D follows this fused ReLU and multiplies its dL/dy by
         # [pooled y > 0] (the same mask, 4x smaller): backward then skips [y > 0]
         self.relu_applied_after = False
@@ -367,10 +368,8 @@ class Conv2D(Layer):
         w = self.params["W"]
         form = self.form
         stacked = self._buffer("dstacked", (g.kh * self.filters, rows.shape[1]))
-        key = (stacked.shape, form, stacked.__array_interface__["data"][0])
         # the rows no output reaches stay zero from the last call on this shape and storage
-        shift_stack(dzf, g, m, out=stacked, form=form, zeros_kept=self._stack_key == key)
-        self._stack_key = key
+        shift_stack(dzf, g, m, out=stacked, form=form, zeros_kept=self._zeros_kept("dstacked", stacked, form))
         dwk = np.matmul(stacked, rows.T, out=self._buffer("dwk", (stacked.shape[0], rows.shape[0])))
         dw = unstack_weights(dwk, w.shape, out=self._buffer("dw", w.shape))
         self._accumulate(start, dw, self._row_sums(dzf))
@@ -387,11 +386,17 @@ class Conv2D(Layer):
         g = self.geom
         shape = (drows.shape[0], patch_length(g, m, "flat"))
         out = self._buffer("drows_flat", shape)
-        key = (shape, out.__array_interface__["data"][0])
-        if self._spread_key != key:  # zeroed once per shape and storage: spread_rows never writes junk
+        if not self._zeros_kept("drows_flat", out):  # zeroed once: spread_rows never writes junk
             out.fill(0)
-            self._spread_key = key
         return spread_rows(drows, g, m, out)
+
+    def _zeros_kept(self, name: str, buffer: np.ndarray, *more) -> bool:
+        """Whether the scratch ``buffer`` called ``name`` still holds the zeros the last call left:
+        the same shape, storage (and ``more``, e.g. the form) as then. Records them for the next."""
+        key = (buffer.shape, buffer.__array_interface__["data"][0], *more)
+        kept = self._zeroed.get(name) == key
+        self._zeroed[name] = key
+        return kept
 
     # -- description -------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
