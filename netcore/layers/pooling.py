@@ -118,8 +118,10 @@ class MaxPool2D(_Pool2D):
     """y = max over each window.
 
     dL/dx: each window's dL/dy goes to ONE input, the first maximum in row-major
-    window order (as in PyTorch); tied inputs get nothing. Forward keeps the
-    winning offset per output as uint8 (not the input).
+    window order (as in PyTorch); tied inputs get nothing. A training forward keeps the
+    winning offset per output as uint8 (not the input); an inference forward computes the
+    maximum alone and keeps a reference to its input instead, so that a backward after it
+    (a saliency map) can still find the winners.
     """
 
     kind = "maxpool2d"
@@ -130,6 +132,7 @@ class MaxPool2D(_Pool2D):
         if self.pool[0] * self.pool[1] > 255:
             raise ValueError(f"maxpool2d pool_size must cover at most 255 pixels, got {pool_size!r}")
         self._argmax: np.ndarray | None = None  # in the memory order of the forward's input
+        self._input: np.ndarray | None = None  # an inference forward's input, for a backward after it
         self._channel_major = False
         # set by the network when this layer pools a Conv2D's fused ReLU: backward then applies
         # the ReLU's derivative too, as [pooled y > 0] (each window's gradient goes to its
@@ -141,10 +144,28 @@ class MaxPool2D(_Pool2D):
         self._channel_major = channel_major(x)
         xs = swap(x, self._channel_major)  # in memory order
         out_hw = self.output_shape(x.shape[1:])[1:]
+        self._x_shape = x.shape
+        if training:
+            y = self._max_and_winners(xs, out_hw)
+            self._input = None
+        else:
+            # inference: the maximum alone, straight from the strided views (about half the
+            # time); a backward after it (a saliency map) finds the winners from the input
+            y = np.empty(xs.shape[:2] + tuple(out_hw), dtype=x.dtype)
+            for k, view in self._windows(xs, out_hw):
+                if k == 0:
+                    np.copyto(y, view)
+                else:
+                    np.maximum(y, view, out=y)
+            self._input, self._argmax, self._fired = xs, None, None
+        return swap(y, self._channel_major)
+
+    def _max_and_winners(self, xs: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
+        """y (fresh) from a batch in memory order; sets ``_argmax`` (and ``_fired``)."""
         shape = xs.shape[:2] + tuple(out_hw)
-        y = np.empty(shape, dtype=x.dtype)  # fresh: outputs of successive calls never alias
+        y = np.empty(shape, dtype=xs.dtype)  # fresh: outputs of successive calls never alias
         argmax = self._scratch.get("argmax", shape, np.uint8)
-        window = self._scratch.get("window", shape, x.dtype)
+        window = self._scratch.get("window", shape, xs.dtype)
         greater = self._scratch.get("greater", shape, np.bool_)
         scratch = self._scratch.get("offset", shape, np.uint8)
         for k, view in self._windows(xs, out_hw):
@@ -159,15 +180,16 @@ class MaxPool2D(_Pool2D):
             np.multiply(greater, np.uint8(k), out=scratch)
             np.maximum(argmax, scratch, out=argmax)
             np.maximum(y, window, out=y)
-        self._x_shape = x.shape
         self._argmax = argmax
         if self.applies_relu:
             self._fired = np.greater(y, 0, out=self._scratch.get("fired", shape, np.bool_))
-        return swap(y, self._channel_major)
+        return y
 
     def backward(self, dy):
         if self._argmax is None:
-            raise RuntimeError("maxpool2d backward needs a forward first")
+            if self._input is None:
+                raise RuntimeError("maxpool2d backward needs a forward first")
+            self._max_and_winners(self._input, dy.shape[2:])
         major = self._channel_major
         dys = swap(dy, major)
         if self.applies_relu:  # dL/dy * [y > 0] (the ReLU before), written in argmax's order

@@ -126,6 +126,23 @@ def test_max_pool_in_channel_major_memory_matches_the_plain_layout(in_shape, poo
         assert one_channel or dx_major.strides[1] > dx_major.strides[0]
 
 
+@pytest.mark.parametrize("applies_relu", [False, True])
+@pytest.mark.parametrize("in_shape,pool,stride", CASES)
+def test_max_pool_inference_forward_then_backward_matches_training(in_shape, pool, stride, applies_relu):
+    """Inference computes the maximum alone; a backward after it (a saliency map) still routes
+    each window's gradient to its first maximum, like a backward after a training forward."""
+    rng = np.random.default_rng(6)
+    x = channel_major_copy(np.maximum(rng.standard_normal((3,) + in_shape), 0))  # ties
+    trained, inferred = built(MaxPool2D(pool, stride), in_shape), built(MaxPool2D(pool, stride), in_shape)
+    trained.applies_relu = inferred.applies_relu = applies_relu
+    y_trained = trained.forward(x, training=True).copy()
+    y_inferred = inferred.forward(x, training=False)
+    np.testing.assert_array_equal(y_inferred, y_trained)
+    assert inferred._argmax is None  # no winners kept at inference
+    dy = rng.standard_normal(y_trained.shape)
+    np.testing.assert_array_equal(inferred.backward(dy), trained.backward(dy))
+
+
 def test_max_pool_gradient_in_channel_major_memory():
     """Central differences on the (C, N, H, W) memory behind a channel-major input."""
     rng = np.random.default_rng(6)
