@@ -366,18 +366,21 @@ def test_exact_rows_leave_out_junk_columns_and_padding_rows():
         frame(layer.geom, "compact")
 
 
-@pytest.mark.parametrize("exact", [True, False])
-def test_kernel_rows_backward_reuses_its_zeros_only_where_they_still_are(exact):
-    """shift_stack writes only dz's rows into a buffer whose zeros an earlier call of the same
-    shape left: backward after other batch sizes and forms equals a fresh layer's."""
+@pytest.mark.parametrize("method,exact", [("kernel_rows", True), ("kernel_rows", False), ("im2col", False)])
+def test_backward_reuses_its_zeros_only_where_they_still_are(method, exact):
+    """Kernel rows' shift_stack writes only dz's rows, and im2col's dL/dz frame only its
+    outputs, into buffers whose zeros an earlier call of the same shape left: backward after
+    other batch sizes and forms equals a fresh layer's."""
 
     def layer():
         conv = built(Conv2D(3, 3, 1, "same", activation="tanh"), (4, 5, 6))
-        conv.use_method("kernel_rows")
+        conv.use_method(method)
         conv.exact_rows = exact
         return conv
 
     used = layer()
+    if method == "im2col":
+        assert patch_frame(used.geom) != (5, 6)  # junk columns to keep at zero
     rng = np.random.default_rng(6)
     for n in (3, 2, 3, 3):  # the same shape again, another shape, then back
         x, dy = rng.standard_normal((n, 4, 5, 6)), rng.standard_normal((n, 3, 5, 6))
