@@ -169,17 +169,18 @@ def shift_sum(
     _check(form)
     y = out.reshape(f, n, g.out_h, g.out_w)
     z = stacked.reshape(g.kh, f, n, g.height, g.out_w)
-    first = True
-    for i in range(g.kh):
-        r0, r1, shift = _row_ranges(g, i)
-        if first and (r0, r1) == (0, g.out_h):
-            np.copyto(y, z[i, :, :, shift : shift + g.out_h])
-            first = False
-            continue
-        if first:
-            y.fill(0)
-            first = False
-        y[:, :, r0:r1] += z[i, :, :, r0 + shift : r1 + shift]
+    # start from a kernel row that reaches every output row (the middle one of a "same"
+    # convolution): a copy, where starting from zeros would cost a fill and an add
+    ranges = [_row_ranges(g, i) for i in range(g.kh)]
+    whole = next((i for i, (r0, r1, _) in enumerate(ranges) if (r0, r1) == (0, g.out_h)), None)
+    if whole is None:
+        y.fill(0)
+    else:
+        shift = ranges[whole][2]
+        np.copyto(y, z[whole, :, :, shift : shift + g.out_h])
+    for i, (r0, r1, shift) in enumerate(ranges):
+        if i != whole and r1 > r0:
+            y[:, :, r0:r1] += z[i, :, :, r0 + shift : r1 + shift]
     return out
 
 
