@@ -254,7 +254,8 @@ class Conv2D(Layer):
         """The same values moved from frame ``src`` to frame ``dst``: (F, m*fh*fw)."""
         g, f = self.geom, self.filters
         out = self._buffer(name, (f, m * dst[0] * dst[1]))
-        out.fill(0)
+        if not self._zeros_kept(name, out, dst):  # only the outputs are written, as in _dz_on_frame
+            out.fill(0)
         view = out.reshape(f, m, *dst)[:, :, : g.out_h, : g.out_w]
         view[...] = framed.reshape(f, m, *src)[:, :, : g.out_h, : g.out_w]
         return out
