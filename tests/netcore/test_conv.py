@@ -150,6 +150,37 @@ def test_chunked_equals_whole_batch(method, activation):
             np.testing.assert_allclose(a, b, atol=1e-12)
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_kernel_rows_in_sample_blocks_equal_the_whole_chunk(activation):
+    """Exact kernel rows' stacked products in blocks of samples (``_stack_blocks``: blocks of 2,
+    2 and 1 of 5 images) give the whole chunk's y, dL/dx and gradients, call after call (the
+    blocks' buffers keep their zeros per size), while the flat form stays whole."""
+
+    def layer(blocked):
+        conv = built(Conv2D(4, [3, 4], 1, "same", activation=activation), (3, 8, 7))
+        assert conv.method == "kernel_rows" and conv.form == "exact"
+        if blocked:
+            per_sample = 3 * 4 * 8 * 7 * 8  # kh*F rows of H*OW columns of float64
+            conv.stack_whole_bytes, conv.stack_block_bytes = 0, 2 * per_sample
+        return conv
+
+    blocked, whole = layer(True), layer(False)
+    assert blocked._stack_blocks(5) == [(0, 2), (2, 2), (4, 1)]
+    assert whole._stack_blocks(5) == [(0, 5)]
+    blocked.exact_rows = False
+    assert blocked._stack_blocks(5) == [(0, 5)]
+    blocked.exact_rows = True
+    rng = np.random.default_rng(5)
+    for n in (5, 4, 5):
+        x, dy = rng.standard_normal((n, 3, 8, 7)), rng.standard_normal((n, 4, 8, 7))
+        np.testing.assert_allclose(
+            blocked.forward(x, training=True), whole.forward(x, training=True), atol=1e-12
+        )
+        np.testing.assert_allclose(blocked.backward(dy), whole.backward(dy), atol=1e-12)
+        for name in ("W", "b"):
+            np.testing.assert_allclose(blocked.grads[name], whole.grads[name], atol=1e-12)
+
+
 def test_backward_follows_the_latest_forward():
     """An inference forward in between must not leave stale patches behind."""
     rng = np.random.default_rng(4)
