@@ -28,7 +28,7 @@ from netcore.functional.kernel_rows import (
     stacked_weights,
     unstack_weights,
 )
-from netcore.functional.long_products import long_product
+from netcore.functional.long_products import long_product, wide_product
 from netcore.functional.scratch import Scratch
 from netcore.layers.activations import ReLU, make_activation
 from netcore.layers.base import Layer, ShapeError
@@ -303,7 +303,7 @@ class Conv2D(Layer):
             if method == "kernel_rows":
                 self._shift_summed_product(wk, cols, m, out)
             else:
-                np.matmul(self.params["W"].reshape(f, -1), cols, out=out)
+                wide_product(self.params["W"].reshape(f, -1), cols, fh * fw, out=out)
         z += self.params["b"][:, None]
         # with a single chunk, backward finds the patches still in their buffer
         self._kept_cols = cols if len(chunks) == 1 else None
@@ -408,7 +408,9 @@ class Conv2D(Layer):
             return
         pf, sf = patch_frame(g), scatter_frame(g)
         dzs = dzp if sf == pf else self._reframed("dz_scatter", dzp, m, pf, sf)
-        dcols = np.matmul(w.T, dzs, out=self._buffer("dcols", (w.shape[1], m * sf[0] * sf[1])))
+        dcols = wide_product(
+            w.T, dzs, sf[0] * sf[1], out=self._buffer("dcols", (w.shape[1], m * sf[0] * sf[1]))
+        )
         col2im(dcols, g, m, sf, out=batch_rows(dxp, g, start, m))
 
     def _kernel_rows_backward(self, dzf, rows, start, m, dxp) -> None:

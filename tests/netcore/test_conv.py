@@ -22,7 +22,7 @@ from netcore.functional.kernel_rows import (
     shift_sum,
     spread_rows,
 )
-from netcore.functional.long_products import SMALL_PRODUCT, chunk_columns, long_product
+from netcore.functional.long_products import SMALL_PRODUCT, chunk_columns, long_product, wide_product
 from netcore.inspect.gradcheck import check_layer, numerical_grad, relative_error
 from netcore.layers import Conv2D
 from netcore.layers.conv import METHODS
@@ -599,6 +599,25 @@ def test_long_product_equals_the_single_product(rows, cols, samples, unit):
     b = rng.standard_normal((cols, samples * unit))
     out = np.empty((rows, cols))
     np.testing.assert_allclose(long_product(a, b, unit, out), a @ b.T, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "rows, inner, samples, unit",
+    [(16, 25, 64, 896), (16, 25, 67, 896), (8, 9, 5, 100), (64, 25, 64, 840), (3, 4, 1, 50)],
+)
+def test_wide_product_equals_the_single_product(rows, inner, samples, unit):
+    """In chunks of whole units (and the rest) where they are small, into column slices of
+    larger arrays as a chunked batch of convolutions hands them over."""
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((rows, inner))
+    b = rng.standard_normal((inner, (samples + 2) * unit))[:, unit : (samples + 1) * unit]
+    out = np.full((rows, (samples + 2) * unit), np.nan)
+    chunked = chunk_columns(rows, inner, samples * unit, unit) > 0
+    assert chunked == ((rows, samples) in ((16, 64), (16, 67)))
+    result = wide_product(a, b, unit, out[:, unit : (samples + 1) * unit])
+    np.testing.assert_allclose(result, a @ b, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(out[:, unit : (samples + 1) * unit], a @ b, rtol=1e-12, atol=1e-9)
+    assert np.isnan(out[:, :unit]).all() and np.isnan(out[:, (samples + 1) * unit :]).all()
 
 
 def test_long_product_chunks_whole_samples_only_where_the_products_are_small():
