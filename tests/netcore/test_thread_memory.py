@@ -18,8 +18,12 @@ import numpy as np
 if sys.argv[1] == "kept":
     from netcore.thread_memory import keep_freed_memory
     assert keep_freed_memory()
+from netcore.layers.conv import Conv2D
 from netcore.network import Network
 from netcore.resources import resource_path
+# stacked products whole (8 MB at batch 64): the workload that faulted. With them in blocks of
+# samples (the default since 2026-12-02) even a plain thread faults 6 times here, against 10,217.
+Conv2D.stack_whole_bytes = 1 << 60
 from netcore.spec import load_spec
 from netcore.train import Trainer, TrainSettings
 spec = load_spec(resource_path("networks") / "mnist_cnn.json")
