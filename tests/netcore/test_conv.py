@@ -397,14 +397,16 @@ def test_exact_rows_leave_out_junk_columns_and_padding_rows():
         frame(layer.geom, "compact")
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
 @pytest.mark.parametrize("method,exact", [("kernel_rows", True), ("kernel_rows", False), ("im2col", False)])
-def test_backward_reuses_its_zeros_only_where_they_still_are(method, exact):
+def test_backward_reuses_its_zeros_only_where_they_still_are(method, exact, activation):
     """Kernel rows' shift_stack writes only dz's rows, and im2col's dL/dz frame only its
     outputs, into buffers whose zeros an earlier call of the same shape left: backward after
-    other batch sizes and forms equals a fresh layer's."""
+    other batch sizes and forms equals a fresh layer's (a fused ReLU's mask multiplies the whole
+    frame, junk columns included)."""
 
     def layer():
-        conv = built(Conv2D(3, 3, 1, "same", activation="tanh"), (4, 5, 6))
+        conv = built(Conv2D(3, 3, 1, "same", activation=activation), (4, 5, 6))
         conv.use_method(method)
         conv.exact_rows = exact
         return conv
