@@ -5,6 +5,7 @@ import pytest
 
 from netcore.inspect.gradcheck import check_layer
 from netcore.layers import BatchNorm
+from netcore.layers.batchnorm import channel_dots
 from netcore.network import Network
 from netcore.spec import SpecError, check_spec
 
@@ -123,3 +124,29 @@ def test_shape_error_and_settings():
     with pytest.raises(ValueError, match="eps"):
         BatchNorm(eps=0)
     assert BatchNorm(0.99).config() == {"type": "batchnorm", "momentum": 0.99, "eps": 1e-5}
+
+
+@pytest.mark.parametrize("shape", [(6, 3, 4, 5), (7, 4)])
+def test_channel_dots_in_either_memory_order(shape):
+    """Per-channel sums of a * b: by BLAS dots for channel-major memory, by einsum otherwise."""
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal(shape), rng.standard_normal(shape)
+    expected = (a * b).sum(axis=tuple(k for k in range(len(shape)) if k != 1))
+    major_a = np.ascontiguousarray(a.swapaxes(0, 1)).swapaxes(0, 1)  # (C, N, ...) in memory
+    major_b = np.ascontiguousarray(b.swapaxes(0, 1)).swapaxes(0, 1)
+    for x, y in ((a, b), (major_a, major_b), (major_a, b)):
+        np.testing.assert_allclose(channel_dots(x, y), expected, rtol=1e-12)
+
+
+def test_channel_major_batches_train_like_plain_ones():
+    """A convolution's channel-major output through batchnorm: the same y, dL/dx and gradients."""
+    rng = np.random.default_rng(8)
+    x, dy = rng.standard_normal((5, 3, 4, 6)), rng.standard_normal((5, 3, 4, 6))
+    results = []
+    for layout in (lambda a: a, lambda a: np.ascontiguousarray(a.swapaxes(0, 1)).swapaxes(0, 1)):
+        layer = built((3, 4, 6))
+        y = layer.forward(layout(x), training=True).copy()
+        dx = layer.backward(layout(dy))
+        results.append((y, dx, layer.grads["gamma"].copy(), layer.grads["beta"].copy()))
+    for plain, major in zip(*results, strict=True):
+        np.testing.assert_allclose(major, plain, rtol=1e-10, atol=1e-12)
