@@ -425,12 +425,12 @@ class Conv2D(Layer):
 
     def _kernel_rows_backward(self, dzf, rows, start, m, dxp) -> None:
         """dL/dW = D R^T, dL/db = sum dz, dL/dx += row_scatter(Wk^T D) for one chunk, with
-        D = shift_stack(dz), block by block of samples (``_stack_blocks``); dzf: (F, m*fh*fw)
-        on the form's frame."""
+        D = shift_stack(dz), block by block of samples (``_stack_blocks``: each block's D feeds
+        both products and its dL/dR is scattered while in cache); dzf: (F, m*fh*fw) on the
+        form's frame."""
         g, w, form = self.geom, self.params["W"], self.form
         wk = stacked_weights(w)
         dwk = self._buffer("dwk", (wk.shape[0], rows.shape[0]))
-        drows = None if dxp is None else self._buffer("drows", rows.shape)
         per_row, per_out = patch_length(g, 1, form), math.prod(self.frame)
         blocks = self._stack_blocks(m)
         for first, size in blocks:
@@ -446,22 +446,23 @@ class Conv2D(Layer):
                 np.matmul(stacked, block_rows.T, out=dwk)
             else:
                 dwk += np.matmul(stacked, block_rows.T, out=self._buffer("dwk_block", dwk.shape))
-            if drows is not None:
-                np.matmul(wk.T, stacked, out=_block(drows, per_row, first, size, m))
+            if dxp is None:
+                continue
+            shape = block_rows.shape
+            drows = np.matmul(wk.T, stacked, out=self._buffer(_block_buffer("drows", size, blocks), shape))
+            if form == "exact":  # onto the flat positions first, then kw long contiguous adds
+                drows = self._spread(drows, size, _block_buffer("drows_flat", size, blocks))
+            # a block's tail reaches into the next images' rows: it adds only zeros there
+            row_scatter(drows, g, size, out=batch_rows(dxp, g, start + first, size), form="flat")
         dw = unstack_weights(dwk, w.shape, out=self._buffer("dw", w.shape))
         self._accumulate(start, dw, self._row_sums(dzf))
-        if drows is None:
-            return
-        if form == "exact":  # onto the flat positions first, then kw long contiguous adds
-            drows = self._spread(drows, m)
-        row_scatter(drows, g, m, out=batch_rows(dxp, g, start, m), form="flat")
 
-    def _spread(self, drows: np.ndarray, m: int) -> np.ndarray:
+    def _spread(self, drows: np.ndarray, m: int, name: str = "drows_flat") -> np.ndarray:
         """Exact-form dL/dR on the flat positions (``spread_rows``); the rest stays zero."""
         g = self.geom
         shape = (drows.shape[0], patch_length(g, m, "flat"))
-        out = self._buffer("drows_flat", shape)
-        if not self._zeros_kept("drows_flat", out):  # zeroed once: spread_rows never writes junk
+        out = self._buffer(name, shape)
+        if not self._zeros_kept(name, out):  # zeroed once: spread_rows never writes junk
             out.fill(0)
         return spread_rows(drows, g, m, out)
 
