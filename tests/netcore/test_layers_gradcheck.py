@@ -30,6 +30,22 @@ def test_dense_gradients(activation):
     assert max(errors.values()) < TOL, errors
 
 
+@pytest.mark.parametrize("inputs", [7, 40])
+def test_dense_input_gradient_for_few_rows_and_many_inputs(inputs):
+    """Two samples of 40 inputs take the transposed product W dz^T (16 rows per input at most);
+    7 inputs the plain one. Either way dL/dx = dz W^T, and central differences agree."""
+    rng = np.random.default_rng(3)
+    layer = built(Dense(3, "relu"), (inputs,))
+    x = away_from_zero(rng, (2, inputs))
+    layer.forward(x, training=True)
+    dy = rng.standard_normal((2, 3))
+    dx = layer.backward(dy)
+    np.testing.assert_allclose(dx, (dy * (layer.act.y > 0)) @ layer.params["W"].T, rtol=1e-12)
+    assert dx.flags.f_contiguous == (inputs == 40)  # which product ran
+    errors = check_layer(layer, x)
+    assert max(errors.values()) < TOL, errors
+
+
 @pytest.mark.parametrize("cls", [ReLU, LeakyReLU, Sigmoid, Tanh, Softmax])
 def test_activation_gradients(cls):
     rng = np.random.default_rng(2)
