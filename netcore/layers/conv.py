@@ -37,6 +37,7 @@ from netcore.layers.settings import pair
 from netcore.shapes import format_shape
 
 PADDINGS = ("valid", "same")
+METHODS = ("im2col", "kernel_rows")
 
 
 def _block(a: np.ndarray, per_sample: int, first: int, size: int, m: int) -> np.ndarray:
@@ -49,9 +50,6 @@ def _block_buffer(name: str, size: int, blocks: list[tuple[int, int]]) -> str:
     """The scratch buffer of a block: ``name`` for the first block's size, another for the
     smaller last ones, so that neither is carved anew (nor its zeros lost) at every block."""
     return name if size == blocks[0][1] else f"{name}_smaller"
-
-
-METHODS = ("im2col", "kernel_rows")
 
 
 class Conv2D(Layer):
@@ -71,7 +69,8 @@ class Conv2D(Layer):
     at inference always takes im2col (``method_for``); backward follows the method of the
     forward before it (``active_method``). Kernel rows
     run over the pixels' own positions (``exact_rows``: no junk in the products) or, as
-    the plain form, over whole block rows.
+    the plain form, over whole block rows; exact ones compute a large stacked product in
+    cache-sized blocks of samples (``_stack_blocks``).
 
     The patch matrix uses the layout of ``netcore.functional.im2col`` (frames with
     junk columns that make every copy and add one long run). A batch is padded
@@ -94,7 +93,7 @@ class Conv2D(Layer):
     # computed (and in backward, D) in blocks of samples of about ``stack_block_bytes``, each shift-
     # summed (or used by both products) while still in cache. Measured on a 2-core AMD EPYC, one
     # BLAS thread, in-process alternation at 32 images: the large CNN's 32-filter 3x3 convolution
-    # of 28x28 images (Z 9.6 MB) forward 7.9 -> 6.4 ms and backward 13.9 -> 12.2 ms in blocks of 4;
+    # of 28x28 images (Z 9.6 MB) forward 7.9 -> 6.4 ms and backward 13.9 -> 12.2 ms in blocks of 4-5;
     # 4-8 MB products gain 0-9 % (none for the MNIST CNN's 4 MB); smaller ones stay whole.
     stack_whole_bytes = 6 * 2**20
     stack_block_bytes = 3 * 2**19
