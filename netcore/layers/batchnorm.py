@@ -11,6 +11,11 @@ from netcore.layers.base import Layer, ShapeError
 from netcore.shapes import format_shape
 
 
+def channel_rows(a: np.ndarray) -> np.ndarray:
+    """(N, C) or (N, C, H, W) as (N, C, L) for per-channel sums."""
+    return a.reshape(a.shape[0], a.shape[1], -1)
+
+
 def channel_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """sum(a * b) per channel (axis 1): (N, C, ...) twice -> (C,).
 
@@ -22,7 +27,7 @@ def channel_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if rows_a.flags.c_contiguous and rows_b.flags.c_contiguous:
         rows_a, rows_b = rows_a.reshape(c, 1, -1), rows_b.reshape(c, -1, 1)
         return np.matmul(rows_a, rows_b).reshape(c)
-    return np.einsum("ncl,ncl->c", a.reshape(a.shape[0], c, -1), b.reshape(b.shape[0], c, -1))
+    return np.einsum("ncl,ncl->c", channel_rows(a), channel_rows(b))
 
 
 class BatchGroup:
@@ -129,7 +134,7 @@ class BatchNorm(Layer):
         if training:
             c = x.shape[1]
             # [sum x per channel, count]: over the whole batch when its parts share a group
-            sums = self._total(np.append(np.einsum("ncl->c", self._rows(x)), x.size // c))
+            sums = self._total(np.append(np.einsum("ncl->c", channel_rows(x)), x.size // c))
             m = int(sums[-1])
             mean = (sums[:-1] / m).astype(x.dtype, copy=False)
             xc = x - self._per_channel(mean, ndim)
@@ -168,7 +173,7 @@ class BatchNorm(Layer):
             xhat = (self._x - self._per_channel(self.state["running_mean"], ndim)) * self._per_channel(
                 self._inv_std, ndim
             )
-        np.einsum("ncl->c", self._rows(dy), out=dbeta)  # a third of np.sum's time here
+        np.einsum("ncl->c", channel_rows(dy), out=dbeta)  # a third of np.sum's time here
         dgamma[...] = channel_dots(dy, xhat)
         if not self.needs_input_grad:
             return None
@@ -190,11 +195,6 @@ class BatchNorm(Layer):
     def _total(self, local: np.ndarray) -> np.ndarray:
         """``local`` summed over the parts of the batch (itself when the batch is whole)."""
         return local if self.group is None else self.group.total(self.part, local)
-
-    @staticmethod
-    def _rows(a: np.ndarray) -> np.ndarray:
-        """(N, C) or (N, C, H, W) as (N, C, L) for per-channel sums."""
-        return a.reshape(a.shape[0], a.shape[1], -1)
 
     def config(self) -> dict[str, Any]:
         return {"type": self.kind, "momentum": self.momentum, "eps": self.eps}
