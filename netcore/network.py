@@ -39,16 +39,18 @@ class Network:
         _fuse_relu_and_pooling(self.layers)
         self._pack()
 
-    def _pack(self, shared: np.ndarray | None = None) -> None:
+    def _pack(self, shared: np.ndarray | None = None, grads: np.ndarray | None = None) -> None:
         """Move every layer's params and grads into two flat buffers, keeping views.
 
         With ``shared`` (another network's ``flat_params``), the params become views of it
-        instead, keeping its values."""
+        instead, keeping its values; with ``grads``, the gradients live there (zeroed)."""
         total = sum(p.size for layer in self.layers for p in layer.params.values())
-        if shared is not None and (shared.shape != (total,) or shared.dtype != self.dtype):
-            raise ValueError(f"shared parameters must be {total} {self.dtype} values, got {shared.shape}")
+        for name, given in (("shared parameters", shared), ("gradients", grads)):
+            if given is not None and (given.shape != (total,) or given.dtype != self.dtype):
+                raise ValueError(f"{name} must be {total} {self.dtype} values, got {given.shape}")
         self.flat_params = np.zeros(total, dtype=self.dtype) if shared is None else shared
-        self.flat_grads = np.zeros(total, dtype=self.dtype)
+        self.flat_grads = np.zeros(total, dtype=self.dtype) if grads is None else grads
+        self.flat_grads.fill(0)
         self.weight_views: list[np.ndarray] = []  # what L2 decays: weights, not biases
         offset = 0
         for layer in self.layers:

@@ -36,10 +36,12 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
+from netcore import part_process
 from netcore.layers import Conv2D, Dense
 from netcore.layers.batchnorm import BatchGroup, BatchNorm
 from netcore.network import Network
@@ -78,6 +80,15 @@ def parts_for(network: Network, threads: int = 0) -> int:
     if not any(isinstance(layer, Conv2D) for layer in network.layers):
         return 1
     return min(usable_cores(), MAX_PARTS)
+
+
+def in_processes(network: Network) -> bool:
+    """Whether a split step trains its other parts in processes (``netcore.part_process``):
+    where the platform allows it, unless a batchnorm layer makes the parts meet mid-step or
+    ``NETCORE_PARTS=threads`` is set."""
+    if os.environ.get("NETCORE_PARTS", "").lower() == "threads" or not part_process.available():
+        return False
+    return not any(isinstance(layer, BatchNorm) for layer in network.layers)
 
 
 def split_step(network: Network, threads: int = 0) -> SplitStep | None:
@@ -127,25 +138,48 @@ class SplitStep:
     """
 
     def __init__(
-        self, network: Network, parts: int, min_part_work: float = 0, min_part: int = MIN_PART
+        self,
+        network: Network,
+        parts: int,
+        min_part_work: float = 0,
+        min_part: int = MIN_PART,
+        processes: bool | None = None,
     ) -> None:
         if parts < 2:
             raise ValueError(f"a split step needs at least 2 parts, got {parts}")
         keep_freed_memory()  # else each helper thread faults its temporaries in at every batch
         self.network = network
-        self.replicas = [network] + [network.replica(seed=k) for k in range(1, parts)]
+        self.in_processes = in_processes(network) if processes is None else processes
         self.groups: list[BatchGroup] = []
+        if self.in_processes:
+            if any(isinstance(layer, BatchNorm) for layer in network.layers):
+                raise ValueError(
+                    "batchnorm parts meet at every layer: they train on threads, not in processes"
+                )
+            self.replicas = [network, *part_process.acquire(parts - 1)]
+            try:
+                for seed, part in enumerate(self.replicas[1:], start=1):
+                    part.configure(network, seed)  # what network.replica(seed) builds
+            except BaseException:
+                part_process.release(self.replicas[1:])
+                raise
+        else:
+            self.replicas = [network] + [network.replica(seed=k) for k in range(1, parts)]
         for depth, layer in enumerate(network.layers):
             if isinstance(layer, BatchNorm):
                 group = BatchGroup()
                 self.groups.append(group)
                 for part, replica in enumerate(self.replicas):
                     replica.layers[depth].group, replica.layers[depth].part = group, part
-        self._pool = ThreadPoolExecutor(parts - 1, thread_name_prefix="netcore-part")
+        self._pool = (
+            None if self.in_processes else ThreadPoolExecutor(parts - 1, thread_name_prefix="netcore-part")
+        )
         self._work = work_per_sample(network)
         self._min_part_work = min_part_work
         self._min_part = max(1, min_part)
         self._blas_held = False  # held across split batches: a change costs two hand-overs
+        # {layer index: units} whose firing the parts in processes report (the trainer's health)
+        self.watch: Callable[[], dict] = dict
 
     @property
     def parts(self) -> int:
@@ -172,19 +206,27 @@ class SplitStep:
             for group in self.groups:  # a training forward outside a split step waits for nobody
                 group.start(1)
         grads = self.network.flat_grads
-        for replica in self.replicas[1:parts]:
-            grads += replica.flat_grads  # each part's gradient came weighted by n_k / n
+        for replica in self.replicas[1:parts]:  # each part's gradient came weighted by n_k / n
+            grads += replica.grads if self.in_processes else replica.flat_grads
         results = [first] + others
         loss = sum(weight * part_loss for weight, (_, part_loss) in zip(weights, results, strict=True))
         return np.concatenate([out for out, _ in results]), float(loss)
 
     def _run_parts(self, x, target, slices, weights):
-        """The first part on this thread, the others on the pool: (first's result, the others')."""
+        """The first part on this thread, the others on the pool or in their processes:
+        (first's result, the others')."""
+        others = list(zip(self.replicas[1 : len(slices)], slices[1:], weights[1:], strict=True))
+        if self.in_processes:
+            watch = self.watch()
+            for part, s, weight in others:
+                part.start(x[s], target[s], weight, watch)
+            try:
+                first = forward_backward(self.network, x[slices[0]], target[slices[0]], weights[0])
+            finally:  # never leave a part unanswered past this step
+                results = [part.finish() for part, _, _ in others]
+            return first, results
         futures = [
-            self._pool.submit(self._part, replica, x[s], target[s], weight)
-            for replica, s, weight in zip(
-                self.replicas[1 : len(slices)], slices[1:], weights[1:], strict=True
-            )
+            self._pool.submit(self._part, replica, x[s], target[s], weight) for replica, s, weight in others
         ]
         try:
             first = self._part(self.network, x[slices[0]], target[slices[0]], weights[0])
@@ -223,7 +265,10 @@ class SplitStep:
         for layer in self.network.layers:
             if isinstance(layer, BatchNorm):
                 layer.group = None
-        self._pool.shutdown(wait=True)
+        if self.in_processes:
+            part_process.release(self.replicas[1:])
+        else:
+            self._pool.shutdown(wait=True)
 
 
 def forward_backward(

@@ -310,6 +310,8 @@ class Trainer:
         """
         self._split = split_step(self.network, self.settings.threads)
         self.health.replicas = self._split.replicas[1:] if self._split else []
+        if self._split is not None:
+            self._split.watch = self.health.silent_units  # what parts in processes report back
         try:
             # Overflow is how divergence shows; the NaN guard reports it once, in words.
             with np.errstate(over="ignore", invalid="ignore"):

@@ -102,8 +102,9 @@ class HealthRecorder:
                 key = "W" if "W" in layer.params else None
                 self.watched.append(_Watched(i, layer.kind, layer.describe(), span, key, units))
         self._before = np.empty(0, network.dtype)
-        # replicas that trained parts of the batch (netcore.parallel): their ReLUs fire too
-        self.replicas: list[Network] = []
+        # what trained the other parts of the batch (netcore.parallel): their ReLUs fire too.
+        # Thread replicas (Network) or parts in processes (their ``fired_units(index)``)
+        self.replicas: list = []
         self.active = True
         self._reset()
 
@@ -148,19 +149,22 @@ class HealthRecorder:
                 self._ratio[j] += np.sqrt(float(np.vdot(delta[a:b], delta[a:b])) / p) if p > 0 else 0.0
         self._samples += 1
 
+    def silent_units(self) -> dict[int, np.ndarray]:
+        """{layer index: its units that have not fired yet this epoch}, while tracking (else {})."""
+        return {i: units for i, units in self._silent.items() if units.size} if self.active else {}
+
     def _track_silent(self) -> None:
-        for net in [self.network, *self.replicas]:
+        for part in [self.network, *self.replicas]:
             for index, silent in self._silent.items():
                 if not silent.size:
                     continue
-                found = relu_output(net.layers[index])
-                if found is None:
-                    continue
-                y, axis = found
-                # y >= 0 after a ReLU, so a unit fired iff any of its values is non-zero
-                taken = y[:, silent] if axis == 1 else y[silent]
-                fired = taken.reshape(taken.shape[0], -1).any(axis=1) if axis == 0 else _any_per_unit(taken)
-                self._silent[index] = silent[~fired]
+                if isinstance(part, Network):
+                    fired = fired_units(part.layers[index], silent)
+                else:  # a part trained in another process reports what it was asked (start's watch)
+                    fired = part.fired_units(index)
+                    fired = fired if fired is not None and fired.shape == silent.shape else None
+                if fired is not None:
+                    self._silent[index] = silent[~fired]
 
     # -- the epoch's record --------------------------------------------------------------
     def end_epoch(self, epoch: int) -> dict | None:
@@ -189,6 +193,18 @@ class HealthRecorder:
             row["dead_fraction"] = _short(self._silent[w.index].size / w.units) if w.units else None
             layers.append(row)
         return {"every": self.every, "sampled_batches": self._samples, "layers": layers}
+
+
+def fired_units(layer, units: np.ndarray) -> np.ndarray | None:
+    """Whether each of ``units`` (indices) fired in the layer's last forward: (len(units),) bool,
+    or None when the layer keeps no ReLU output."""
+    found = relu_output(layer)
+    if found is None:
+        return None
+    y, axis = found
+    # y >= 0 after a ReLU, so a unit fired iff any of its values is non-zero
+    taken = y[:, units] if axis == 1 else y[units]
+    return taken.reshape(taken.shape[0], -1).any(axis=1) if axis == 0 else _any_per_unit(taken)
 
 
 def _any_per_unit(taken: np.ndarray) -> np.ndarray:

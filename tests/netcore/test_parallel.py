@@ -1,4 +1,5 @@
-"""A batch split over threads (netcore/parallel.py) computes what the whole batch does."""
+"""A batch split over threads or processes (netcore/parallel.py, netcore/part_process.py)
+computes what the whole batch does."""
 
 import numpy as np
 import pytest
@@ -40,9 +41,16 @@ def whole_batch(net, x, y):
     return out.copy(), loss, net.flat_grads.copy()
 
 
-@pytest.mark.parametrize("spec", [CNN, BN_CNN], ids=["cnn", "batchnorm"])
+def part_grads(split, replica):
+    """The gradient a part left: a thread replica's flat_grads, or a process part's block."""
+    return replica.grads if split.in_processes else replica.flat_grads
+
+
+@pytest.mark.parametrize(
+    "spec, processes", [(CNN, False), (CNN, True), (BN_CNN, False)], ids=["threads", "processes", "batchnorm"]
+)
 @pytest.mark.parametrize("n, parts", [(32, 2), (21, 2), (37, 3), (9, 2)])
-def test_split_batch_gives_the_whole_batchs_output_loss_and_gradient(spec, n, parts):
+def test_split_batch_gives_the_whole_batchs_output_loss_and_gradient(spec, processes, n, parts):
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(n, 1, 10, 10)), rng.integers(0, 3, n)
     net = Network(spec, seed=0, dtype=np.float64)
@@ -50,7 +58,8 @@ def test_split_batch_gives_the_whole_batchs_output_loss_and_gradient(spec, n, pa
     states = [v.copy() for layer in net.layers for v in layer.state.values()]
     for name, value in (kv for layer in net.layers for kv in layer.state.items()):
         value[...] = {"running_mean": 0.0, "running_var": 1.0}[name]  # as before whole_batch
-    split = SplitStep(net, parts)
+    split = SplitStep(net, parts, processes=processes)
+    assert split.in_processes is processes
     try:
         split_out, split_loss = split.forward_backward(x, y)
     finally:
@@ -63,7 +72,7 @@ def test_split_batch_gives_the_whole_batchs_output_loss_and_gradient(spec, n, pa
     # the parts really ran on the replicas (n // MIN_PART of them at most)
     used = min(parts, n // parallel.MIN_PART)
     for replica in split.replicas[1:used]:
-        assert np.abs(replica.flat_grads).sum() > 0
+        assert np.abs(part_grads(split, replica)).sum() > 0
 
 
 def test_a_replica_shares_the_parameters_but_not_the_gradients():
@@ -114,7 +123,7 @@ def test_training_split_over_two_threads_follows_the_single_threads_run(spec):
 
 def test_an_error_in_a_helper_part_reaches_the_caller_and_no_part_keeps_running(monkeypatch):
     net = Network(CNN, seed=0, dtype=np.float64)
-    split = SplitStep(net, 2)
+    split = SplitStep(net, 2, processes=False)
     helper = split.replicas[1]
 
     def broken(x, training=False):
@@ -151,7 +160,9 @@ def test_a_part_failing_before_a_batchnorm_meeting_wakes_the_others_and_the_next
     np.testing.assert_allclose(out, whole_batch(whole, x, y)[0], rtol=1e-12)
 
 
-def test_health_counts_relu_units_that_fire_only_in_a_helpers_part():
+@pytest.mark.parametrize("parts_in", ["threads", "processes"])
+def test_health_counts_relu_units_that_fire_only_in_a_helpers_part(monkeypatch, parts_in):
+    monkeypatch.setenv("NETCORE_PARTS", parts_in)
     # unit 0 fires for x > 0 only, unit 1 never: the positive samples are all in the second half
     spec = {
         "input_shape": [1],
@@ -171,6 +182,7 @@ def test_health_counts_relu_units_that_fire_only_in_a_helpers_part():
         trainer.run()
         dead[threads] = trainer.history[-1].health["layers"][0]["dead_fraction"]
     assert dead == {1: 0.5, 2: 0.5}  # unit 1 is dead either way, unit 0 fired in the second half
+    assert parallel.in_processes(net) is (parts_in == "processes")
 
 
 def test_blas_stays_at_one_thread_until_the_last_split_step_leaves_from_any_thread():
@@ -214,7 +226,7 @@ def test_netcores_own_choice_splits_only_batches_with_work_for_two_cores():
     # conv 4x1x3x3 on 10x10, conv 6x4x3x3 on 5x5, dense 24 -> 12, dense 12 -> 3
     assert parallel.work_per_sample(net) == 4 * 9 * 100 + 6 * 4 * 9 * 25 + 24 * 12 + 12 * 3
     work = parallel.work_per_sample(net)
-    split = SplitStep(net, 2, min_part_work=20 * work)  # a part needs 20 samples
+    split = SplitStep(net, 2, min_part_work=20 * work, processes=False)  # a part needs 20 samples
     rng = np.random.default_rng(5)
     try:
         for n, split_expected in ((32, False), (40, True), (16, False)):
@@ -304,3 +316,68 @@ def test_the_split_measuring_script_times_both_ways():
     )
     assert found and all(float(value) > 0 for value in found.groups()), done.stdout
     assert "(8 samples, 6.3 M multiply-adds a half)" in done.stdout
+
+
+def test_steps_with_parts_in_processes_equal_steps_on_threads_bit_for_bit():
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(96, 1, 10, 10)).astype(np.float32), rng.integers(0, 3, 96)
+    spec = {**CNN, "layers": [*CNN["layers"][:5], {"type": "dropout", "rate": 0.3}, *CNN["layers"][5:]]}
+    runs = {}
+    for processes in (False, True):
+        net = Network(spec, seed=0)
+        split = SplitStep(net, 2, processes=processes)
+        try:
+            for start in range(0, 96, 32):  # three plain gradient steps
+                split.forward_backward(x[start : start + 32], y[start : start + 32])
+                net.flat_params -= 0.01 * net.flat_grads
+        finally:
+            split.close()
+        runs[processes] = net.flat_params.copy()
+    # the same code on the same values, one BLAS thread each, dropout drawn from the same seeds
+    np.testing.assert_array_equal(runs[True], runs[False])
+
+
+def test_an_error_in_a_part_in_another_process_reaches_the_caller_and_the_next_batch_works():
+    from netcore.part_process import PartProcessError
+
+    net = Network(CNN, seed=0, dtype=np.float64)
+    split = SplitStep(net, 2, processes=True)
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=(16, 1, 10, 10)), rng.integers(0, 3, 16)
+    bad = y.copy()
+    bad[8:] = 7  # no such class: only the second part's loss fails
+    try:
+        with pytest.raises(PartProcessError, match="IndexError"):
+            split.forward_backward(x, bad)
+        out, loss = split.forward_backward(x, y)
+    finally:
+        split.close()
+    np.testing.assert_allclose(out, whole_batch(Network(CNN, seed=0, dtype=np.float64), x, y)[0], rtol=1e-12)
+
+
+def test_a_part_process_that_dies_is_reported_and_replaced_by_the_next_split_step():
+    from netcore.part_process import PartProcessError
+
+    net = Network(CNN, seed=0, dtype=np.float64)
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(16, 1, 10, 10)), rng.integers(0, 3, 16)
+    split = SplitStep(net, 2, processes=True)
+    child = split.replicas[1]
+    child._process.kill()
+    child._process.wait()
+    with pytest.raises(PartProcessError, match="ended"):
+        split.forward_backward(x, y)
+    split.close()
+    again = SplitStep(net, 2, processes=True)
+    try:
+        assert again.replicas[1] is not child and again.replicas[1].alive
+        out, _ = again.forward_backward(x, y)
+    finally:
+        again.close()
+    np.testing.assert_allclose(out, whole_batch(Network(CNN, seed=0, dtype=np.float64), x, y)[0], rtol=1e-12)
+
+
+def test_batchnorm_networks_split_on_threads():
+    assert not parallel.in_processes(Network(BN_CNN, seed=0))
+    with pytest.raises(ValueError, match="threads"):
+        SplitStep(Network(BN_CNN, seed=0), 2, processes=True)
