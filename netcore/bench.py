@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from netcore import part_process
 from netcore.network import Network
-from netcore.parallel import batch_parts
+from netcore.parallel import batch_parts, parts_run_in
 from netcore.resources import resource_path
 from netcore.spec import SpecError, load_spec
 from netcore.train import Trainer, TrainSettings
@@ -292,6 +293,7 @@ def run_bench(
         has_conv = any(entry["type"] == "conv2d" for entry in spec["layers"])
         row: dict[str, Any] = {"network": name, "spec": path.name, "batch": batch_size, "samples": len(x)}
         row["netcore_threads"] = parts = batch_parts(Network(spec), batch_size, threads)
+        row["netcore_parts_in"] = where = parts_run_in(Network(spec))
         runs = [netcore_epochs(spec, x, y, batch_size, threads)]
         if with_torch:
             runs.append(torch_epochs(spec, x, y, batch_size))
@@ -301,7 +303,7 @@ def run_bench(
         row["netcore_samples_per_s"] = len(x) / row["netcore_s"]
         rate = row["netcore_samples_per_s"]
         line = f"{name} batch {batch_size:4d}: netcore {row['netcore_s']:6.2f} s/epoch ({rate:,.0f}/s)"
-        line += f" on {parts} threads" if parts > 1 else ""
+        line += f" on {parts} {where}" if parts > 1 else ""
         if with_torch:
             row["torch_epochs_s"] = times[1]
             row["torch_s"] = min(times[1])
@@ -321,6 +323,8 @@ def run_bench(
         report["results"].append(row)
         say(line)
     report["peak_rss_mib"] = peak_rss_mib()
+    report["part_processes_peak_rss_mib"] = parts = part_process.peak_rss_mib()
     if report["peak_rss_mib"] is not None:
-        say(f"peak memory (whole process, both engines): {report['peak_rss_mib']:.0f} MiB")
+        more = f", and {sum(parts):.0f} MiB in {len(parts)} part process(es)" if parts else ""
+        say(f"peak memory (whole process, both engines): {report['peak_rss_mib']:.0f} MiB{more}")
     return report

@@ -1,13 +1,22 @@
-"""A training step on every core: the batch split between replicas of the network on threads.
+"""A training step on every core: the batch split between replicas of the network.
 
 NumPy does its elementwise work (pooling, activations, patch copies: about half of a CNN step)
 on one core, and only the matrix products use the second. Here a batch of n samples is cut into
 ``parts`` contiguous slices of n_k samples; each goes forward and backward through its own
-*replica* on its own thread (the calling thread takes the first, through the network itself)
-while BLAS is held to one thread per product, so both cores do every kind of work. A replica
-is the same layers built again -- their own caches, gradient buffer and dropout generator --
-whose parameters are views of the network's ``flat_params``: nothing is copied, and every
-optimizer step moves them too. NumPy and BLAS release the GIL while they compute.
+*replica* (the calling thread takes the first, through the network itself) while BLAS is held
+to one thread per product, so both cores do every kind of work. A replica is the same layers
+built again -- their own caches, gradient buffer and dropout generator. The other parts run:
+
+- in processes of their own (``netcore.part_process``), the default where the platform allows:
+  no interpreter lock shared with the first part, whose many short NumPy calls otherwise take
+  turns with theirs. The parameters are copied to the child before each batch (~1 MB for the
+  MNIST CNN), its gradient read from memory both map.
+- on threads (``NETCORE_PARTS=threads``, and always for batchnorm networks, whose parts meet
+  at every such layer): a thread replica's parameters are views of the network's
+  ``flat_params``, so nothing is copied. NumPy and BLAS release the GIL while they compute.
+
+Measured on a 2-core AMD EPYC (Zen 4), batch 64, in-process alternation of 12 blocks of 30
+split steps, processes / threads: the small CNN 0.86-0.87, the MNIST CNN 0.97-1.0.
 
 Every loss is a mean over its batch, so the batch's loss and gradient are the parts' own,
 weighted by their sizes:
@@ -89,6 +98,11 @@ def in_processes(network: Network) -> bool:
     if os.environ.get("NETCORE_PARTS", "").lower() == "threads" or not part_process.available():
         return False
     return not any(isinstance(layer, BatchNorm) for layer in network.layers)
+
+
+def parts_run_in(network: Network) -> str:
+    """Where a split batch's parts run, for messages: "processes" or "threads"."""
+    return "processes" if in_processes(network) else "threads"
 
 
 def split_step(network: Network, threads: int = 0) -> SplitStep | None:

@@ -121,6 +121,7 @@ class PartProcess:
             env=env,
         )
         child.close()
+        self._owner = os.getpid()  # a forked copy of the parent must not close this child
         self._conn = Connection(parent.detach())
         self._network = None
         self._block: _Block | None = None
@@ -265,12 +266,29 @@ def release(parts: list[PartProcess]) -> None:
         _idle.extend(p for p in parts if p.alive and p._pending is None)
 
 
+def peak_rss_mib() -> list[float]:
+    """The peak resident memory (MiB) of each idle child, where /proc tells it (Linux)."""
+    peaks = []
+    with _lock:
+        pids = [p._process.pid for p in _idle if p.alive]
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return peaks
+
+
 @atexit.register
 def _close_idle() -> None:
     with _lock:
         parts, _idle[:] = list(_idle), []
     for part in parts:
-        part.close()
+        if part._owner == os.getpid():
+            part.close()
 
 
 # -- the child ---------------------------------------------------------------------------

@@ -45,7 +45,7 @@ class TrainSettings:
     val_split: float = 0.0
     patience: int | None = None  # early stopping on validation (else training) loss
     seed: int = 0
-    # threads a batch is split over (netcore.parallel): 0 = netcore's choice (one per core for
+    # parts a batch is split over, in processes or on threads (netcore.parallel): 0 = netcore's choice (one per core for
     # a convolutional network's batches with enough work for each, else whole); 1 = never split
     threads: int = 0
 
@@ -226,7 +226,7 @@ class Trainer:
         self._stale = 0
         self._paused = 0.0  # seconds spent paused in this run (not training time)
         self._changes: list[dict[str, Any]] = []  # live changes within the current epoch
-        self._split: SplitStep | None = None  # the batch split over threads, during run()
+        self._split: SplitStep | None = None  # the batch split over cores, during run()
         self.health = HealthRecorder(network)  # per-layer norms, dead ReLUs (a few O(params) passes)
         # The last weights that gave a finite loss and finite gradients, refreshed every batch
         # into one reused buffer (a copy of flat_params: cheap beside a forward and backward).

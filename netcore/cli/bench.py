@@ -24,7 +24,7 @@ def add_parser(sub, common) -> None:
         "--threads",
         type=int,
         default=0,
-        help="threads netcore splits each batch over (default: its own choice)",
+        help="parts netcore splits each batch over, in processes or threads (default: its own choice)",
     )
     bench.set_defaults(run=cmd_bench)
 

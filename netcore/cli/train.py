@@ -62,8 +62,8 @@ def add_parser(sub, common) -> None:
     train.add_argument(
         "--threads",
         type=int,
-        help="threads each batch is split over (default: one per core for convolutional networks' "
-        "batches with enough work for each, else 1)",
+        help="parts each batch is split over, in processes (threads for batchnorm networks) "
+        "(default: one per core for convolutional networks' batches with enough work for each, else 1)",
     )
     from netcore.cli.common import add_folder_arguments  # --image-* for folder:PATH (issue 17)
 
@@ -102,7 +102,7 @@ def cmd_train(args) -> int:
     from netcore.augment import augmentation_for
     from netcore.experiment import evaluate_on_test, make_trainer, saved_model
     from netcore.network import Network
-    from netcore.parallel import batch_parts
+    from netcore.parallel import batch_parts, parts_run_in
     from netcore.serialization import non_finite_field, save_model
     from netcore.spec import load_spec
 
@@ -134,7 +134,7 @@ def cmd_train(args) -> int:
     used = {**settings.to_dict(), "schedule": settings.schedule["name"], "augment": augment_name}
     print(f"settings: {describe_recipe(used)}", flush=True)
     if (parts := batch_parts(network, settings.batch_size, settings.threads)) > 1:
-        print(f"each batch is split over {parts} threads", flush=True)
+        print(f"each batch is split over {parts} {parts_run_in(network)}", flush=True)
 
     stop = {"requested": False}
 
