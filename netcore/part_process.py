@@ -6,7 +6,8 @@ each, 32 images per part, medians of 3-second runs, four alternating rounds), a 
 CNN took 4.3-4.9 ms alone, 5.1-5.7 ms beside a twin thread and 4.2-4.8 ms beside a twin process;
 the MNIST CNN 11.4-12.1, 11.7-13.9 and 10.9-12.5 ms. So parts after the first can run here.
 
-A ``PartProcess`` is a child Python (``python -m netcore.part_process``) that builds the same
+A ``PartProcess`` is a child Python (``python -m netcore.part_process``, started as
+``netcore.child_process`` says) that builds the same
 network (the spec, the replica's seed, the convolutions' methods) and trains one part of each
 batch through it. The two share one memory block (an anonymous file mapped by both):
 
@@ -40,6 +41,8 @@ from multiprocessing.reduction import recv_handle, send_handle
 from pathlib import Path
 
 import numpy as np
+
+from netcore import child_process
 
 ALIGN = 64  # bytes: every array of the block starts on a cache line
 
@@ -109,16 +112,11 @@ class PartProcess:
 
     def __init__(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[name] = "1"  # one BLAS thread per part, as on a split step's threads
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "netcore.part_process", str(child.fileno())],
+        self._process = subprocess.Popen(  # one BLAS thread, as on a split step's threads
+            child_process.command("netcore.part_process", str(child.fileno())),
             pass_fds=[child.fileno()],
             stdin=subprocess.DEVNULL,
-            env=env,
+            env=child_process.environment(),
         )
         child.close()
         self._owner = os.getpid()  # a forked copy of the parent must not close this child

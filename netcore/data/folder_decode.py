@@ -1,9 +1,7 @@
 """Decoding many picture files, in worker processes when that pays, with progress and cancel.
 
-Workers are plain ``python -m netcore.data.folder_worker`` subprocesses fed over pipes: unlike
-multiprocessing's spawn and forkserver methods they never import the parent's main module (an
-unguarded script or ``python -m netcore`` would run again in each of them), unlike fork they are
-safe in a process with other threads (the window's), and no pickle crosses the pipes.
+Workers are plain ``python -m netcore.data.folder_worker`` subprocesses fed over pipes
+(``netcore.child_process`` says why not multiprocessing's); no pickle crosses the pipes.
 """
 
 from __future__ import annotations
@@ -11,12 +9,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
+from netcore import child_process
 from netcore.data.images import DecodedChunk, decode_files, grey_from_rgb
 
 Progress = Callable[[int, int | None, str], None]
@@ -94,10 +91,8 @@ class DecodeWorkers:
     """``n`` decoding subprocesses; task ``i`` of a run goes to worker ``i % n``."""
 
     def __init__(self, n: int, size: tuple[int, int], mode: str, fit: str) -> None:
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        command = [sys.executable, "-m", "netcore.data.folder_worker"]
+        env = child_process.environment()
+        command = child_process.command("netcore.data.folder_worker")
         recipe = json.dumps({"size": list(size), "mode": mode, "fit": fit}).encode() + b"\n"
         self.procs: list[subprocess.Popen] = []
         try:
