@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -170,14 +171,13 @@ class SplitStep:
                 raise ValueError(
                     "batchnorm parts meet at every layer: they train on threads, not in processes"
                 )
-            self.replicas = [network, *part_process.acquire(parts - 1)]
             try:
-                for seed, part in enumerate(self.replicas[1:], start=1):
-                    part.configure(network, seed)  # what network.replica(seed) builds
-            except BaseException:
-                part_process.release(self.replicas[1:])
-                raise
-        else:
+                self.replicas = [network, *self._part_processes(parts - 1)]
+            except (OSError, part_process.PartProcessError) as exc:  # no child starts: threads
+                part_process.disable(str(exc))  # from now on, without trying again
+                warnings.warn(f"training parts run on threads: {exc}", RuntimeWarning, stacklevel=2)
+                self.in_processes = False
+        if not self.in_processes:
             self.replicas = [network] + [network.replica(seed=k) for k in range(1, parts)]
         for depth, layer in enumerate(network.layers):
             if isinstance(layer, BatchNorm):
@@ -194,6 +194,19 @@ class SplitStep:
         self._blas_held = False  # held across split batches: a change costs two hand-overs
         # {layer index: units} whose firing the parts in processes report (the trainer's health)
         self.watch: Callable[[], dict] = dict
+
+    def _part_processes(self, count: int) -> list[part_process.PartProcess]:
+        """``count`` children, each holding what ``network.replica(seed)`` builds (seeds 1, 2...)."""
+        parts = []
+        try:
+            for seed in range(1, count + 1):
+                part = part_process.acquire(1)[0]
+                parts.append(part)
+                part.configure(self.network, seed)
+        except BaseException:
+            part_process.release(parts)
+            raise
+        return parts
 
     @property
     def parts(self) -> int:

@@ -47,9 +47,21 @@ from netcore import child_process
 ALIGN = 64  # bytes: every array of the block starts on a cache line
 
 
+_unavailable: str | None = None  # why children cannot start here, once one did not
+
+
 def available() -> bool:
-    """Whether parts can run in processes here: POSIX (fd passing over a Unix socket)."""
-    return os.name == "posix" and hasattr(socket, "AF_UNIX")
+    """Whether parts can run in processes here: POSIX (fd passing over a Unix socket), a Python
+    that can run ``-m netcore.part_process`` (not a frozen application), and no child that
+    failed to start before (``disable``)."""
+    posix = os.name == "posix" and hasattr(socket, "AF_UNIX")
+    return posix and not getattr(sys, "frozen", False) and _unavailable is None
+
+
+def disable(reason: str) -> None:
+    """No more children in this process (one could not start: ``reason``)."""
+    global _unavailable
+    _unavailable = reason
 
 
 def _aligned(n: int) -> int:
@@ -176,13 +188,10 @@ class PartProcess:
         np.copyto(xs, x)
         ts = self._block.view(layout["target"], target.dtype, target.shape)
         np.copyto(ts, target)
-        message = (
-            "step",
-            (x.dtype.str, x.shape),
-            (target.dtype.str, target.shape),
-            float(weight),
-            watch or {},
-        )
+        # np.geterr(): the caller's floating-point error handling (a trainer ignores overflow,
+        # which its NaN guard reports in words), applied to the child's part too
+        shapes = ((x.dtype.str, x.shape), (target.dtype.str, target.shape))
+        message = ("step", *shapes, float(weight), watch or {}, np.geterr())
         self._send(message)
         self._pending = (len(x),)
 
@@ -338,10 +347,11 @@ def _serve(conn: Connection) -> None:
                 )
                 conn.send(("ready", None))
             elif kind == "step":
-                _, (x_dtype, x_shape), (t_dtype, t_shape), weight, watch = message
+                _, (x_dtype, x_shape), (t_dtype, t_shape), weight, watch, errors = message
                 x = block.view(layout["x"], x_dtype, x_shape)
                 target = block.view(layout["target"], t_dtype, t_shape)
-                out, loss = forward_backward(net, x, target, weight)  # its gradient: in the block
+                with np.errstate(**errors):
+                    out, loss = forward_backward(net, x, target, weight)  # its gradient: in the block
                 np.copyto(block.view(layout["out"], net.dtype, out.shape), out)
                 conn.send(("done", float(loss), fired_units(net, watch) if watch else {}))
         except Exception:

@@ -1,6 +1,8 @@
 """A batch split over threads or processes (netcore/parallel.py, netcore/part_process.py)
 computes what the whole batch does."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -381,3 +383,41 @@ def test_batchnorm_networks_split_on_threads():
     assert not parallel.in_processes(Network(BN_CNN, seed=0))
     with pytest.raises(ValueError, match="threads"):
         SplitStep(Network(BN_CNN, seed=0), 2, processes=True)
+
+
+def test_where_no_part_process_starts_the_parts_train_on_threads_with_a_warning(monkeypatch):
+    from netcore import child_process, part_process
+
+    monkeypatch.setattr(part_process, "_unavailable", None)
+    monkeypatch.setattr(part_process, "_idle", [])  # no started child to reuse
+    monkeypatch.setattr(child_process, "command", lambda module, *args: [sys.executable, "-c", "exit(3)"])
+    net = Network(CNN, seed=0, dtype=np.float64)
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=(16, 1, 10, 10)), rng.integers(0, 3, 16)
+    with pytest.warns(RuntimeWarning, match="threads: .*exit code 3"):
+        split = SplitStep(net, 2)
+    try:
+        assert not split.in_processes and not parallel.in_processes(net)  # nor the next one
+        out, _ = split.forward_backward(x, y)
+    finally:
+        split.close()
+    np.testing.assert_allclose(out, whole_batch(Network(CNN, seed=0, dtype=np.float64), x, y)[0], rtol=1e-12)
+
+
+def test_a_part_process_follows_the_callers_floating_point_error_handling():
+    from netcore.part_process import PartProcessError
+
+    net = Network(CNN, seed=0)
+    x = np.ones((16, 1, 10, 10), dtype=np.float32)
+    x[8:] = 1e38  # overflows in the second part only
+    y = np.zeros(16, dtype=int)
+    split = SplitStep(net, 2, processes=True)
+    try:
+        with np.errstate(over="raise", invalid="ignore"):
+            with pytest.raises(PartProcessError, match="FloatingPointError"):
+                split.forward_backward(x, y)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out, _ = split.forward_backward(x, y)  # as a trainer runs (its NaN guard reports)
+    finally:
+        split.close()
+    assert out.shape == (16, 3)
