@@ -209,7 +209,8 @@ class PartProcess:
         return out, loss
 
     def fired_units(self, index: int) -> np.ndarray | None:
-        """The last part's firing of layer ``index``'s watched units (bool), as asked in ``start``."""
+        """Which of layer ``index``'s units asked about in ``start`` fired in the last part (their
+        indices), or None if it was not asked."""
         return self._fired.get(index)
 
     def _drain(self) -> None:
@@ -307,14 +308,15 @@ def _close_idle() -> None:
 
 # -- the child ---------------------------------------------------------------------------
 def fired_units(network, watch: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
-    """{layer index: whether each of the given units fired in the last forward} (see health)."""
+    """{layer index: those of the given units that fired in the last forward} (see health)."""
     from netcore.inspect.health import fired_units as fired
 
     found = {}
     for index, units in watch.items():
-        result = fired(network.layers[index], np.asarray(units, dtype=np.intp))
+        units = np.asarray(units, dtype=np.intp)
+        result = fired(network.layers[index], units)
         if result is not None:
-            found[index] = result
+            found[index] = units[result]
     return found
 
 

@@ -45,8 +45,9 @@ class TrainSettings:
     val_split: float = 0.0
     patience: int | None = None  # early stopping on validation (else training) loss
     seed: int = 0
-    # parts a batch is split over, in processes or on threads (netcore.parallel): 0 = netcore's choice (one per core for
-    # a convolutional network's batches with enough work for each, else whole); 1 = never split
+    # parts a batch is split over, in processes or on threads (netcore.parallel): 0 = netcore's
+    # choice (one per core for a convolutional network's batches with enough work for each, else
+    # whole); 1 = never split
     threads: int = 0
 
     def __post_init__(self) -> None:

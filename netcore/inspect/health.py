@@ -160,11 +160,12 @@ class HealthRecorder:
                     continue
                 if isinstance(part, Network):
                     fired = fired_units(part.layers[index], silent)
-                else:  # a part trained in another process reports what it was asked (start's watch)
-                    fired = part.fired_units(index)
-                    fired = fired if fired is not None and fired.shape == silent.shape else None
-                if fired is not None:
-                    self._silent[index] = silent[~fired]
+                    if fired is not None:
+                        self._silent[index] = silent[~fired]
+                else:  # a part in another process: which of the units asked (start's watch) fired
+                    units = part.fired_units(index)
+                    if units is not None:
+                        self._silent[index] = silent[~np.isin(silent, units)]
 
     # -- the epoch's record --------------------------------------------------------------
     def end_epoch(self, epoch: int) -> dict | None:
