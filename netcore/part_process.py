@@ -270,8 +270,9 @@ _lock = threading.Lock()
 def acquire(count: int) -> list[PartProcess]:
     """``count`` children, reused if idle, else started."""
     with _lock:
-        reused = [p for p in _idle[:count] if p.alive]
-        del _idle[:count]
+        mine = [p for p in _idle if p._owner == os.getpid()]  # never a forked parent's children
+        reused = [p for p in mine[:count] if p.alive]
+        _idle[:] = [p for p in _idle if p not in mine[:count]]
     return reused + [PartProcess() for _ in range(count - len(reused))]
 
 
