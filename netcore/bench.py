@@ -274,7 +274,7 @@ def run_bench(
         f"netcore bench on {report['machine']['cpu']}"
         + (f" ({report['machine']['blas']})" if report["machine"]["blas"] else "")
         + f"; data: {source}; "
-        f"PyTorch: {report.get('torch_version', 'not installed')}"
+        f"PyTorch: {report.get('torch_version', 'not installed' if use_torch else 'not asked for')}"
     )
     cases = []
     if specs:

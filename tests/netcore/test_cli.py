@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 from netcore.bench import alternate, blas_kernel, median_call_ms
 from netcore.cli import main
 from netcore.network import Network
-from netcore.parallel import batch_parts
+from netcore.parallel import batch_parts, parts_run_in
 from netcore.resources import resource_path
 from netcore.serialization import ModelFileError, SavedModel, load_model, save_model
 from netcore.spec import load_spec
@@ -199,6 +199,11 @@ def test_bench_times_a_given_spec_on_a_short_epoch(capsys):
     assert row["netcore_threads"] == batch_parts(Network(load_spec(spec)), 16) == 1  # 16: too little work
     assert main(args + ["--threads", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["results"][0]["netcore_threads"] == 1
+    assert main(args[:-1] + ["--epochs", "1", "--threads", "2"]) == 0  # the words, split in two
+    out, err = capsys.readouterr()
+    words = out + err
+    assert "PyTorch: not asked for" in words
+    assert f"on 2 {parts_run_in(Network(load_spec(spec)))}" in words
 
 
 def test_bench_names_numpys_blas_kernel_and_threads():
