@@ -323,8 +323,10 @@ def run_bench(
         report["results"].append(row)
         say(line)
     report["peak_rss_mib"] = peak_rss_mib()
-    report["part_processes_peak_rss_mib"] = parts = part_process.peak_rss_mib()
+    report["part_processes_peak_rss_mib"] = child_peaks = part_process.peak_rss_mib()
     if report["peak_rss_mib"] is not None:
-        more = f", and {sum(parts):.0f} MiB in {len(parts)} part process(es)" if parts else ""
+        more = (
+            f", and {sum(child_peaks):.0f} MiB in {len(child_peaks)} part process(es)" if child_peaks else ""
+        )
         say(f"peak memory (whole process, both engines): {report['peak_rss_mib']:.0f} MiB{more}")
     return report
