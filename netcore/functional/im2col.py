@@ -33,6 +33,10 @@ copies and adds fast. Two frames are used:
     patch_frame(g)    (OH, Bw) for stride 1, else (OH, OW): forward patches and dL/dW
     scatter_frame(g)  (Bh, Bw) for stride 1, else (OH, OW): col2im for dL/dx, where
                       each offset is a single contiguous add over the whole batch
+
+The forward frame may also be the output's own, ``patch_frame(g, exact=True)``: no junk
+columns, for copies of OW values at a time. ``Conv2D`` takes it for every batch but a single
+image (see its ``exact_patches``).
 """
 
 from __future__ import annotations
@@ -132,9 +136,10 @@ class ConvGeometry:
         return n * self.sample_size + self.tail
 
 
-def patch_frame(g: ConvGeometry) -> Frame:
-    """The forward frame: (OH, Bw) with stride 1 (contiguous per image), else (OH, OW)."""
-    return (g.out_h, g.block_w) if g.stride == 1 else (g.out_h, g.out_w)
+def patch_frame(g: ConvGeometry, exact: bool = False) -> Frame:
+    """The forward frame: (OH, Bw) with stride 1 (contiguous per image), else -- or ``exact`` --
+    the output's own (OH, OW)."""
+    return (g.out_h, g.block_w) if g.stride == 1 and not exact else (g.out_h, g.out_w)
 
 
 def scatter_frame(g: ConvGeometry) -> Frame:

@@ -413,7 +413,7 @@ def test_backward_reuses_its_zeros_only_where_they_still_are(method, exact, acti
 
     used = layer()
     if method == "im2col":
-        assert patch_frame(used.geom) != (5, 6)  # junk columns to keep at zero
+        assert scatter_frame(used.geom) != (5, 6)  # junk columns to keep at zero
     rng = np.random.default_rng(6)
     for n in (3, 2, 3, 3):  # the same shape again, another shape, then back
         x, dy = rng.standard_normal((n, 4, 5, 6)), rng.standard_normal((n, 3, 5, 6))
@@ -658,3 +658,23 @@ def test_relu_fused_into_the_pooling_after_gives_the_same_gradients(pool):
     assert fused.layers[2].method == "kernel_rows"  # both methods of the second convolution
     np.testing.assert_allclose(fused.flat_grads, plain.flat_grads, rtol=1e-12, atol=1e-14)
     assert np.count_nonzero(fused.layers[0].grads["W"])
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_im2col_takes_the_outputs_own_frame_for_a_batch_and_junk_columns_for_one_image(activation):
+    layer = built(Conv2D(3, 3, 1, "same", activation=activation), (1, 6, 7))
+    assert layer.method == "im2col"
+    rng = np.random.default_rng(11)
+    x, dy = rng.standard_normal((3, 1, 6, 7)), rng.standard_normal((3, 3, 6, 7))
+    y = layer.forward(x, training=True).copy()
+    assert layer.frame == (6, 7) and layer.frame != patch_frame(layer.geom)  # no junk columns
+    layer.backward(dy)
+    dw = layer.grads["W"].copy()
+    singles = []
+    for k in range(3):  # one image at a time: the wide frame, whose junk must not leak
+        singles.append(layer.forward(x[k : k + 1]).copy())
+        assert layer.frame == patch_frame(layer.geom) != (6, 7)
+        layer.backward(dy[k : k + 1])
+        singles[-1] = (singles[-1], layer.grads["W"].copy())
+    np.testing.assert_allclose(np.concatenate([s[0] for s in singles]), y, atol=1e-12)
+    np.testing.assert_allclose(sum(s[1] for s in singles), dw, atol=1e-12)
