@@ -292,8 +292,9 @@ def run_bench(
         check_size(path, spec)
         has_conv = any(entry["type"] == "conv2d" for entry in spec["layers"])
         row: dict[str, Any] = {"network": name, "spec": path.name, "batch": batch_size, "samples": len(x)}
-        row["netcore_threads"] = parts = batch_parts(Network(spec), batch_size, threads)
-        row["netcore_parts_in"] = where = parts_run_in(Network(spec))
+        network = Network(spec)
+        row["netcore_threads"] = parts = batch_parts(network, batch_size, threads)
+        row["netcore_parts_in"] = where = parts_run_in(network)
         runs = [netcore_epochs(spec, x, y, batch_size, threads)]
         if with_torch:
             runs.append(torch_epochs(spec, x, y, batch_size))

@@ -49,8 +49,11 @@ class Network:
             if given is not None and (given.shape != (total,) or given.dtype != self.dtype):
                 raise ValueError(f"{name} must be {total} {self.dtype} values, got {given.shape}")
         self.flat_params = np.zeros(total, dtype=self.dtype) if shared is None else shared
-        self.flat_grads = np.zeros(total, dtype=self.dtype) if grads is None else grads
-        self.flat_grads.fill(0)
+        if grads is None:
+            grads = np.zeros(total, dtype=self.dtype)
+        else:
+            grads.fill(0)
+        self.flat_grads = grads
         self.weight_views: list[np.ndarray] = []  # what L2 decays: weights, not biases
         offset = 0
         for layer in self.layers:

@@ -98,7 +98,11 @@ def in_processes(network: Network) -> bool:
     ``NETCORE_PARTS=threads`` is set."""
     if os.environ.get("NETCORE_PARTS", "").lower() == "threads" or not part_process.available():
         return False
-    return not any(isinstance(layer, BatchNorm) for layer in network.layers)
+    return not _has_batchnorm(network)
+
+
+def _has_batchnorm(network: Network) -> bool:
+    return any(isinstance(layer, BatchNorm) for layer in network.layers)
 
 
 def parts_run_in(network: Network) -> str:
@@ -167,7 +171,7 @@ class SplitStep:
         self.in_processes = in_processes(network) if processes is None else processes
         self.groups: list[BatchGroup] = []
         if self.in_processes:
-            if any(isinstance(layer, BatchNorm) for layer in network.layers):
+            if _has_batchnorm(network):
                 raise ValueError(
                     "batchnorm parts meet at every layer: they train on threads, not in processes"
                 )
@@ -197,11 +201,9 @@ class SplitStep:
 
     def _part_processes(self, count: int) -> list[part_process.PartProcess]:
         """``count`` children, each holding what ``network.replica(seed)`` builds (seeds 1, 2...)."""
-        parts = []
+        parts = part_process.acquire(count)
         try:
-            for seed in range(1, count + 1):
-                part = part_process.acquire(1)[0]
-                parts.append(part)
+            for seed, part in enumerate(parts, start=1):
                 part.configure(self.network, seed)
         except BaseException:
             part_process.release(parts)

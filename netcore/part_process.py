@@ -141,7 +141,7 @@ class PartProcess:
         self._layout: dict[str, int] = {}
         self._kind: tuple | None = None  # the dtypes and per-sample shapes the block is laid out for
         self._capacity = 0  # samples a part may have in that block
-        self._pending: tuple | None = None  # the part sent and not yet answered
+        self._pending: int | None = None  # the samples of the part sent and not yet answered
         self._fired: dict[int, np.ndarray] = {}
         self.grads: np.ndarray | None = None
 
@@ -196,13 +196,12 @@ class PartProcess:
         shapes = ((x.dtype.str, x.shape), (target.dtype.str, target.shape))
         message = ("step", *shapes, float(weight), watch or {}, np.geterr())
         self._send(message)
-        self._pending = (len(x),)
+        self._pending = len(x)
 
     def finish(self) -> tuple[np.ndarray, float]:
         """Wait for the part sent by ``start``: (its outputs, a view valid until the next start,
         and its mean loss); ``grads`` holds its weighted gradient."""
-        (n,) = self._pending
-        self._pending = None
+        n, self._pending = self._pending, None
         loss, fired = self._answer()
         self._fired = fired
         out = self._block.view(self._layout["out"], self._network.dtype, (n, *self._network.output_shape))
@@ -273,7 +272,14 @@ def acquire(count: int) -> list[PartProcess]:
         mine = [p for p in _idle if p._owner == os.getpid()]  # never a forked parent's children
         reused = [p for p in mine[:count] if p.alive]
         _idle[:] = [p for p in _idle if p not in mine[:count]]
-    return reused + [PartProcess() for _ in range(count - len(reused))]
+    parts = reused
+    try:
+        while len(parts) < count:
+            parts.append(PartProcess())
+    except BaseException:  # one could not start: the others go back for later
+        release(parts)
+        raise
+    return parts
 
 
 def release(parts: list[PartProcess]) -> None:
