@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from netcore.functional.phases import fits_phases
 from netcore.layers import Conv2D, Layer, MaxPool2D
 from netcore.losses import Loss, make_loss
 from netcore.recipe import describe_recipe, recipe_of
@@ -169,10 +170,14 @@ def _fuse_relu_and_pooling(layers: list[Layer]) -> None:
     max(relu(z)) = relu(max(z)), and each window's gradient goes to its maximum, where relu(z)
     is the pooled y: so [y > 0] on the pooled gradient (4x smaller for 2x2 windows) gives the
     same dL/dz as [relu(z) > 0] on the convolution's whole output, a pass over it saved.
+    A 2x2 pooling at stride 2 of an output that splits into whole windows is also marked for the
+    convolution's forward in phases (``Conv2D.pooled_in_phases``, ``netcore.functional.phases``).
     """
     for before, after in itertools.pairwise(layers):
         if type(before) is Conv2D and type(after) is MaxPool2D and before.fused_relu:
             before.relu_applied_after = after.applies_relu = True
+            windows = after.pool == after.strides == (2, 2)
+            before.pooled_in_phases = windows and fits_phases(before.geom)
 
 
 def format_summary(spec: dict[str, Any]) -> str:

@@ -56,17 +56,13 @@ def relu_output(layer) -> tuple[np.ndarray, int] | None:
     """The ReLU output a layer keeps for backward and its unit axis, or None.
 
     Dense with ReLU: act.y (N, units), axis 1; a ReLU layer: y (N, C, ...), axis 1; Conv2D with
-    ReLU: its output frame (F, N, OH, OW) (a view of the buffer the fused ReLU wrote), axis 0.
+    ReLU: its outputs, filters first (F, ...) (``Conv2D.kept_relu_output``), axis 0.
     """
     if isinstance(layer, ReLU):
         return (layer.y, 1) if layer.y is not None else None
     if isinstance(layer, Conv2D) and layer.act.kind == "relu":
-        z = layer._z  # the fused ReLU's output on its frame (kept for backward)
-        if z is None:
-            return None
-        fh, fw = layer.frame
-        g = layer.geom
-        return z.reshape(layer.filters, -1, fh, fw)[:, :, : g.out_h, : g.out_w], 0
+        z = layer.kept_relu_output()  # the fused ReLU's output (kept for backward)
+        return None if z is None else (z, 0)
     act = getattr(layer, "act", None)
     if act is not None and act.kind == "relu" and act.y is not None:
         return act.y, 1

@@ -18,7 +18,10 @@ view transposed back to it) and returns its y, and later its dL/dx, in the same
 layout, so no pass reads or writes across the grain and the convolutions on
 either side copy in long runs. ``MaxPool2D.forward`` copies each offset's strided
 view into one contiguous buffer first (one strided pass instead of two), then
-compares and updates in contiguous loops (SIMD).
+compares and updates in contiguous loops (SIMD). A convolution computed on its input's
+2x2 phases (``netcore.functional.phases``) hands over its output as windows, (N, C, OH, 2,
+OW, 2) with each window offset's pixels contiguous in memory: MaxPool2D then compares whole
+rows, and its dL/dx goes back in that same form.
 """
 
 from __future__ import annotations
@@ -139,8 +142,14 @@ class MaxPool2D(_Pool2D):
         # maximum, where relu(z) = y), and the convolution skips its own [relu(z) > 0]
         self.applies_relu = False
         self._fired: np.ndarray | None = None  # [y > 0], kept by forward when applies_relu
+        # after a forward of windows in phases: per output, whether the winner is on the right
+        # in the top row, on the right in the bottom row, and in the bottom row
+        self._phase_winners: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def forward(self, x, training=False):
+        if x.ndim == 6:
+            return self._phases_forward(x)
+        self._phase_winners = None
         self._channel_major = channel_major(x)
         xs = swap(x, self._channel_major)  # in memory order
         out_hw = self.output_shape(x.shape[1:])[1:]
@@ -185,7 +194,62 @@ class MaxPool2D(_Pool2D):
             self._fired = np.greater(y, 0, out=self._scratch.get("fired", shape, np.bool_))
         return y
 
+    def _phases_forward(self, x: np.ndarray) -> np.ndarray:
+        """y from 2x2 windows in phases: x (N, C, OH, 2, OW, 2), laid out (2, 2, C, N, OH, OW) ->
+        y (N, C, OH, OW), channel-major. The first maximum in window order (0,0), (0,1), (1,0),
+        (1,1) wins, as in the other layout: the top and bottom pairs first, then the two."""
+        if self.pool != (2, 2) or self.strides != (2, 2):
+            raise ValueError(f"windows in phases are 2x2 at stride 2, not a {self.describe()}")
+        n, c, oh, _, ow, _ = x.shape
+        shape = (c, n * oh * ow)
+        planes = np.ascontiguousarray(x.transpose(3, 5, 1, 0, 2, 4)).reshape(4, c, shape[1])
+        y = np.empty(shape, dtype=x.dtype)  # fresh: outputs of successive calls never alias
+        top, bottom = (self._scratch.get(name, shape, x.dtype) for name in ("top", "bottom"))
+        right_top, right_bottom, lower = (
+            self._scratch.get(name, shape, np.bool_) for name in ("right_top", "right_bottom", "lower")
+        )
+        np.maximum(planes[0], planes[1], out=top)
+        np.greater(planes[1], planes[0], out=right_top)
+        np.maximum(planes[2], planes[3], out=bottom)
+        np.greater(planes[3], planes[2], out=right_bottom)
+        np.maximum(top, bottom, out=y)
+        np.greater(bottom, top, out=lower)
+        self._phase_winners = (right_top, right_bottom, lower)
+        self._fired = None
+        if self.applies_relu:
+            self._fired = np.greater(y, 0, out=self._scratch.get("fired", shape, np.bool_))
+        self._x_shape, self._argmax, self._input = (n, c, 2 * oh, 2 * ow), None, None
+        return y.reshape(c, n, oh, ow).transpose(1, 0, 2, 3)
+
+    def _phases_backward(self, dy: np.ndarray) -> np.ndarray:
+        """dL/dx after a forward in phases, in its input's form: dy (N, C, OH, OW) ->
+        (N, C, OH, 2, OW, 2), laid out (2, 2, C, N, OH, OW); valid until the next backward."""
+        right_top, right_bottom, lower = self._phase_winners
+        n, c, oh, ow = dy.shape
+        shape = right_top.shape
+        grad = dy.transpose(1, 0, 2, 3)
+        if self.applies_relu:  # dL/dy * [y > 0] (the ReLU before)
+            fired = self._fired.reshape(grad.shape)
+            grad = np.multiply(grad, fired, out=self._scratch.get("dy", grad.shape, dy.dtype))
+        elif not grad.flags.c_contiguous:  # one copy into the winners' order
+            ordered = self._scratch.get("dy", grad.shape, dy.dtype)
+            np.copyto(ordered, grad)
+            grad = ordered
+        grad = grad.reshape(shape)
+        dx = self._scratch.get("dx_phases", (4, c, shape[1]), dy.dtype)
+        top, bottom = (self._scratch.get(name, shape, dy.dtype) for name in ("d_top", "d_bottom"))
+        # each window's gradient to its winner: a row's share, then a column's in that row
+        np.multiply(grad, lower, out=bottom)
+        np.subtract(grad, bottom, out=top)
+        np.multiply(top, right_top, out=dx[1])
+        np.subtract(top, dx[1], out=dx[0])
+        np.multiply(bottom, right_bottom, out=dx[3])
+        np.subtract(bottom, dx[3], out=dx[2])
+        return dx.reshape(2, 2, c, n, oh, ow).transpose(3, 2, 4, 0, 5, 1)
+
     def backward(self, dy):
+        if self._phase_winners is not None:
+            return self._phases_backward(dy)
         if self._argmax is None:
             if self._input is None:
                 raise RuntimeError("maxpool2d backward needs a forward first")

@@ -656,6 +656,8 @@ def test_relu_fused_into_the_pooling_after_gives_the_same_gradients(pool):
         net.loss.forward(net.forward(x, training=True), target)
         net.backward(net.loss.backward())
     assert fused.layers[2].method == "kernel_rows"  # both methods of the second convolution
+    # the first one on its input's phases where its 2x2 windows tile the output
+    assert (fused.layers[0].active_method == "phases") == (pool == {"pool_size": 2})
     np.testing.assert_allclose(fused.flat_grads, plain.flat_grads, rtol=1e-12, atol=1e-14)
     assert np.count_nonzero(fused.layers[0].grads["W"])
 
