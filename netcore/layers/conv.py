@@ -169,7 +169,7 @@ class Conv2D(Layer):
         # output splits into whole windows (``fits_phases``): see ``method_for``
         self.pooled_in_phases = False
         self._phases: Phases | None = None  # built on the first forward in phases
-        self._phase_input: np.ndarray | None = None  # the phases of a batch, zeros kept (``split_phases``)
+        self._phase_input: np.ndarray | None = None  # the phases of a batch, zeros kept (``Phases.split``)
 
     # -- shapes ------------------------------------------------------------------------
     def output_shape(self, in_shape):
@@ -281,8 +281,8 @@ class Conv2D(Layer):
         return [(start, min(size, n - start)) for start in range(0, n, size)]
 
     def _patches(self, xp: np.ndarray, start: int, m: int) -> np.ndarray:
-        """Patches of samples start .. start+m-1 of a padded batch: im2col's (C*kh*kw, m*fh*fw)
-        or the kernel rows (C*kw, m*Bh*Bw + (kh-1)*Bw)."""
+        """Patches of samples start .. start+m-1 of a padded batch: im2col's (C*kh*kw, m*fh*fw),
+        the kernel rows (C*kw, m*Bh*Bw + (kh-1)*Bw), or from the phases ``Phases.patches``."""
         g = self.geom
         if self.active_method == "phases":
             phases = self._phases
@@ -416,7 +416,10 @@ class Conv2D(Layer):
         """dL/dW and dL/db after a forward in phases; dL/dy (N, F, OH/2, 2, OW/2, 2) with the
         ReLU's derivative applied (by the pooling, ``relu_applied_after``). No dL/dx."""
         if self.needs_input_grad:
-            raise RuntimeError("conv2d: a forward in phases computes no input gradient; run it again")
+            raise RuntimeError(
+                "conv2d: the last forward ran in phases, which give no input gradient: "
+                "set needs_input_grad before the forward"
+            )
         phases, f, n = self._phases, self.filters, dy.shape[0]
         per_sample = math.prod(phases.out_hw)
         dz = np.ascontiguousarray(dy.transpose(3, 5, 1, 0, 2, 4)).reshape(4 * f, n * per_sample)
