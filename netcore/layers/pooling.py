@@ -20,8 +20,8 @@ either side copy in long runs. ``MaxPool2D.forward`` copies each offset's stride
 view into one contiguous buffer first (one strided pass instead of two), then
 compares and updates in contiguous loops (SIMD). A convolution computed on its input's
 2x2 phases (``netcore.functional.phases``) hands over its output as windows, (N, C, OH, 2,
-OW, 2) with each window offset's pixels contiguous in memory: MaxPool2D then compares whole
-rows, and its dL/dx goes back in that same form.
+OW, 2) with each window offset's pixels one contiguous block in memory: MaxPool2D then
+compares whole blocks, and its dL/dx goes back in that same form.
 """
 
 from __future__ import annotations
