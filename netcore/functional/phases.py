@@ -7,17 +7,18 @@ such strided views run without SIMD and in short inner loops. Split both axes by
 a kernel row i of output row 2r + p reads input row 2r + p + i, which is row r + di of phase a
 for the *position* t = p + i = 2di + a. So
 
-    y[f, 2r + p, 2s + q] = sum_{i, c, t'} Wp[p][(q, f), (i, c, t')] P[(p + i, c, t'), (r, s)]
+    y[f, 2r + p, 2s + q] = sum_{i, c, t'} Wp[(q, f), (i, c, t')] P[(p + i, c, t'), (r, s)]
 
     P[(t, c, t'), (r, s)] = xs[c, t % 2, t' % 2, r + t // 2, s + t' // 2]      (``patches``)
-    Wp[p][(q, f), (i, c, t')] = W[f, c, i, t' - q] where 0 <= t' - q < kw, else 0
+    Wp[(q, f), (i, c, t')] = W[f, c, i, t' - q] where 0 <= t' - q < kw, else 0
 
-with positions t, t' over 2*(kh//2 + 1) and 2*(kw//2 + 1) values. The patch rows that phase row
-p reads (t from p to p + kh - 1, every c and t') are one contiguous block of P, so each p is one
-matrix product of Wp[p] (2F rows) with that block, and the 4F output rows come in four blocks of
-F, one per window offset (p, q) = (0, 0), (0, 1), (1, 0), (1, 1), each one contiguous
-(F, N*OH*OW/4) array: the pooling compares whole blocks. dL/dW is dL/dWp summed over the four
-places each weight has in Wp (``fold``); the biases repeat once per block.
+with positions t, t' over 2*(kh//2 + 1) and 2*(kw//2 + 1) values. The patch rows that window row
+p reads (t from p to p + kh - 1, every c and t') are one contiguous block of P (``block``), so
+each p is one matrix product of Wp (2F rows, the same for both p) with its block, and the 4F
+output rows come in four blocks of F, one per window offset (p, q) = (0, 0), (0, 1), (1, 0),
+(1, 1), each one contiguous (F, N*OH*OW/4) array: the pooling compares whole blocks. dL/dW is
+dL/dWp of both products summed over the two places each weight has in Wp (``fold``); the biases
+repeat once per block.
 
 The price: the zeros of Wp, 2*(kw//2 + 1) / kw times W's multiply-adds (1.2x for a 5x5 kernel,
 1.33x for 3x3), and a pass to split the input, paid back where the convolution moves more memory
@@ -100,34 +101,33 @@ class Phases:
 
     # -- weights -------------------------------------------------------------------------
     def _weight_index(self) -> np.ndarray:
-        """Where each entry of Wp comes from in W.ravel(): (2, 2F, kh*C*2*(kw//2 + 1)) indices,
-        W.size for the zeros. Wp[p] rows (q, f), columns (i, c, t') as in the module."""
+        """Where each entry of Wp comes from in W.ravel(): (2F, kh*C*2*(kw//2 + 1)) indices, W.size
+        for the zeros. Rows (q, f), columns (i, c, t') as in the module."""
         g, f = self.g, self.filters
-        p, q, k, i, c, t = np.ix_(
-            range(2), range(2), range(f), range(g.kh), range(g.channels), range(2 * self.half_kw)
-        )
+        q, k, i, c, t = np.ix_(range(2), range(f), range(g.kh), range(g.channels), range(2 * self.half_kw))
         j = t - q
         flat = ((k * g.channels + c) * g.kh + i) * g.kw + j
         index = np.where((j >= 0) & (j < g.kw), flat, f * g.channels * g.kh * g.kw)
-        return np.broadcast_to(index, (2, 2, f, g.kh, g.channels, 2 * self.half_kw)).reshape(2, 2 * f, -1)
+        return index.reshape(2 * f, -1)
 
     @staticmethod
     def _places(index: np.ndarray, size: int) -> np.ndarray:
-        """The four places of each of W's ``size`` weights in Wp.ravel(): (size, 4)."""
+        """The two places of each of W's ``size`` weights in Wp.ravel() (q = 0, 1): (size, 2)."""
         order = np.argsort(index, axis=None, kind="stable")
-        places = order[: 4 * size].reshape(size, 4)
-        if not np.array_equal(index.ravel()[places], np.repeat(np.arange(size), 4).reshape(size, 4)):
-            raise ValueError("every weight must have exactly four places in the phase weights")
+        places = order[: 2 * size].reshape(size, 2)
+        if not np.array_equal(index.ravel()[places], np.repeat(np.arange(size), 2).reshape(size, 2)):
+            raise ValueError("every weight must have exactly two places in the phase weights")
         return places
 
     def weights(self, w: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Wp from W: (F, C, kh, kw) -> out (2, 2F, kh*C*2*(kw//2 + 1))."""
+        """Wp from W: (F, C, kh, kw) -> out (2F, kh*C*2*(kw//2 + 1))."""
         padded = np.zeros(w.size + 1, dtype=w.dtype)
         padded[:-1] = w.ravel()
         return np.take(padded, self.index, out=out)
 
     def fold(self, dwp: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """dL/dW from dL/dWp (2, 2F, ...): each weight's four places summed. out: (F, C, kh, kw)."""
+        """dL/dW from dL/dWp (2F, ...), both products' summed: each weight's two places summed.
+        out: (F, C, kh, kw)."""
         np.sum(dwp.ravel()[self.places], axis=1, out=out.reshape(-1))
         return out
 

@@ -403,7 +403,7 @@ class Conv2D(Layer):
             columns = slice(start * per_sample, (start + m) * per_sample)
             for p in range(2):  # window rows p: both column offsets q at once
                 wide_product(
-                    wp[p], patches[phases.block(p)], per_sample, out=z[2 * p * f : 2 * (p + 1) * f, columns]
+                    wp, patches[phases.block(p)], per_sample, out=z[2 * p * f : 2 * (p + 1) * f, columns]
                 )
         self._kept_cols = patches if len(chunks) == 1 else None
         blocks = z.reshape(4, f, -1)
@@ -423,7 +423,7 @@ class Conv2D(Layer):
         phases, f, n = self._phases, self.filters, dy.shape[0]
         per_sample = math.prod(phases.out_hw)
         dz = np.ascontiguousarray(dy.transpose(3, 5, 1, 0, 2, 4)).reshape(4 * f, n * per_sample)
-        dwp = self._buffer("phase_dw", phases.index.shape)
+        dwp = self._buffer("phase_dw", (2,) + phases.index.shape)  # per window row p
         for start, m in self._chunk_list:
             patches = self._kept_cols
             if patches is None:  # several chunks: rebuilt, as only the last one was kept
@@ -432,7 +432,8 @@ class Conv2D(Layer):
             for p in range(2):
                 rows = dz[2 * p * f : 2 * (p + 1) * f, columns]
                 long_product(rows, patches[phases.block(p)], per_sample, out=dwp[p])
-            dw = phases.fold(dwp, out=self._buffer("dw", self.params["W"].shape))
+            dwp[0] += dwp[1]
+            dw = phases.fold(dwp[0], out=self._buffer("dw", self.params["W"].shape))
             db = self._row_sums(dz[:, columns]).reshape(4, f).sum(axis=0)
             self._accumulate(start, dw, db)
 
