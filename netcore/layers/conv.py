@@ -227,9 +227,10 @@ class Conv2D(Layer):
         "phases" for a training forward of a layer pooled in phases (``pooled_in_phases``,
         with the pooling applying the ReLU's derivative) that needs no dL/dx, whichever the method.
         Measured on a 2-core AMD EPYC (Zen 4), one BLAS thread, 32 images, in-process alternation:
-        the first convolution and its pooling, forward and backward, 2.29 -> 1.71 ms (MNIST CNN,
-        im2col), 1.22 -> 0.89 ms (small CNN), 1.45-1.50 -> 0.90-1.00 ms (4 filters, kernel rows);
-        whole halves of a split step 0.944 (MNIST CNN) and 0.962 (small CNN) of the time."""
+        the first convolution and its pooling, forward and backward, 0.74-0.83 of the time (MNIST
+        CNN, im2col: 2.25-2.29 -> 1.71-1.89 ms), 0.75 (small CNN: 1.22-1.31 -> 0.89-1.00 ms), 4
+        filters (kernel rows) 1.45-1.50 -> 0.90-1.00 ms; whole halves of a split step 0.944-0.955
+        (MNIST CNN) and 0.956-0.962 (small CNN), two runs each."""
         if n == 1 and not training:
             return "im2col"
         if (
