@@ -169,7 +169,6 @@ class Conv2D(Layer):
         # output splits into whole windows (``fits_phases``): see ``method_for``
         self.pooled_in_phases = False
         self._phases: Phases | None = None  # built on the first forward in phases
-        self._phase_input: np.ndarray | None = None  # the phases of a batch, zeros kept (``Phases.split``)
 
     # -- shapes ------------------------------------------------------------------------
     def output_shape(self, in_shape):
@@ -391,9 +390,9 @@ class Conv2D(Layer):
             self._phases = Phases(g, f)
         phases = self._phases
         pg, (rows, cols) = phases.geom, phases.out_hw
-        xs = self._phase_input
-        if xs is None or xs.shape != (pg.channels, pg.padded_length(n)) or xs.dtype != self.dtype:
-            xs = self._phase_input = np.zeros((pg.channels, pg.padded_length(n)), dtype=self.dtype)
+        xs = self._buffer("phase_input", (pg.channels, pg.padded_length(n)))
+        if not self._zeros_kept("phase_input", xs):  # split writes the pixels only
+            xs.fill(0)
         self._xp = phases.split(x, out=xs)
         per_sample = rows * cols
         z = np.empty((4 * f, n * per_sample), dtype=self.dtype)  # fresh, as y is a view of it

@@ -214,3 +214,13 @@ def test_pooling_refuses_windows_in_phases_of_another_size():
     pool.build((2, 6, 6), np.random.default_rng(0), np.float64)
     with pytest.raises(ValueError, match="2x2 at stride 2"):
         pool.forward(conv.forward(np.zeros((1, 1, 6, 6)), training=True), training=True)
+
+
+def test_the_phases_buffer_keeps_its_zeros_across_batch_sizes():
+    """Sizes 5, 3, 5: each forward equals a fresh pair's (the padding of the phases stays zero)."""
+    rng = np.random.default_rng(9)
+    reused = pair((1, 6, 6), 2, 5, "same")
+    for n in (5, 3, 5):
+        x = rng.standard_normal((n, 1, 6, 6))
+        fresh = pair((1, 6, 6), 2, 5, "same")
+        np.testing.assert_array_equal(reused[0].forward(x, training=True), fresh[0].forward(x, training=True))
