@@ -150,3 +150,20 @@ def test_channel_major_batches_train_like_plain_ones():
         results.append((y, dx, layer.grads["gamma"].copy(), layer.grads["beta"].copy()))
     for plain, major in zip(*results, strict=True):
         np.testing.assert_allclose(major, plain, rtol=1e-10, atol=1e-12)
+
+
+def test_backward_after_a_training_forward_then_an_inference_one_uses_the_last():
+    """The inference forward's dL/dx is dL/dy * gamma / sqrt(running var + eps), whatever
+    training forward came before it; a backward with no forward at all is a clear error."""
+    layer = built((3,))
+    with pytest.raises(RuntimeError, match="forward first"):
+        layer.backward(np.ones((2, 3)))
+    rng = np.random.default_rng(6)
+    layer.forward(rng.normal(size=(8, 3)), training=True)
+    x, dy = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    layer.forward(x, training=False)
+    dx = layer.backward(dy)
+    scale = layer.params["gamma"] / np.sqrt(layer.state["running_var"] + layer.eps)
+    np.testing.assert_allclose(dx, dy * scale, rtol=1e-12)
+    xhat = (x - layer.state["running_mean"]) / np.sqrt(layer.state["running_var"] + layer.eps)
+    np.testing.assert_allclose(layer.grads["gamma"], (dy * xhat).sum(axis=0), rtol=1e-12)
