@@ -442,6 +442,24 @@ def test_one_image_at_inference_takes_im2col_and_its_backward_follows():
     assert layer.active_method == "kernel_rows"  # two images: the layer's own method
 
 
+@pytest.mark.parametrize("variant", [None, "im2col"])
+def test_im2col_reads_each_call_s_images_through_its_kept_view(variant):
+    """The patch view is kept between calls on the same padded buffer: each call's output is
+    still its own images' (a fresh layer's), single images, batches and chunks in any order."""
+    rng = np.random.default_rng(5)
+    layer = built(Conv2D(3, 3, 1, "same"), (2, 6, 6))
+    if variant:
+        use(layer, variant)
+    layer.chunk_bytes = 2 * 9 * 2 * 6 * 8 * 8  # two samples a chunk: batches of 5 in three
+    for n in (1, 1, 5, 1, 5, 2, 1):
+        x = rng.standard_normal((n, 2, 6, 6))
+        fresh = built(Conv2D(3, 3, 1, "same"), (2, 6, 6))
+        fresh.params["W"][...], fresh.params["b"][...] = layer.params["W"], layer.params["b"]
+        if variant:
+            use(fresh, variant)
+        np.testing.assert_allclose(layer.forward(x), fresh.forward(x), rtol=0, atol=1e-12)
+
+
 def test_method_is_chosen_by_memory_moved_and_checked():
     net = Network(
         {
