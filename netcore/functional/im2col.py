@@ -244,15 +244,22 @@ def patch_view(xp: np.ndarray, g: ConvGeometry, n: int, frame: Frame) -> np.ndar
 
 
 def im2col(
-    xp: np.ndarray, g: ConvGeometry, n: int, frame: Frame, out: np.ndarray | None = None
+    xp: np.ndarray,
+    g: ConvGeometry,
+    n: int,
+    frame: Frame,
+    out: np.ndarray | None = None,
+    view: np.ndarray | None = None,
 ) -> np.ndarray:
     """The patch matrix of a padded batch, in one copy from ``patch_view``.
 
     Shapes: xp (C, N*Bh*Bw + tail) from ``pad`` -> cols (C*kh*kw, N*fh*fw), rows
     ordered (c, i, j) like ``W.reshape(F, -1)``, columns (n, r, q) over the frame.
+    ``view``: that ``patch_view`` of ``xp``, from a caller that keeps it between calls.
     """
     fh, fw = frame
-    view = patch_view(xp, g, n, frame)
+    if view is None:
+        view = patch_view(xp, g, n, frame)
     if out is None:
         out = np.empty((g.channels * g.kh * g.kw, n * fh * fw), dtype=xp.dtype)
     np.copyto(out.reshape(view.shape), view)

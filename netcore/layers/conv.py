@@ -11,6 +11,7 @@ from netcore.functional.im2col import (
     ConvGeometry,
     batch_rows,
     col2im,
+    im2col,
     pad,
     patch_frame,
     patch_view,
@@ -157,7 +158,7 @@ class Conv2D(Layer):
         self._z: np.ndarray | None = None  # the fused ReLU's output on the patch frame
         self._scratch = Scratch()
         self._padded: np.ndarray | None = None  # zeros outside the pixels, reused
-        # im2col's last strided view of the padded batch: (padded batch, chunk, frame, view)
+        # im2col's last strided view of the padded batch: (padded batch, (start, m, frame), view)
         self._patch_view: tuple | None = None
         self._zeros: np.ndarray | None = None  # never written
         self._ones: np.ndarray | None = None  # never written
@@ -295,12 +296,10 @@ class Conv2D(Layer):
             return row_patches(
                 batch_rows(xp, g, start, m), g, m, out=self._buffer("cols", shape), form=self.form
             )
-        # im2col (one copy from ``patch_view``), with the view kept for the next call
         frame = self._patch_frame()
-        view = self._im2col_view(xp, start, m, frame)
         out = self._buffer("cols", (g.channels * g.kh * g.kw, m * frame[0] * frame[1]))
-        np.copyto(out.reshape(view.shape), view)
-        return out
+        view = self._im2col_view(xp, start, m, frame)
+        return im2col(batch_rows(xp, g, start, m), g, m, frame, out=out, view=view)
 
     def _im2col_view(self, xp: np.ndarray, start: int, m: int, frame: tuple[int, int]) -> np.ndarray:
         """``patch_view`` of samples start .. start+m-1 of the padded batch ``xp``, kept for the next
