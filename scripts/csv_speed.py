@@ -15,7 +15,6 @@ it counts every temporary the reader made.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,30 +35,32 @@ def write_table(path: Path, rows: int, features: int, seed: int = 0) -> None:
     np.savetxt(path, values, delimiter=",", fmt=["%.6g"] * features + ["%d"], header=header, comments="")
 
 
-def peak_kib() -> int:
-    """This process's peak resident size in KiB: Linux's VmHWM (its own, where ru_maxrss starts at
-    the high-water mark of the process that started it), else ru_maxrss."""
+def peak_mib() -> float:
+    """This process's peak resident size in MiB: Linux's VmHWM (its own, where ru_maxrss starts at
+    the high-water mark of the process that started it), else the bench's ``peak_rss_mib``."""
+    from netcore.bench import peak_rss_mib
+
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1])
+                return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak_rss_mib() or 0.0
 
 
 def load_once(reader: str, path: str) -> None:
     """In this process: one load; prints seconds and peak memory growth in MiB."""
     from netcore.data.csv import read_table
 
-    before = peak_kib()
+    before = peak_mib()
     start = time.perf_counter()
     if reader == "netcore":
         read_table(path)
     else:
         np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float32)
     seconds = time.perf_counter() - start
-    print(f"{seconds} {(peak_kib() - before) / 1024}")
+    print(f"{seconds} {peak_mib() - before}")
 
 
 def measure(reader: str, path: Path) -> tuple[float, float]:
