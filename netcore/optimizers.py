@@ -12,10 +12,25 @@ import math
 
 import numpy as np
 
-# Adam's second moment of a parameter that stops receiving gradient decays
-# towards subnormal floats, which some CPUs process many times slower.
-_FLUSH_EVERY = 500
-_TINY = 1e-30
+# The moments of a weight that stops receiving gradient (momentum, RMSprop's mean square, Adam's
+# two) shrink by their decay every step towards subnormal floats, which Intel CPUs process through
+# microcode assists hundreds of instructions long (Intel's guides: "FP assists"; a 2-core AMD EPYC,
+# Zen 3, showed no penalty). Every FLUSH_EVERY steps the values below ``flush_threshold`` are set
+# to zero, so that what is left, and the step it gives, stays a normal float until the next flush.
+# Counted in MNIST training with the earlier rule (below 1e-30 every 500 steps): up to 35,651 of the
+# MNIST CNN's 215,370 first moments, and as many steps, subnormal for ~150 steps in every 500.
+FLUSH_EVERY = 100
+# the most a flush sets to zero: a moment this small moves a weight by ~1e-20 * lr / eps at most
+FLUSH_CAP = 1e-20
+
+
+def flush_threshold(decay: float, scale: float, dtype) -> float:
+    """The magnitude below which a flush zeroes a state that shrinks by ``decay`` a step and
+    gives steps ``scale`` times its size (the learning rate, or 1): any value left, and its
+    step, are still normal floats FLUSH_EVERY steps later. At most FLUSH_CAP."""
+    tiny = float(np.finfo(dtype).tiny)
+    shrink = decay**FLUSH_EVERY * min(scale, 1.0)
+    return tiny / shrink if shrink * FLUSH_CAP > tiny else FLUSH_CAP
 
 
 class Optimizer:
@@ -41,6 +56,15 @@ class Optimizer:
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError
+
+    def _flush(self, state: np.ndarray, decay: float, scale: float, scratch: np.ndarray) -> None:
+        """Every FLUSH_EVERY steps, the values of ``state`` below ``flush_threshold`` set to zero
+        (``scratch``: a free buffer of its shape)."""
+        if self.steps % FLUSH_EVERY == 0:
+            np.abs(state, out=scratch)
+            # state *= [|state| >= threshold] as floats: contiguous passes, ~3x faster than putmask
+            np.greater_equal(scratch, flush_threshold(decay, scale, state.dtype), out=scratch)
+            state *= scratch
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr:g})"
@@ -80,6 +104,7 @@ class Momentum(Optimizer):
             tmp[...] = v
         tmp *= self.lr
         p -= tmp
+        self._flush(v, self.momentum, self.lr, tmp)
 
 
 class Nesterov(Momentum):
@@ -110,8 +135,7 @@ class RMSprop(Optimizer):
         np.divide(g, tmp, out=tmp)
         tmp *= self.lr
         p -= tmp
-        if self.steps % _FLUSH_EVERY == 0:
-            sq[sq < _TINY] = 0
+        self._flush(sq, self.rho, 1.0, tmp)
 
 
 class Adam(Optimizer):
@@ -162,9 +186,8 @@ class Adam(Optimizer):
         np.divide(mu, tmp, out=tmp)
         tmp *= self.lr * (1 - b1) / ((1 - b1**t) * root)
         p -= tmp
-        if t % _FLUSH_EVERY == 0:
-            mu[np.abs(mu) < _TINY] = 0
-            nu[nu < _TINY] = 0
+        self._flush(mu, b1, self.lr, tmp)
+        self._flush(nu, b2, 1.0, tmp)
 
     def moments(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The textbook m and v of a parameter (for tests and inspection)."""

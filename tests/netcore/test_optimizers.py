@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from netcore.optimizers import (
+    FLUSH_CAP,
+    FLUSH_EVERY,
     SGD,
     Adam,
     AdamW,
@@ -11,6 +13,7 @@ from netcore.optimizers import (
     Nesterov,
     RMSprop,
     clip_by_global_norm,
+    flush_threshold,
     make_optimizer,
 )
 from netcore.schedules import Schedule
@@ -59,6 +62,45 @@ def test_adam_and_adamw_by_hand(decay):
     m_opt, v_opt = opt.moments("p")
     np.testing.assert_allclose(m_opt, m)
     np.testing.assert_allclose(v_opt, v)
+
+
+def subnormal_count(a: np.ndarray) -> int:
+    return int(np.count_nonzero((a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Momentum(0.01),
+        lambda: Nesterov(0.001, momentum=0.95),
+        lambda: RMSprop(0.001),
+        lambda: Adam(0.002),
+        lambda: Adam(0.001, beta2=0.9),  # a second moment that shrinks as fast as the first
+        lambda: AdamW(0.001),
+    ],
+)
+def test_moments_of_weights_without_gradient_never_turn_subnormal(make):
+    """Weights that got gradients of every magnitude and then none for 1,200 steps: no moment, and
+    no step computed from them, is ever a subnormal float (slow on Intel CPUs)."""
+    opt = make()
+    p = np.ones(400, dtype=np.float32)
+    g = np.logspace(-12, 0, 400).astype(np.float32) * np.where(np.arange(400) % 2, 1, -1).astype(np.float32)
+    zero = np.zeros_like(g)
+    for step in range(1200):
+        opt.step({"w": p}, {"w": g if step < 5 else zero})
+        for key, state in opt.state["w"].items():
+            assert subnormal_count(state) == 0, f"{key} at step {step + 1}"
+    assert all(np.isfinite(p)) and not np.array_equal(p, np.ones_like(p))
+
+
+def test_flush_threshold_keeps_a_flushed_state_normal_for_the_flush_period():
+    for decay, scale in ((0.9, 1e-3), (0.999, 1.0), (0.95, 0.01), (0.9, 1.0)):
+        for dtype in (np.float32, np.float64):
+            threshold = flush_threshold(decay, scale, dtype)
+            assert threshold <= FLUSH_CAP
+            assert threshold * decay**FLUSH_EVERY * scale >= np.finfo(dtype).tiny
+    # a decay so fast that no threshold below the cap would do: the cap, never more
+    assert flush_threshold(0.5, 1e-3, np.float32) == FLUSH_CAP == flush_threshold(0.0, 1.0, np.float32)
 
 
 def test_learning_rate_change_between_steps_takes_effect():
