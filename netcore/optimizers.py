@@ -15,9 +15,10 @@ import numpy as np
 # The moments of a weight that stops receiving gradient (momentum, RMSprop's mean square, Adam's
 # two) shrink by their decay every step towards subnormal floats, which Intel CPUs process through
 # microcode assists hundreds of instructions long (Intel's guides: "FP assists"); on a 2-core AMD
-# EPYC (Zen 3) Adam's step took 1.17x as long with 16.6 % of its first moments subnormal
-# (``scripts/subnormal_cost.py``). Every FLUSH_EVERY steps the values below ``flush_threshold`` are set
-# to zero, so that what is left, and the step it gives, stays a normal float until the next flush.
+# EPYC (Zen 3) Adam's step took 1.10-1.18x as long with 16.6 % of its first moments subnormal
+# (``scripts/subnormal_cost.py``). Every FLUSH_EVERY steps the values below ``flush_threshold``
+# are set to zero, so that what is left, and the step it gives, stays a normal float until the
+# next flush.
 # Counted in MNIST training with the earlier rule (below 1e-30 every 500 steps): up to 35,651 of the
 # MNIST CNN's 215,370 first moments, and as many steps, subnormal for ~150 steps in every 500.
 FLUSH_EVERY = 100

@@ -3,10 +3,11 @@
 Before a710b60 the optimizers let the moments of weights that stop receiving gradient decay
 into subnormal floats: counted in MNIST training, up to 35,651 of the MNIST CNN's 215,370 first
 moments at once. Intel CPUs handle such floats through microcode assists, and a 2-core AMD EPYC
-(Zen 3) adds and divides them 1.35-1.42x slower than normal floats. This times netcore's Adam update on a state of ``--size`` values with
-``--fraction`` of its first moments subnormal (spread evenly, the worst case for a vector unit,
-or in one block with ``--clustered``) against the same state with those values zero, as the
-flush now leaves them, taking turns, and prints both medians and their ratio, e.g.
+(Zen 3) adds and divides them 1.35-1.42x slower than normal floats. This times netcore's Adam
+update on a state of ``--size`` values with ``--fraction`` of its first moments subnormal (spread
+evenly, the worst case for a vector unit, or in one block with ``--clustered``) against the same
+state with those values zero, as the flush now leaves them, taking turns, and prints both
+medians and their ratio, e.g.
 
     python scripts/subnormal_cost.py --size 215370 --fraction 0.166
 
@@ -40,9 +41,7 @@ def adam_with_moments(size: int, fraction: float, clustered: bool, subnormal: bo
     grad[where] = 0
     opt = Adam(1e-3)
     opt.step({"w": weights}, {"w": grad})
-    opt.steps = 1000 + 1  # past the bias correction's warm-up, and not a flush step
-    state = opt.state["w"]
-    state["mu"][where] = np.float32(1e-39) if subnormal else 0
+    opt.state["w"]["mu"][where] = np.float32(1e-39) if subnormal else 0
     return opt, weights, grad
 
 
@@ -66,7 +65,9 @@ def main() -> int:
         for kind, (opt, weights, grad) in runs.items():
             start = time.perf_counter()
             for _ in range(20):
-                opt.steps = 1001  # never a flush step: the subnormals stay (x 0.9 a step: ~150 steps)
+                # past the bias correction's warm-up and never a flush step: the subnormals stay
+                # (x 0.9 a step, ~150 steps)
+                opt.steps = 1001
                 opt.step({"w": weights}, {"w": grad})
             ms[kind].append((time.perf_counter() - start) / 20 * 1e3)
     mu = runs["subnormal"][0].state["w"]["mu"]
