@@ -98,7 +98,11 @@ class BatchNorm(Layer):
             raise ValueError(f"batchnorm eps must be a positive number, got {eps!r}")
         self.momentum = float(momentum)
         self.eps = float(eps)
-        self._xhat: np.ndarray | None = None  # kept by a training forward
+        # kept by a training forward: x - mean, from which xhat = (x - mean) * inv_std is never
+        # materialised (its per-channel factor folds into the maps that use it: one pass less).
+        # 2-core AMD EPYC (Zen 3), one thread, 32 images, in-process alternation: the large CNN's
+        # batchnorms, forward + backward, 0.92-0.95 of the time (A/A control 0.99-1.005)
+        self._centred: np.ndarray | None = None
         self._x: np.ndarray | None = None  # kept by an inference forward
         self._inv_std: np.ndarray | None = None
         # the parts of a batch split over threads, which add up their sums here (netcore.parallel)
@@ -140,19 +144,16 @@ class BatchNorm(Layer):
             xc = x - self._per_channel(mean, ndim)
             var = (self._total(channel_dots(xc, xc)) / m).astype(x.dtype, copy=False)
             inv_std = 1.0 / np.sqrt(var + self.eps)
-            # keep xhat for backward, computed in the buffer of x - mean
-            self._xhat = np.multiply(xc, self._per_channel(inv_std, ndim), out=xc)
-            self._x = None
+            self._centred, self._inv_std, self._x = xc, inv_std, None
             self._update_running(mean, var * (m / max(m - 1, 1)))
-            y = self._xhat * self._per_channel(gamma, ndim)
+            y = xc * self._per_channel(gamma * inv_std, ndim)  # gamma * xhat
             y += self._per_channel(beta, ndim)
-            self._inv_std = inv_std
             return y
         # inference: y = x * scale + shift per channel, in as few NumPy calls as the map needs (for
         # a single image the calls are most of the cost); backward computes 1 / sqrt(var + eps) itself
         scale = gamma / np.sqrt(self.state["running_var"] + self.eps)
         shift = beta - self.state["running_mean"] * scale
-        self._xhat, self._x, self._inv_std = None, x, None
+        self._centred, self._x, self._inv_std = None, x, None
         if ndim == 4:
             scale, shift = scale[:, None, None], shift[:, None, None]
         y = x * scale
@@ -169,19 +170,18 @@ class BatchNorm(Layer):
     def backward(self, dy):
         ndim = dy.ndim
         gamma, dgamma, dbeta = self.params["gamma"], self.grads["gamma"], self.grads["beta"]
-        training = self._xhat is not None
+        training = self._centred is not None
         if training:
-            inv_std, xhat = self._inv_std, self._xhat
-        else:  # inference: xhat from the running statistics, and y is affine in x
+            inv_std, xc = self._inv_std, self._centred
+        else:  # inference: the running statistics, and y is affine in x
             if self._x is None:
                 raise RuntimeError("batchnorm backward needs a forward first")
             inv_std = 1.0 / np.sqrt(self.state["running_var"] + self.eps)
-            xhat = (self._x - self._per_channel(self.state["running_mean"], ndim)) * self._per_channel(
-                inv_std, ndim
-            )
+            xc = self._x - self._per_channel(self.state["running_mean"], ndim)
+        # xhat = xc * inv_std throughout, its per-channel factor applied to the smaller operand
         scale = self._per_channel(gamma * inv_std, ndim)
         np.einsum("ncl->c", channel_rows(dy), out=dbeta)  # a third of np.sum's time here
-        dgamma[...] = channel_dots(dy, xhat)
+        dgamma[...] = channel_dots(dy, xc) * inv_std
         if not self.needs_input_grad:
             return None
         if not training:
@@ -193,7 +193,7 @@ class BatchNorm(Layer):
         sums = self._total(np.concatenate([dbeta, dgamma, [dy.size // c]]))  # float64
         m = int(sums[-1])
         sum_dy, sum_dy_xhat = (sums[:c] / m).astype(dy.dtype), (sums[c : 2 * c] / m).astype(dy.dtype)
-        dx = xhat * self._per_channel(sum_dy_xhat, ndim)
+        dx = xc * self._per_channel(sum_dy_xhat * inv_std, ndim)  # xhat * sum_dy_xhat
         dx += self._per_channel(sum_dy, ndim)
         np.subtract(dy, dx, out=dx)
         dx *= scale
