@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 from netcore.inspect.gradcheck import check_loss
-from netcore.losses import BinaryCrossEntropy, MeanSquaredError, SoftmaxCrossEntropy, make_loss, one_hot
+from netcore.losses import (
+    BinaryCrossEntropy,
+    MeanSquaredError,
+    SoftmaxCrossEntropy,
+    make_loss,
+    one_hot,
+    row_max,
+)
 
 TOL = 1e-6
 
@@ -36,6 +43,22 @@ def test_softmax_cross_entropy_value_and_gradient():
     assert check_loss(loss, z, y) < TOL
     loss.forward(z, y)
     np.testing.assert_allclose(loss.backward(), (p - one_hot(y, 4, np.float64)) / 7, atol=1e-12)
+
+
+def test_softmax_cross_entropy_labels_and_row_maxima_match_numpy_ties_included():
+    """predicted_labels and the loss's row maxima (computed over the transpose) keep NumPy's rules:
+    the first of tied scores wins; labels in every position, batches of 1 to 513."""
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 33, 513):
+        z = rng.integers(-2, 3, (n, 10)).astype(np.float32)  # many ties
+        ce = SoftmaxCrossEntropy()
+        np.testing.assert_array_equal(ce.predicted_labels(z), z.argmax(axis=1))
+        np.testing.assert_array_equal(row_max(z), z.max(axis=1))
+        y = np.arange(n) % 10
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        assert ce.forward(z, y) == pytest.approx(-np.mean(np.log(p[np.arange(n), y])), rel=1e-5)
+        np.testing.assert_allclose(ce.backward(), (p - one_hot(y, 10)) / n, atol=1e-7)
 
 
 @pytest.mark.parametrize("scale", [1e4, -1e4])
