@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -33,3 +35,12 @@ def find_mnist_dir() -> Path:
 def mnist_dir() -> Path:
     """Path of the data folder holding ``mnist/`` (skips, or fails in CI, when absent)."""
     return find_mnist_dir()
+
+
+def run_script(name: str, *args: str) -> str:
+    """Run ``scripts/<name>`` with this Python (2 minutes at most); its standard output, after
+    asserting it succeeded."""
+    script = Path(__file__).resolve().parents[1] / "scripts" / name
+    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -243,16 +243,10 @@ def test_the_csv_speed_script_times_both_readers():
     """scripts/csv_speed.py, which issue 15's loading figures come from, loads each table with
     both readers and reports their times and memory."""
     import re
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    script = Path(__file__).resolve().parents[2] / "scripts" / "csv_speed.py"
-    args = ["--rows", "200,2000", "--features", "3", "--repeats", "1"]
-    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    rows = re.findall(
-        r"^\s*([\d,]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", done.stdout, re.M
-    )
-    assert [r[0] for r in rows] == ["200", "2,000"], done.stdout
-    assert all(float(r[1]) > 0 and float(r[2]) > 0 for r in rows), done.stdout
+    from tests.conftest import run_script
+
+    stdout = run_script("csv_speed.py", "--rows", "200,2000", "--features", "3", "--repeats", "1")
+    rows = re.findall(r"^\s*([\d,]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", stdout, re.M)
+    assert [r[0] for r in rows] == ["200", "2,000"], stdout
+    assert all(float(r[1]) > 0 and float(r[2]) > 0 for r in rows), stdout

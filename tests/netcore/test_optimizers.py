@@ -147,16 +147,12 @@ def test_the_subnormal_cost_script_times_adam_with_its_subnormals_kept():
     """scripts/subnormal_cost.py (issue 15's figure of what subnormal moments cost a CPU) keeps
     every subnormal it planted through its timed steps, else it would time the flushed state twice."""
     import re
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    script = Path(__file__).resolve().parents[2] / "scripts" / "subnormal_cost.py"
-    args = ["--size", "5000", "--fraction", "0.2", "--rounds", "2"]
-    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    from tests.conftest import run_script
+
+    stdout = run_script("subnormal_cost.py", "--size", "5000", "--fraction", "0.2", "--rounds", "2")
     found = re.search(
-        r"\(spread evenly; ([\d,]+) still subnormal.*: ([\d.]+) ms, with them zero ([\d.]+) ms", done.stdout
+        r"\(spread evenly; ([\d,]+) still subnormal.*: ([\d.]+) ms, with them zero ([\d.]+) ms", stdout
     )
-    assert found, done.stdout
+    assert found, stdout
     assert found.group(1) == "1,000" and float(found.group(2)) > 0 and float(found.group(3)) > 0

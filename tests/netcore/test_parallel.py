@@ -307,19 +307,14 @@ def test_a_split_run_stops_cleanly_when_cancelled_or_diverging():
 def test_the_split_measuring_script_times_both_ways():
     """scripts/split_ab.py, which the split rule's figures come from, runs and reports both."""
     import re
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    script = Path(__file__).resolve().parents[2] / "scripts" / "split_ab.py"
+    from tests.conftest import run_script
+
     args = ["--spec", "mnist_cnn_small", "--batch-size", "16", "--batches", "2", "--pairs", "2"]
-    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    found = re.search(
-        r"whole ([\d.]+) ms, split ([\d.]+) ms a batch; split/whole median ([\d.]+)", done.stdout
-    )
-    assert found and all(float(value) > 0 for value in found.groups()), done.stdout
-    assert "(8 samples, 6.3 M multiply-adds a half)" in done.stdout
+    stdout = run_script("split_ab.py", *args)
+    found = re.search(r"whole ([\d.]+) ms, split ([\d.]+) ms a batch; split/whole median ([\d.]+)", stdout)
+    assert found and all(float(value) > 0 for value in found.groups()), stdout
+    assert "(8 samples, 6.3 M multiply-adds a half)" in stdout
 
 
 def test_steps_with_parts_in_processes_equal_steps_on_threads_bit_for_bit():
