@@ -154,10 +154,8 @@ class BatchNorm(Layer):
         scale = gamma / np.sqrt(self.state["running_var"] + self.eps)
         shift = beta - self.state["running_mean"] * scale
         self._centred, self._x, self._inv_std = None, x, None
-        if ndim == 4:
-            scale, shift = scale[:, None, None], shift[:, None, None]
-        y = x * scale
-        y += shift
+        y = x * self._per_channel(scale, ndim)
+        y += self._per_channel(shift, ndim)
         return y
 
     def _update_running(self, mean: np.ndarray, var: np.ndarray) -> None:
