@@ -26,6 +26,7 @@ from netcore.network import Network
 from netcore.parallel import batch_parts, parts_run_in
 from netcore.resources import resource_path
 from netcore.spec import SpecError, load_spec
+from netcore.step_profile import format_profile, profile_step
 from netcore.train import Trainer, TrainSettings
 
 SPECS = resource_path("networks")
@@ -129,8 +130,11 @@ def torch_model(spec: dict):
     return nn.Sequential(*modules)
 
 
-def torch_epochs(spec: dict, x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[], float]:
-    """The same in PyTorch: each call trains one more whole epoch and returns its seconds."""
+def torch_epochs(
+    spec: dict, x: np.ndarray, y: np.ndarray, batch: int, on_step: Callable[[float], None] | None = None
+) -> Callable[[], float]:
+    """The same in PyTorch: each call trains one more whole epoch and returns its seconds
+    (``on_step`` is handed the clock after each step)."""
     import torch
     import torch.nn.functional as F
 
@@ -149,10 +153,24 @@ def torch_epochs(spec: dict, x: np.ndarray, y: np.ndarray, batch: int) -> Callab
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if on_step is not None:
+                on_step(time.perf_counter())
         return time.perf_counter() - start
 
     epoch(min(batch * 20, len(xt)))  # warm-up
     return epoch
+
+
+def torch_step_ms(spec: dict, x: np.ndarray, y: np.ndarray, batch: int, steps: int = 40) -> float:
+    """The median milliseconds of one PyTorch training step at ``batch`` (after 5 to warm up)."""
+    if len(x) < batch:
+        raise ValueError(f"a step of {batch} samples needs at least {batch}, got {len(x)}")
+    stamps: list[float] = []
+    epoch = torch_epochs(spec, x, y, batch, on_step=stamps.append)
+    stamps.clear()  # the steps of torch_epochs's own warm-up
+    while len(stamps) < steps + 6:  # whole batches, over the data again if it is short
+        epoch(batch * min(steps + 6 - len(stamps), len(x) // batch))
+    return float(np.median(np.diff(stamps[5:])) * 1e3)
 
 
 def alternate(runs: list[Callable[[], float]], epochs: int) -> list[list[float]]:
@@ -248,12 +266,14 @@ def run_bench(
     batch: int | None = None,
     samples: int | None = None,
     threads: int = 0,
+    layers: bool = False,
 ) -> dict[str, Any]:
     """Time the benchmarks; returns a JSON-able report and logs a line per measurement.
 
     ``specs``: time these 1x28x28-input networks (at ``batch``, default 64) instead
     of the standard set. ``samples``: a shorter epoch than MNIST's 60,000. ``threads``: as
     ``TrainSettings.threads`` (0: netcore's own choice, ``netcore.parallel.batch_parts``).
+    ``layers``: where one training step's time goes (``netcore.step_profile``) instead of epochs.
     """
     say = log or (lambda line: None)
     for what, value in (("batch size", batch), ("samples", samples), ("epochs", epochs)):
@@ -295,6 +315,15 @@ def run_bench(
         network = Network(spec)
         row["netcore_threads"] = parts = batch_parts(network, batch_size, threads)
         row["netcore_parts_in"] = where = parts_run_in(network)
+        if layers:
+            row["profile"] = profile = profile_step(spec, x, y, batch_size, threads)
+            line = format_profile(name, batch_size, profile)
+            if with_torch:
+                row["torch_step_ms"] = torch_ms = torch_step_ms(spec, x, y, batch_size)
+                line += f"\n  PyTorch's whole step: {torch_ms:.3f} ms (median of 40)"
+            report["results"].append(row)
+            say(line)
+            continue
         runs = [netcore_epochs(spec, x, y, batch_size, threads)]
         if with_torch:
             runs.append(torch_epochs(spec, x, y, batch_size))

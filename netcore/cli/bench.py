@@ -26,6 +26,11 @@ def add_parser(sub, common) -> None:
         default=0,
         help="parts netcore splits each batch over, in processes or threads (default: its own choice)",
     )
+    bench.add_argument(
+        "--layers",
+        action="store_true",
+        help="where one training step's time goes: each layer's forward and backward, loss, optimizer",
+    )
     bench.set_defaults(run=cmd_bench)
 
 
@@ -43,6 +48,7 @@ def cmd_bench(args) -> int:
         batch=args.batch_size,
         samples=args.samples,
         threads=args.threads,
+        layers=args.layers,
     )
     report["seconds"] = time.perf_counter() - started
     if args.json:

@@ -1,0 +1,85 @@
+"""netcore.step_profile and `netcore bench --layers`: where a training step's time goes."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from netcore.cli import main
+from netcore.layers import MaxPool2D
+from netcore.network import Network
+from netcore.resources import resource_path
+from netcore.spec import load_spec
+from netcore.step_profile import format_profile, profile_step
+
+SMALL = {
+    "input_shape": [1, 8, 8],
+    "layers": [
+        {"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"},
+        {"type": "maxpool2d", "pool_size": 2},
+        {"type": "flatten"},
+        {"type": "dense", "units": 3},
+    ],
+    "loss": "softmax_cross_entropy",
+}
+
+
+def data(n: int, shape=(1, 8, 8), classes: int = 3):
+    rng = np.random.default_rng(0)
+    return rng.random((n,) + shape, dtype=np.float32), rng.integers(0, classes, n)
+
+
+def test_each_layers_time_is_its_own(monkeypatch):
+    slow = 0.005
+    forward = MaxPool2D.forward
+
+    def slow_forward(self, x, training=False):
+        time.sleep(slow)
+        return forward(self, x, training)
+
+    monkeypatch.setattr(MaxPool2D, "forward", slow_forward)
+    x, y = data(40)
+    p = profile_step(SMALL, x, y, batch=8, rounds=5)
+    names = [row["layer"] for row in p["layers"]]
+    assert names == [layer.describe() for layer in Network(SMALL).layers]
+    forwards = [row["forward_ms"] for row in p["layers"]]
+    assert forwards[1] >= slow * 1e3 and forwards[1] == max(forwards)  # the pooling's, not its neighbours'
+    assert all(row["backward_ms"] > 0 for row in p["layers"]) and p["loss_ms"] > 0 and p["optimizer_ms"] > 0
+    pieces = (
+        sum(row["forward_ms"] + row["backward_ms"] for row in p["layers"]) + p["loss_ms"] + p["optimizer_ms"]
+    )
+    assert p["pieces_ms"] == pytest.approx(pieces)
+    assert p["step_ms"] >= slow * 1e3 and p["steps"] >= 20  # the trainer's steps run the same pooling
+    assert (p["parts"], p["part_size"], p["runs_in"]) == (1, 8, "whole")
+    table = format_profile("small", 8, p)
+    assert all(name in table for name in names) and "whole step (trainer)" in table
+
+
+def test_a_split_batch_is_profiled_on_one_part():
+    x, y = data(64)
+    p = profile_step(SMALL, x, y, batch=32, threads=2, rounds=3)
+    assert (p["parts"], p["part_size"]) == (2, 16) and p["runs_in"] in ("processes", "threads")
+    assert "2 parts of 16" in format_profile("small", 32, p)
+
+
+def test_profile_refuses_a_batch_larger_than_the_data():
+    x, y = data(4)
+    with pytest.raises(ValueError, match="at least 8"):
+        profile_step(SMALL, x, y, batch=8)
+
+
+def test_bench_layers_prints_each_layer_and_pytorchs_step(capsys):
+    torch = pytest.importorskip("torch")  # PyTorch is optional: its step is printed when importable
+    assert torch is not None
+    spec = resource_path("networks", "mnist_cnn_small.json")
+    args = ["bench", "--layers", "--spec", str(spec), "--batch-size", "16", "--samples", "96"]
+    assert main(args + ["--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["results"]
+    assert len(row["profile"]["layers"]) == len(Network(load_spec(spec)).layers)
+    assert row["torch_step_ms"] > 0 and "netcore_s" not in row  # a profile, not epochs
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "mnist_cnn_small batch 16" in out and "PyTorch's whole step" in out and "forward  backward" in out
