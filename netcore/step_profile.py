@@ -1,12 +1,13 @@
 """Where a training step's time goes: each layer's forward and backward, the loss, the optimizer, the rest.
 
-``netcore bench --layers`` prints it. The pieces are timed as the trainer runs them: on one part of
-the batch (``netcore.parallel.batch_parts``: the part one core takes when the batch is split, with
-BLAS held to one thread as the split step holds it), the optimizer once over every parameter. Each
-piece is the median of ``rounds`` steps; the whole step is the median of the trainer's own steps
-(gathering the batch, the parts on both cores, the hand-over, the checks and snapshot, the optimizer).
-What a split step spends beyond one part and the optimizer is the other part's lateness, the
-hand-over and the trainer's own work. A part beside the other one on the second core runs slower
+``netcore bench --layers`` prints it. The pieces are timed as the trainer runs them: the layers and
+the loss on one part of the batch (``netcore.parallel.batch_parts``: the part one core takes when the
+batch is split, with BLAS held to one thread as the split step holds it), the trainer's gather of a
+whole batch from the data set, the optimizer once over every parameter. Each piece is the median of
+``rounds`` steps; the whole step is the median of the trainer's own steps (the gather, the parts on
+both cores, the hand-over, the checks and snapshot, the optimizer). What a step spends beyond the
+pieces is the other part's lateness, the hand-over, the trainer's checks and snapshot, and data
+that a step finds out of cache where the pieces, repeated on one batch, found it in cache. A part beside the other one on the second core runs slower
 than alone (they share the memory bus and the last-level cache), so the sum of the pieces is a
 lower bound.
 """
@@ -40,7 +41,7 @@ def profile_step(
 
     Shapes: x (n, *input_shape) float32 with n >= batch, y (n,) labels.
     Returns {"parts", "part_size", "runs_in", "layers": [{"layer", "forward_ms", "backward_ms"}],
-    "loss_ms", "optimizer_ms", "pieces_ms", "step_ms", "steps"}.
+    "loss_ms", "gather_ms", "optimizer_ms", "pieces_ms", "step_ms", "steps"}.
     """
     if batch < 1 or rounds < 1:
         raise ValueError(f"batch and rounds must be at least 1, got {batch} and {rounds}")
@@ -53,14 +54,16 @@ def profile_step(
     with threadpool_limits(1) if parts > 1 else nullcontext():  # a whole batch: all threads
         layers, loss_ms = _layer_times(net, x[:part_size], y[:part_size], rounds)
     optimizer_ms = _optimizer_ms(net, optimizer, rounds)
-    step_ms, steps = _step_ms(spec, x, y, batch, threads, optimizer, rounds)
-    pieces = sum(row["forward_ms"] + row["backward_ms"] for row in layers) + loss_ms + optimizer_ms
+    step_ms, steps, gather_ms = _step_ms(spec, x, y, batch, threads, optimizer, rounds)
+    layers_ms = sum(row["forward_ms"] + row["backward_ms"] for row in layers)
+    pieces = layers_ms + loss_ms + gather_ms + optimizer_ms
     return {
         "parts": parts,
         "part_size": part_size,
         "runs_in": parts_run_in(net) if parts > 1 else "whole",
         "layers": layers,
         "loss_ms": loss_ms,
+        "gather_ms": gather_ms,
         "optimizer_ms": optimizer_ms,
         "pieces_ms": pieces,
         "step_ms": step_ms,
@@ -109,20 +112,28 @@ def _optimizer_ms(net: Network, name: str, rounds: int) -> float:
     return float(np.median(times[1:]) * 1e3)
 
 
-def _step_ms(spec, x, y, batch, threads, optimizer, rounds) -> tuple[float, int]:
-    """Median milliseconds of the trainer's whole steps at ``batch`` (the first few warm up)."""
-    steps = max(rounds, 20)
-    warm = 5
-    n = batch * (warm + 1 + steps)  # a step is the gap between two batches' ends
-    reps = math.ceil(n / len(x))
-    xs, ys = (x, y) if reps == 1 else (np.concatenate([x] * reps), np.concatenate([y] * reps))
+def _step_ms(spec, x, y, batch, threads, optimizer, rounds) -> tuple[float, int, float]:
+    """Median milliseconds of the trainer's whole steps at ``batch`` over all of x (the first few
+    warm up), how many were timed, and the median milliseconds of its gather of one batch."""
+    steps, warm = max(rounds, 20), 5
+    need = warm + 1 + steps  # a step is the gap between two batches' ends
     settings = TrainSettings(epochs=1, batch_size=batch, threads=threads, optimizer=optimizer, lr=1e-3)
+    trainer = Trainer(Network(spec, seed=0), settings, x, y)
     stamps: list[float] = []
-    Trainer(Network(spec, seed=0), settings, xs[:n], ys[:n]).run(
-        on_batch=lambda *args: stamps.append(time.perf_counter())
+    trainer.run(
+        epochs=math.ceil(need / (len(x) // batch)),
+        on_batch=lambda stats: stamps.append(time.perf_counter()),
+        should_stop=lambda: len(stamps) >= need,
     )
-    gaps = np.diff(stamps[warm:])
-    return float(np.median(gaps) * 1e3), len(gaps)
+    gaps = np.diff(stamps[warm:need])
+    rng = np.random.default_rng(0)
+    gathers = []
+    for _ in range(rounds + 1):
+        idx = rng.permutation(len(x))[:batch]
+        start = time.perf_counter()
+        trainer._gather(idx)  # the trainer's own gather, as each step runs it
+        gathers.append(time.perf_counter() - start)
+    return float(np.median(gaps) * 1e3), len(gaps), float(np.median(gathers[1:]) * 1e3)
 
 
 def format_profile(name: str, batch: int, p: dict[str, Any]) -> str:
@@ -139,6 +150,7 @@ def format_profile(name: str, batch: int, p: dict[str, Any]) -> str:
         lines.append(f"  {label:<{width}}  {row['forward_ms']:7.3f}  {row['backward_ms']:8.3f}")
     lines += [
         f"  {'loss, forward + backward':<{width}}  {p['loss_ms']:7.3f}",
+        f"  {'batch gather':<{width}}  {p['gather_ms']:7.3f}",
         f"  {'optimizer step':<{width}}  {p['optimizer_ms']:7.3f}",
         f"  {'sum of the pieces':<{width}}  {p['pieces_ms']:7.3f}",
         f"  {'whole step (trainer)':<{width}}  {p['step_ms']:7.3f}   median of {p['steps']} steps;"

@@ -48,8 +48,12 @@ def test_each_layers_time_is_its_own(monkeypatch):
     forwards = [row["forward_ms"] for row in p["layers"]]
     assert forwards[1] >= slow * 1e3 and forwards[1] == max(forwards)  # the pooling's, not its neighbours'
     assert all(row["backward_ms"] > 0 for row in p["layers"]) and p["loss_ms"] > 0 and p["optimizer_ms"] > 0
+    assert p["gather_ms"] > 0
     pieces = (
-        sum(row["forward_ms"] + row["backward_ms"] for row in p["layers"]) + p["loss_ms"] + p["optimizer_ms"]
+        sum(row["forward_ms"] + row["backward_ms"] for row in p["layers"])
+        + p["loss_ms"]
+        + p["gather_ms"]
+        + p["optimizer_ms"]
     )
     assert p["pieces_ms"] == pytest.approx(pieces)
     assert p["step_ms"] >= slow * 1e3 and p["steps"] >= 20  # the trainer's steps run the same pooling
