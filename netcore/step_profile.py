@@ -6,10 +6,10 @@ batch is split, with BLAS held to one thread as the split step holds it), the tr
 whole batch from the data set, the optimizer once over every parameter. Each piece is the median of
 ``rounds`` steps; the whole step is the median of the trainer's own steps (the gather, the parts on
 both cores, the hand-over, the checks and snapshot, the optimizer). What a step spends beyond the
-pieces is the other part's lateness, the hand-over, the trainer's checks and snapshot, and data
-that a step finds out of cache where the pieces, repeated on one batch, found it in cache. A part beside the other one on the second core runs slower
-than alone (they share the memory bus and the last-level cache), so the sum of the pieces is a
-lower bound.
+pieces is the other part's lateness, the hand-over, the trainer's checks and snapshot, and the
+data a step finds out of cache where the pieces, repeated on one batch, found it in cache; a part
+beside the other one on the second core also runs slower than alone where the two contend for the
+memory bus and the last-level cache (a memory-bound network more than a product-bound one).
 """
 
 from __future__ import annotations
@@ -73,7 +73,10 @@ def profile_step(
 
 def _layer_times(net: Network, x: np.ndarray, labels: np.ndarray, rounds: int) -> tuple[list[dict], float]:
     """Median forward and backward milliseconds of each layer, and of the loss, on the batch x."""
-    target = net.loss.targets(labels, net.output_shape[0], net.dtype) if net.is_classifier else labels
+    if net.is_classifier:  # as the trainer builds its targets
+        target = net.loss.targets(labels, net.output_shape[0], net.dtype)
+    else:
+        target = labels.astype(net.dtype).reshape(len(labels), -1)
     forward = np.zeros((rounds + 1, len(net.layers)))
     backward = np.zeros_like(forward)
     loss = np.zeros(rounds + 1)
@@ -103,7 +106,8 @@ def _layer_times(net: Network, x: np.ndarray, labels: np.ndarray, rounds: int) -
 def _optimizer_ms(net: Network, name: str, rounds: int) -> float:
     """Median milliseconds of one optimizer step over all of the network's parameters."""
     optimizer = make_optimizer(name, 1e-3)
-    params, grads = {"all": net.flat_params.copy()}, {"all": net.flat_grads.copy()}
+    gradient = np.random.default_rng(0).standard_normal(net.flat_params.size).astype(net.dtype) * 1e-3
+    params, grads = {"all": net.flat_params.copy()}, {"all": gradient}
     times = []
     for _ in range(rounds + 1):
         start = time.perf_counter()

@@ -87,3 +87,11 @@ def test_bench_layers_prints_each_layer_and_pytorchs_step(capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "mnist_cnn_small batch 16" in out and "PyTorch's whole step" in out and "forward  backward" in out
+
+
+def test_a_regression_network_is_profiled_with_the_trainers_targets():
+    spec = {"input_shape": [2], "layers": [{"type": "dense", "units": 1}], "loss": "mse"}
+    rng = np.random.default_rng(1)
+    x, y = rng.random((40, 2), dtype=np.float32), rng.random(40)
+    p = profile_step(spec, x, y, batch=8, rounds=3)
+    assert [row["layer"] for row in p["layers"]] == ["Dense(2 -> 1, linear)"] and p["loss_ms"] > 0
