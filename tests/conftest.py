@@ -37,6 +37,22 @@ def mnist_dir() -> Path:
     return find_mnist_dir()
 
 
+def small_cnn(input_shape: tuple[int, int, int], classes: int, **more) -> dict:
+    """A spec for tests: 4 filters 3x3 "same" with ReLU, 2x2 max pooling, flatten, ``classes`` scores;
+    (C, H, W) inputs; ``more`` adds keys (a name)."""
+    return {
+        **more,
+        "input_shape": list(input_shape),
+        "layers": [
+            {"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"},
+            {"type": "maxpool2d", "pool_size": 2},
+            {"type": "flatten"},
+            {"type": "dense", "units": classes},
+        ],
+        "loss": "softmax_cross_entropy",
+    }
+
+
 def run_script(name: str, *args: str) -> str:
     """Run ``scripts/<name>`` with this Python (2 minutes at most); its standard output, after
     asserting it succeeded."""

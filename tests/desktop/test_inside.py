@@ -12,18 +12,10 @@ from PySide6.QtWidgets import QApplication
 from netcore.data.idx import write_idx
 from netcore.data.mnist import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
 from netcore.train import TrainSettings
+from tests.conftest import small_cnn
 from tests.desktop.conftest import bar_images, draw_stroke, line
 
-BAR_CNN = {
-    "input_shape": [1, 28, 28],
-    "layers": [
-        {"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"},
-        {"type": "maxpool2d", "pool_size": 2},
-        {"type": "flatten"},
-        {"type": "dense", "units": 2},
-    ],
-    "loss": "softmax_cross_entropy",
-}
+BAR_CNN = small_cnn((1, 28, 28), 2)
 
 
 @pytest.fixture

@@ -18,20 +18,11 @@ from netcore.experiment import DataSource, saved_model
 from netcore.network import Network
 from netcore.serialization import save_model
 from netcore.train import Trainer, TrainSettings
+from tests.conftest import small_cnn
 
 TINTS = {"blue": (40, 60, 220), "green": (40, 200, 60), "red": (220, 40, 40)}
 PER_CLASS = 12
-TINY_CNN = {
-    "name": "tiny_cnn",
-    "input_shape": [3, 16, 16],
-    "layers": [
-        {"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"},
-        {"type": "maxpool2d", "pool_size": 2},
-        {"type": "flatten"},
-        {"type": "dense", "units": 3},
-    ],
-    "loss": "softmax_cross_entropy",
-}
+TINY_CNN = small_cnn((3, 16, 16), 3, name="tiny_cnn")
 
 
 def picture(rng: np.random.Generator, tint: tuple[int, int, int]) -> Image.Image:

@@ -14,17 +14,9 @@ from netcore.network import Network
 from netcore.resources import resource_path
 from netcore.spec import load_spec
 from netcore.step_profile import format_profile, profile_step
+from tests.conftest import small_cnn
 
-SMALL = {
-    "input_shape": [1, 8, 8],
-    "layers": [
-        {"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"},
-        {"type": "maxpool2d", "pool_size": 2},
-        {"type": "flatten"},
-        {"type": "dense", "units": 3},
-    ],
-    "loss": "softmax_cross_entropy",
-}
+SMALL = small_cnn((1, 8, 8), 3)
 
 
 def data(n: int, shape=(1, 8, 8), classes: int = 3):
