@@ -243,6 +243,28 @@ def blas_kernel() -> str | None:
     return None
 
 
+def product_speed() -> dict[str, float]:
+    """GFLOP/s of a float32 1024^3 product on one BLAS thread and on all of them (the best of 5
+    each): where two threads gain little over one, another process holds a core and every timing
+    that uses both (a split step, PyTorch's) is slowed."""
+    from threadpoolctl import threadpool_limits
+
+    a = np.random.default_rng(0).random((1024, 1024), dtype=np.float32)
+    out = np.empty_like(a)
+
+    def best() -> float:
+        seconds = []
+        for _ in range(5):
+            start = time.perf_counter()
+            np.matmul(a, a, out=out)
+            seconds.append(time.perf_counter() - start)
+        return 2 * 1024**3 / min(seconds) / 1e9
+
+    with threadpool_limits(1):
+        one = best()
+    return {"one_thread_gflops": one, "all_threads_gflops": best()}
+
+
 def check_size(path: Path, spec: dict) -> None:
     """Refuse a design too large to allocate, before allocating it (same limit as model files)."""
     from netcore.serialization import MAX_MODEL_ENV, max_model_bytes
@@ -296,6 +318,12 @@ def run_bench(
         + f"; data: {source}; "
         f"PyTorch: {report.get('torch_version', 'not installed' if use_torch else 'not asked for')}"
     )
+    if layers:
+        report["products"] = speed = product_speed()
+        say(
+            f"a 1024^3 float32 product: {speed['one_thread_gflops']:.0f} GFLOP/s on one thread, "
+            f"{speed['all_threads_gflops']:.0f} on all (where all gain little over one, a core is busy)"
+        )
     cases = []
     if specs:
         cases = [(Path(path).stem, Path(path), batch or CNN_BATCH) for path in specs]

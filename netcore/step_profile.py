@@ -4,12 +4,13 @@
 the loss on one part of the batch (``netcore.parallel.batch_parts``: the part one core takes when the
 batch is split, with BLAS held to one thread as the split step holds it), the trainer's gather of a
 whole batch from the data set, the optimizer once over every parameter. Each piece is the median of
-``rounds`` steps; the whole step is the median of the trainer's own steps (the gather, the parts on
-both cores, the hand-over, the checks and snapshot, the optimizer). What a step spends beyond the
+``rounds`` passes; the whole step is the median of the trainer's own steps (the gather, the parts on
+both cores, the hand-over, the checks and snapshot, the optimizer), timed in blocks that alternate
+with the pieces' so that a machine whose speed drifts slows both alike. What a step spends beyond the
 pieces is the other part's lateness, the hand-over, the trainer's checks and snapshot, and the
 data a step finds out of cache where the pieces, repeated on one batch, found it in cache; a part
 beside the other one on the second core also runs slower than alone where the two contend for the
-memory bus and the last-level cache (a memory-bound network more than a product-bound one).
+memory bus and the last-level cache.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from netcore.network import Network
 from netcore.optimizers import make_optimizer
 from netcore.parallel import batch_parts, parts_run_in
 from netcore.train import Trainer, TrainSettings
+
+BLOCKS = 4  # pieces and whole steps alternate in this many blocks: a drifting machine slows both alike
 
 
 def profile_step(
@@ -51,12 +54,26 @@ def profile_step(
     x = np.ascontiguousarray(x, dtype=net.dtype).reshape((len(x),) + net.input_shape)
     parts = batch_parts(net, batch, threads)
     part_size = math.ceil(batch / parts)
-    with threadpool_limits(1) if parts > 1 else nullcontext():  # a whole batch: all threads
-        layers, loss_ms = _layer_times(net, x[:part_size], y[:part_size], rounds)
+    settings = TrainSettings(epochs=1, batch_size=batch, threads=threads, optimizer=optimizer, lr=1e-3)
+    trainer = Trainer(Network(spec, seed=0), settings, x, y)
+    per_block = math.ceil(rounds / BLOCKS)
+    forward, backward, loss, gathers, gaps = [], [], [], [], []
+    for block in range(BLOCKS):
+        with threadpool_limits(1) if parts > 1 else nullcontext():  # a whole batch: all threads
+            f, b, l_ = _layer_rounds(net, x[:part_size], y[:part_size], per_block, warm=block == 0)
+        forward += f
+        backward += b
+        loss += l_
+        gathers += _gather_rounds(trainer, len(x), batch, per_block)
+        gaps += _step_gaps(trainer, len(x), batch, max(per_block, 5))
+    f_ms, b_ms = np.median(forward, axis=0) * 1e3, np.median(backward, axis=0) * 1e3
+    layers = [
+        {"layer": layer.describe(), "forward_ms": float(fw), "backward_ms": float(bw)}
+        for layer, fw, bw in zip(net.layers, f_ms, b_ms, strict=True)
+    ]
+    loss_ms, gather_ms = float(np.median(loss) * 1e3), float(np.median(gathers) * 1e3)
     optimizer_ms = _optimizer_ms(net, optimizer, rounds)
-    step_ms, steps, gather_ms = _step_ms(spec, x, y, batch, threads, optimizer, rounds)
-    layers_ms = sum(row["forward_ms"] + row["backward_ms"] for row in layers)
-    pieces = layers_ms + loss_ms + gather_ms + optimizer_ms
+    pieces = float(f_ms.sum() + b_ms.sum()) + loss_ms + gather_ms + optimizer_ms
     return {
         "parts": parts,
         "part_size": part_size,
@@ -66,41 +83,38 @@ def profile_step(
         "gather_ms": gather_ms,
         "optimizer_ms": optimizer_ms,
         "pieces_ms": pieces,
-        "step_ms": step_ms,
-        "steps": steps,
+        "step_ms": float(np.median(gaps) * 1e3),
+        "steps": len(gaps),
     }
 
 
-def _layer_times(net: Network, x: np.ndarray, labels: np.ndarray, rounds: int) -> tuple[list[dict], float]:
-    """Median forward and backward milliseconds of each layer, and of the loss, on the batch x."""
+def _layer_rounds(net: Network, x: np.ndarray, labels: np.ndarray, rounds: int, warm: bool):
+    """Seconds of each layer's forward and backward, and of the loss, in ``rounds`` training passes
+    over the batch x (after one to warm up when ``warm``): ([per layer] * rounds, the same, [loss])."""
     if net.is_classifier:  # as the trainer builds its targets
         target = net.loss.targets(labels, net.output_shape[0], net.dtype)
     else:
         target = labels.astype(net.dtype).reshape(len(labels), -1)
-    forward = np.zeros((rounds + 1, len(net.layers)))
-    backward = np.zeros_like(forward)
-    loss = np.zeros(rounds + 1)
-    for r in range(rounds + 1):  # round 0 warms up (buffers, views, the BLAS kernels)
+    forward, backward, loss = [], [], []
+    for _ in range(rounds + warm):  # a first pass builds the buffers and views
+        f, b = [0.0] * len(net.layers), [0.0] * len(net.layers)
         out = x
         for k, layer in enumerate(net.layers):
             start = time.perf_counter()
             out = layer.forward(out, training=True)
-            forward[r, k] = time.perf_counter() - start
+            f[k] = time.perf_counter() - start
         start = time.perf_counter()
         net.loss.forward(out, target)
         d_out = net.loss.backward()
-        loss[r] = time.perf_counter() - start
+        seconds = time.perf_counter() - start
         for k in reversed(range(len(net.layers))):
             start = time.perf_counter()
             d_out = net.layers[k].backward(d_out)
-            backward[r, k] = time.perf_counter() - start
-    f_ms = np.median(forward[1:], axis=0) * 1e3
-    b_ms = np.median(backward[1:], axis=0) * 1e3
-    rows = [
-        {"layer": layer.describe(), "forward_ms": float(f), "backward_ms": float(b)}
-        for layer, f, b in zip(net.layers, f_ms, b_ms, strict=True)
-    ]
-    return rows, float(np.median(loss[1:]) * 1e3)
+            b[k] = time.perf_counter() - start
+        forward.append(f)
+        backward.append(b)
+        loss.append(seconds)
+    return forward[warm:], backward[warm:], loss[warm:]
 
 
 def _optimizer_ms(net: Network, name: str, rounds: int) -> float:
@@ -116,28 +130,29 @@ def _optimizer_ms(net: Network, name: str, rounds: int) -> float:
     return float(np.median(times[1:]) * 1e3)
 
 
-def _step_ms(spec, x, y, batch, threads, optimizer, rounds) -> tuple[float, int, float]:
-    """Median milliseconds of the trainer's whole steps at ``batch`` over all of x (the first few
-    warm up), how many were timed, and the median milliseconds of its gather of one batch."""
-    steps, warm = max(rounds, 20), 5
-    need = warm + 1 + steps  # a step is the gap between two batches' ends
-    settings = TrainSettings(epochs=1, batch_size=batch, threads=threads, optimizer=optimizer, lr=1e-3)
-    trainer = Trainer(Network(spec, seed=0), settings, x, y)
+def _gather_rounds(trainer: Trainer, n: int, batch: int, rounds: int) -> list[float]:
+    """Seconds of the trainer's own gather of ``batch`` random samples of n, ``rounds`` times."""
+    rng = np.random.default_rng(0)
+    seconds = []
+    for _ in range(rounds):
+        idx = rng.permutation(n)[:batch]
+        start = time.perf_counter()
+        trainer._gather(idx)  # as each step runs it
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def _step_gaps(trainer: Trainer, n: int, batch: int, steps: int, warm: int = 10) -> list[float]:
+    """Seconds of ``steps`` whole training steps (the gaps between batches' ends) after ``warm``
+    (a run starts its split step afresh: a part process takes a few steps to settle)."""
+    need = warm + 1 + steps
     stamps: list[float] = []
     trainer.run(
-        epochs=math.ceil(need / (len(x) // batch)),
+        epochs=math.ceil(need / (n // batch)),
         on_batch=lambda stats: stamps.append(time.perf_counter()),
         should_stop=lambda: len(stamps) >= need,
     )
-    gaps = np.diff(stamps[warm:need])
-    rng = np.random.default_rng(0)
-    gathers = []
-    for _ in range(rounds + 1):
-        idx = rng.permutation(len(x))[:batch]
-        start = time.perf_counter()
-        trainer._gather(idx)  # the trainer's own gather, as each step runs it
-        gathers.append(time.perf_counter() - start)
-    return float(np.median(gaps) * 1e3), len(gaps), float(np.median(gathers[1:]) * 1e3)
+    return list(np.diff(stamps[warm:need]))
 
 
 def format_profile(name: str, batch: int, p: dict[str, Any]) -> str:

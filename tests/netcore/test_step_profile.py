@@ -73,12 +73,19 @@ def test_bench_layers_prints_each_layer_and_pytorchs_step(capsys):
     spec = resource_path("networks", "mnist_cnn_small.json")
     args = ["bench", "--layers", "--spec", str(spec), "--batch-size", "16", "--samples", "96"]
     assert main(args + ["--json"]) == 0
-    (row,) = json.loads(capsys.readouterr().out)["results"]
+    report = json.loads(capsys.readouterr().out)
+    (row,) = report["results"]
     assert len(row["profile"]["layers"]) == len(Network(load_spec(spec)).layers)
     assert row["torch_step_ms"] > 0 and "netcore_s" not in row  # a profile, not epochs
+    assert min(report["products"].values()) > 0
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "mnist_cnn_small batch 16" in out and "PyTorch's whole step" in out and "forward  backward" in out
+    assert (
+        "GFLOP/s on one thread" in out
+        and "mnist_cnn_small batch 16" in out
+        and "PyTorch's whole step" in out
+        and "forward  backward" in out
+    )
 
 
 def test_a_regression_network_is_profiled_with_the_trainers_targets():
