@@ -51,21 +51,21 @@ def profile_step(
     if len(x) < batch:
         raise ValueError(f"a step of {batch} samples needs at least {batch}, got {len(x)}")
     net = Network(spec, seed=0)
-    x = np.ascontiguousarray(x, dtype=net.dtype).reshape((len(x),) + net.input_shape)
     parts = batch_parts(net, batch, threads)
     part_size = math.ceil(batch / parts)
     settings = TrainSettings(epochs=1, batch_size=batch, threads=threads, optimizer=optimizer, lr=1e-3)
     trainer = Trainer(Network(spec, seed=0), settings, x, y)
+    part_x, part_target = trainer.x[:part_size], trainer.targets[:part_size]  # as the trainer feeds them
     per_block = math.ceil(rounds / BLOCKS)
     forward, backward, loss, gathers, gaps = [], [], [], [], []
     for block in range(BLOCKS):
         with threadpool_limits(1) if parts > 1 else nullcontext():  # a whole batch: all threads
-            f, b, l_ = _layer_rounds(net, x[:part_size], y[:part_size], per_block, warm=block == 0)
+            f, b, l_ = _layer_rounds(net, part_x, part_target, per_block, warm=block == 0)
         forward += f
         backward += b
         loss += l_
-        gathers += _gather_rounds(trainer, len(x), batch, per_block)
-        gaps += _step_gaps(trainer, len(x), batch, max(per_block, 5))
+        gathers += _gather_rounds(trainer, len(trainer.x), batch, per_block)
+        gaps += _step_gaps(trainer, len(trainer.x), batch, max(per_block, 5))
     f_ms, b_ms = np.median(forward, axis=0) * 1e3, np.median(backward, axis=0) * 1e3
     layers = [
         {"layer": layer.describe(), "forward_ms": float(fw), "backward_ms": float(bw)}
@@ -88,13 +88,10 @@ def profile_step(
     }
 
 
-def _layer_rounds(net: Network, x: np.ndarray, labels: np.ndarray, rounds: int, warm: bool):
+def _layer_rounds(net: Network, x: np.ndarray, target: np.ndarray, rounds: int, warm: bool):
     """Seconds of each layer's forward and backward, and of the loss, in ``rounds`` training passes
-    over the batch x (after one to warm up when ``warm``): ([per layer] * rounds, the same, [loss])."""
-    if net.is_classifier:  # as the trainer builds its targets
-        target = net.loss.targets(labels, net.output_shape[0], net.dtype)
-    else:
-        target = labels.astype(net.dtype).reshape(len(labels), -1)
+    over the batch x with its loss targets (after one to warm up when ``warm``):
+    ([per layer] * rounds, the same, [loss])."""
     forward, backward, loss = [], [], []
     for _ in range(rounds + warm):  # a first pass builds the buffers and views
         f, b = [0.0] * len(net.layers), [0.0] * len(net.layers)
