@@ -11,13 +11,20 @@ pieces is the other part's lateness, the hand-over, the trainer's checks and sna
 data a step finds out of cache where the pieces, repeated on one batch, found it in cache; a part
 beside the other one on the second core also runs slower than alone where the two contend for the
 memory bus and the last-level cache.
+
+To tell those apart, the first part's layers (the trainer's own network, on the calling thread) are
+also clocked inside the whole steps: a layer slower there than alone runs slower beside the other
+part (or, a batchnorm layer on threads, waits there for the other part's sums); what the step spends
+beyond those and the loss, gather and optimizer is the hand-over, the wait for the other part, and
+the trainer's own work.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -43,8 +50,10 @@ def profile_step(
     """Milliseconds of each piece of a training step of ``spec`` at ``batch`` (JSON-able).
 
     Shapes: x (n, *input_shape) float32 with n >= batch, y (n,) labels.
-    Returns {"parts", "part_size", "runs_in", "layers": [{"layer", "forward_ms", "backward_ms"}],
-    "loss_ms", "gather_ms", "optimizer_ms", "pieces_ms", "step_ms", "steps"}.
+    Returns {"parts", "part_size", "runs_in", "layers": [{"layer", "forward_ms", "backward_ms",
+    "step_forward_ms", "step_backward_ms"}], "loss_ms", "gather_ms", "optimizer_ms", "pieces_ms",
+    "step_ms", "steps", "step_layers_ms"}: the ``step_`` layer times are the first part's inside
+    the whole steps, ``step_layers_ms`` their sum.
     """
     if batch < 1 or rounds < 1:
         raise ValueError(f"batch and rounds must be at least 1, got {batch} and {rounds}")
@@ -57,7 +66,7 @@ def profile_step(
     trainer = Trainer(Network(spec, seed=0), settings, x, y)
     part_x, part_target = trainer.x[:part_size], trainer.targets[:part_size]  # as the trainer feeds them
     per_block = math.ceil(rounds / BLOCKS)
-    forward, backward, loss, gathers, gaps = [], [], [], [], []
+    forward, backward, loss, gathers, gaps, step_forward, step_backward = [], [], [], [], [], [], []
     for block in range(BLOCKS):
         with threadpool_limits(1) if parts > 1 else nullcontext():  # a whole batch: all threads
             f, b, l_ = _layer_rounds(net, part_x, part_target, per_block, warm=block == 0)
@@ -65,11 +74,21 @@ def profile_step(
         backward += b
         loss += l_
         gathers += _gather_rounds(trainer, len(trainer.x), batch, per_block)
-        gaps += _step_gaps(trainer, len(trainer.x), batch, max(per_block, 5))
+        g, f, b = _step_gaps(trainer, len(trainer.x), batch, max(per_block, 5))
+        gaps += g
+        step_forward += f
+        step_backward += b
     f_ms, b_ms = np.median(forward, axis=0) * 1e3, np.median(backward, axis=0) * 1e3
+    step_f_ms, step_b_ms = np.median(step_forward, axis=0) * 1e3, np.median(step_backward, axis=0) * 1e3
     layers = [
-        {"layer": layer.describe(), "forward_ms": float(fw), "backward_ms": float(bw)}
-        for layer, fw, bw in zip(net.layers, f_ms, b_ms, strict=True)
+        {
+            "layer": layer.describe(),
+            "forward_ms": float(fw),
+            "backward_ms": float(bw),
+            "step_forward_ms": float(sf),
+            "step_backward_ms": float(sb),
+        }
+        for layer, fw, bw, sf, sb in zip(net.layers, f_ms, b_ms, step_f_ms, step_b_ms, strict=True)
     ]
     loss_ms, gather_ms = float(np.median(loss) * 1e3), float(np.median(gathers) * 1e3)
     optimizer_ms = _optimizer_ms(net, optimizer, rounds)
@@ -85,6 +104,7 @@ def profile_step(
         "pieces_ms": pieces,
         "step_ms": float(np.median(gaps) * 1e3),
         "steps": len(gaps),
+        "step_layers_ms": float(step_f_ms.sum() + step_b_ms.sum()),
     }
 
 
@@ -139,37 +159,97 @@ def _gather_rounds(trainer: Trainer, n: int, batch: int, rounds: int) -> list[fl
     return seconds
 
 
-def _step_gaps(trainer: Trainer, n: int, batch: int, steps: int, warm: int = 10) -> list[float]:
+def _step_gaps(trainer: Trainer, n: int, batch: int, steps: int, warm: int = 10):
     """Seconds of ``steps`` whole training steps (the gaps between batches' ends) after ``warm``
-    (a run starts its split step afresh: a part process takes a few steps to settle)."""
+    (a run starts its split step afresh: a part process takes a few steps to settle), and the first
+    part's layers' seconds in them: (gaps, forward [per layer] per step, backward the same)."""
     need = warm + 1 + steps
     stamps: list[float] = []
-    trainer.run(
-        epochs=math.ceil(need / (n // batch)),
-        on_batch=lambda stats: stamps.append(time.perf_counter()),
-        should_stop=lambda: len(stamps) >= need,
-    )
-    return list(np.diff(stamps[warm:need]))
+    with _layer_clocks(trainer.network) as (forward, backward):
+        trainer.run(
+            epochs=math.ceil(need / (n // batch)),
+            on_batch=lambda stats: stamps.append(time.perf_counter()),
+            should_stop=lambda: len(stamps) >= need,
+        )
+    # one training pass per layer and step; the first warm + 1 steps' are left out with their gaps
+    counted = slice(warm + 1, need)
+    per_step = [list(step) for step in zip(*(times[counted] for times in forward), strict=True)]
+    per_step_back = [list(step) for step in zip(*(times[counted] for times in backward), strict=True)]
+    return list(np.diff(stamps[warm:need])), per_step, per_step_back
+
+
+@contextmanager
+def _layer_clocks(network: Network) -> Iterator[tuple[list[list[float]], list[list[float]]]]:
+    """Seconds of each training forward and each backward of ``network``'s layers while inside:
+    (forward, backward), a list per layer. The layers' own methods are wrapped on the instances
+    and unwrapped on leaving (replicas and part processes build layers of their own)."""
+    forward: list[list[float]] = [[] for _ in network.layers]
+    backward: list[list[float]] = [[] for _ in network.layers]
+    for layer, f_times, b_times in zip(network.layers, forward, backward, strict=True):
+        layer.forward = _clocked_forward(layer.forward, f_times)
+        layer.backward = _clocked(layer.backward, b_times)
+    try:
+        yield forward, backward
+    finally:
+        for layer in network.layers:
+            del layer.forward, layer.backward  # the class's methods again
+
+
+def _clocked_forward(method: Callable, seconds: list[float]) -> Callable:
+    """``method`` (a layer's forward) that appends its seconds to ``seconds`` in training passes."""
+
+    def forward(x, training=False):
+        start = time.perf_counter()
+        out = method(x, training)
+        if training:
+            seconds.append(time.perf_counter() - start)
+        return out
+
+    return forward
+
+
+def _clocked(method: Callable, seconds: list[float]) -> Callable:
+    """``method`` (a layer's backward) that appends its seconds to ``seconds``."""
+
+    def backward(d_out):
+        start = time.perf_counter()
+        d_in = method(d_out)
+        seconds.append(time.perf_counter() - start)
+        return d_in
+
+    return backward
 
 
 def format_profile(name: str, batch: int, p: dict[str, Any]) -> str:
-    """The profile as a table, one line per layer (milliseconds)."""
+    """The profile as a table, one line per layer (milliseconds): alone, then in the whole step."""
     split = (
         f"{p['parts']} parts of {p['part_size']} in {p['runs_in']}, pieces timed on one part, 1 BLAS thread"
         if p["parts"] > 1
         else "whole batches"
     )
     width = max([len(row["layer"]) + 3 for row in p["layers"]] + [24])
-    lines = [f"{name} batch {batch}: {split} (medians, ms)", f"  {'layer':<{width}}  forward  backward"]
+    lines = [
+        f"{name} batch {batch}: {split} (medians, ms)",
+        f"  {'':<{width}}  {'alone':^17}   {'in the step':^17}",
+        f"  {'layer':<{width}}  forward  backward   forward  backward",
+    ]
     for k, row in enumerate(p["layers"], 1):
         label = f"{k} {row['layer']}"
-        lines.append(f"  {label:<{width}}  {row['forward_ms']:7.3f}  {row['backward_ms']:8.3f}")
+        lines.append(
+            f"  {label:<{width}}  {row['forward_ms']:7.3f}  {row['backward_ms']:8.3f}"
+            f"   {row['step_forward_ms']:7.3f}  {row['step_backward_ms']:8.3f}"
+        )
+    others = p["loss_ms"] + p["gather_ms"] + p["optimizer_ms"]
+    alone = p["pieces_ms"] - others
     lines += [
         f"  {'loss, forward + backward':<{width}}  {p['loss_ms']:7.3f}",
         f"  {'batch gather':<{width}}  {p['gather_ms']:7.3f}",
         f"  {'optimizer step':<{width}}  {p['optimizer_ms']:7.3f}",
         f"  {'sum of the pieces':<{width}}  {p['pieces_ms']:7.3f}",
         f"  {'whole step (trainer)':<{width}}  {p['step_ms']:7.3f}   median of {p['steps']} steps;"
-        f" {p['step_ms'] - p['pieces_ms']:+.3f} beyond the pieces",
+        f" {p['step_ms'] - p['pieces_ms']:+.3f} beyond the pieces:",
+        f"  {'':<{width}}  {p['step_layers_ms'] - alone:+7.3f}   the layers in the step, against alone",
+        f"  {'':<{width}}  {p['step_ms'] - p['step_layers_ms'] - others:+7.3f}   the rest: "
+        + ("the other part's lateness, hand-over, checks" if p["parts"] > 1 else "checks, snapshot"),
     ]
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from netcore.layers import MaxPool2D
 from netcore.network import Network
 from netcore.resources import resource_path
 from netcore.spec import load_spec
-from netcore.step_profile import format_profile, profile_step
+from netcore.step_profile import _layer_clocks, format_profile, profile_step
 from tests.conftest import small_cnn
 
 SMALL = small_cnn((1, 8, 8), 3)
@@ -49,9 +49,18 @@ def test_each_layers_time_is_its_own(monkeypatch):
     )
     assert p["pieces_ms"] == pytest.approx(pieces)
     assert p["step_ms"] >= slow * 1e3 and p["steps"] >= 20  # the trainer's steps run the same pooling
+    # inside the trainer's steps, the same layer's clock (and none of its neighbours') holds the sleep
+    in_step = [row["step_forward_ms"] for row in p["layers"]]
+    assert in_step[1] >= slow * 1e3 and in_step[1] == max(in_step)
+    assert all(row["step_backward_ms"] > 0 for row in p["layers"])
+    assert p["step_layers_ms"] == pytest.approx(
+        sum(in_step) + sum(r["step_backward_ms"] for r in p["layers"])
+    )
+    assert p["step_layers_ms"] < p["step_ms"]
     assert (p["parts"], p["part_size"], p["runs_in"]) == (1, 8, "whole")
     table = format_profile("small", 8, p)
     assert all(name in table for name in names) and "whole step (trainer)" in table
+    assert "in the step" in table and "the layers in the step, against alone" in table
 
 
 def test_a_split_batch_is_profiled_on_one_part():
@@ -94,3 +103,16 @@ def test_a_regression_network_is_profiled_with_the_trainers_targets():
     x, y = rng.random((40, 2), dtype=np.float32), rng.random(40)
     p = profile_step(spec, x, y, batch=8, rounds=3)
     assert [row["layer"] for row in p["layers"]] == ["Dense(2 -> 1, linear)"] and p["loss_ms"] > 0
+
+
+def test_layer_clocks_count_training_passes_and_leave_the_layers_as_they_were():
+    net = Network(SMALL, seed=0)
+    x, y = data(8)
+    before = net.forward(x)
+    with _layer_clocks(net) as (forward, backward):
+        out = net.forward(x, training=True)
+        net.backward(np.ones_like(out))
+        net.forward(x)  # an inference pass: not a step's
+    assert [len(t) for t in forward] == [1] * len(net.layers) == [len(t) for t in backward]
+    assert all(vars(layer).keys().isdisjoint({"forward", "backward"}) for layer in net.layers)
+    np.testing.assert_array_equal(net.forward(x), before)
