@@ -161,16 +161,23 @@ def torch_epochs(
     return epoch
 
 
-def torch_step_ms(spec: dict, x: np.ndarray, y: np.ndarray, batch: int, steps: int = 40) -> float:
-    """The median milliseconds of one PyTorch training step at ``batch`` (after 5 to warm up)."""
+def torch_steps(spec: dict, x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[int], list[float]]:
+    """PyTorch's training steps at ``batch``: each call ``steps(k)`` trains k more whole batches
+    (after 3 that warm up what the machine's other work in between left cold) and returns their
+    seconds, the gaps between the steps' ends."""
     if len(x) < batch:
         raise ValueError(f"a step of {batch} samples needs at least {batch}, got {len(x)}")
     stamps: list[float] = []
     epoch = torch_epochs(spec, x, y, batch, on_step=stamps.append)
-    stamps.clear()  # the steps of torch_epochs's own warm-up
-    while len(stamps) < steps + 6:  # whole batches, over the data again if it is short
-        epoch(batch * min(steps + 6 - len(stamps), len(x) // batch))
-    return float(np.median(np.diff(stamps[5:])) * 1e3)
+
+    def steps(count: int) -> list[float]:
+        stamps.clear()
+        need = 3 + 1 + count
+        while len(stamps) < need:  # whole batches, over the data again if it is short
+            epoch(batch * min(need - len(stamps), len(x) // batch))
+        return list(np.diff(stamps[3:need]))
+
+    return steps
 
 
 def alternate(runs: list[Callable[[], float]], epochs: int) -> list[list[float]]:
@@ -344,11 +351,15 @@ def run_bench(
         row["netcore_threads"] = parts = batch_parts(network, batch_size, threads)
         row["netcore_parts_in"] = where = parts_run_in(network)
         if layers:
-            row["profile"] = profile = profile_step(spec, x, y, batch_size, threads)
+            beside = torch_steps(spec, x, y, batch_size) if with_torch else None
+            row["profile"] = profile = profile_step(spec, x, y, batch_size, threads, beside=beside)
             line = format_profile(name, batch_size, profile)
             if with_torch:
-                row["torch_step_ms"] = torch_ms = torch_step_ms(spec, x, y, batch_size)
-                line += f"\n  PyTorch's whole step: {torch_ms:.3f} ms (median of 40)"
+                row["torch_step_ms"] = torch_ms = profile["beside_step_ms"]
+                line += (
+                    f"\n  PyTorch's whole step: {torch_ms:.3f} ms (median of {profile['steps']}, in blocks"
+                    f" alternating with netcore's); netcore / PyTorch {profile['step_ms'] / torch_ms:.2f}x"
+                )
             report["results"].append(row)
             say(line)
             continue

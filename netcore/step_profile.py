@@ -46,6 +46,7 @@ def profile_step(
     threads: int = 0,
     rounds: int = 40,
     optimizer: str = "adam",
+    beside: Callable[[int], list[float]] | None = None,
 ) -> dict[str, Any]:
     """Milliseconds of each piece of a training step of ``spec`` at ``batch`` (JSON-able).
 
@@ -53,7 +54,9 @@ def profile_step(
     Returns {"parts", "part_size", "runs_in", "layers": [{"layer", "forward_ms", "backward_ms",
     "step_forward_ms", "step_backward_ms"}], "loss_ms", "gather_ms", "optimizer_ms", "pieces_ms",
     "step_ms", "steps", "step_layers_ms"}: the ``step_`` layer times are the first part's inside
-    the whole steps, ``step_layers_ms`` their sum.
+    the whole steps, ``step_layers_ms`` their sum. ``beside(k)``, if given, runs k steps of
+    another engine and returns their seconds: it takes its turn in every block, and its median is
+    ``beside_step_ms`` (else None).
     """
     if batch < 1 or rounds < 1:
         raise ValueError(f"batch and rounds must be at least 1, got {batch} and {rounds}")
@@ -67,6 +70,7 @@ def profile_step(
     part_x, part_target = trainer.x[:part_size], trainer.targets[:part_size]  # as the trainer feeds them
     per_block = math.ceil(rounds / BLOCKS)
     forward, backward, loss, gathers, gaps, step_forward, step_backward = [], [], [], [], [], [], []
+    beside_gaps: list[float] = []
     for block in range(BLOCKS):
         with threadpool_limits(1) if parts > 1 else nullcontext():  # a whole batch: all threads
             f, b, l_ = _layer_rounds(net, part_x, part_target, per_block, warm=block == 0)
@@ -78,6 +82,8 @@ def profile_step(
         gaps += g
         step_forward += f
         step_backward += b
+        if beside is not None:
+            beside_gaps += beside(max(per_block, 5))
     f_ms, b_ms = np.median(forward, axis=0) * 1e3, np.median(backward, axis=0) * 1e3
     step_f_ms, step_b_ms = np.median(step_forward, axis=0) * 1e3, np.median(step_backward, axis=0) * 1e3
     layers = [
@@ -105,6 +111,7 @@ def profile_step(
         "step_ms": float(np.median(gaps) * 1e3),
         "steps": len(gaps),
         "step_layers_ms": float(step_f_ms.sum() + step_b_ms.sum()),
+        "beside_step_ms": float(np.median(beside_gaps) * 1e3) if beside_gaps else None,
     }
 
 

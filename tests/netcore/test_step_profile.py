@@ -116,3 +116,17 @@ def test_layer_clocks_count_training_passes_and_leave_the_layers_as_they_were():
     assert [len(t) for t in forward] == [1] * len(net.layers) == [len(t) for t in backward]
     assert all(vars(layer).keys().isdisjoint({"forward", "backward"}) for layer in net.layers)
     np.testing.assert_array_equal(net.forward(x), before)
+
+
+def test_another_engines_steps_take_their_turn_in_every_block():
+    calls = []
+
+    def beside(steps):  # another engine whose steps take 2, 4, 6... ms by block
+        calls.append(steps)
+        return [0.002 * len(calls)] * steps
+
+    x, y = data(40)
+    p = profile_step(SMALL, x, y, batch=8, rounds=8, beside=beside)
+    assert calls == [5, 5, 5, 5]  # one turn per block, beside the trainer's steps
+    assert p["beside_step_ms"] == pytest.approx(5.0)  # the median over all of them: blocks 2 and 3
+    assert profile_step(SMALL, x, y, batch=8, rounds=1)["beside_step_ms"] is None
