@@ -257,6 +257,10 @@ def format_profile(name: str, batch: int, p: dict[str, Any]) -> str:
         f" {p['step_ms'] - p['pieces_ms']:+.3f} beyond the pieces:",
         f"  {'':<{width}}  {p['step_layers_ms'] - alone:+7.3f}   the layers in the step, against alone",
         f"  {'':<{width}}  {p['step_ms'] - p['step_layers_ms'] - others:+7.3f}   the rest: "
-        + ("the other part's lateness, hand-over, checks" if p["parts"] > 1 else "checks, snapshot"),
+        + (
+            "the other part's lateness, hand-over, checks"
+            if p["parts"] > 1
+            else "checks, snapshot, cold data"
+        ),
     ]
     return "\n".join(lines)
