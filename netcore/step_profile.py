@@ -119,26 +119,17 @@ def _layer_rounds(net: Network, x: np.ndarray, target: np.ndarray, rounds: int, 
     """Seconds of each layer's forward and backward, and of the loss, in ``rounds`` training passes
     over the batch x with its loss targets (after one to warm up when ``warm``):
     ([per layer] * rounds, the same, [loss])."""
-    forward, backward, loss = [], [], []
-    for _ in range(rounds + warm):  # a first pass builds the buffers and views
-        f, b = [0.0] * len(net.layers), [0.0] * len(net.layers)
-        out = x
-        for k, layer in enumerate(net.layers):
+    loss = []
+    with _layer_clocks(net) as (forward, backward):
+        for _ in range(rounds + warm):  # a first pass builds the buffers and views
+            out = net.forward(x, training=True)
             start = time.perf_counter()
-            out = layer.forward(out, training=True)
-            f[k] = time.perf_counter() - start
-        start = time.perf_counter()
-        net.loss.forward(out, target)
-        d_out = net.loss.backward()
-        seconds = time.perf_counter() - start
-        for k in reversed(range(len(net.layers))):
-            start = time.perf_counter()
-            d_out = net.layers[k].backward(d_out)
-            b[k] = time.perf_counter() - start
-        forward.append(f)
-        backward.append(b)
-        loss.append(seconds)
-    return forward[warm:], backward[warm:], loss[warm:]
+            net.loss.forward(out, target)
+            d_out = net.loss.backward()
+            loss.append(time.perf_counter() - start)
+            net.backward(d_out)
+    counted = slice(int(warm), None)
+    return _per_pass(forward, counted), _per_pass(backward, counted), loss[counted]
 
 
 def _optimizer_ms(net: Network, name: str, rounds: int) -> float:
@@ -180,9 +171,13 @@ def _step_gaps(trainer: Trainer, n: int, batch: int, steps: int, warm: int = 10)
         )
     # one training pass per layer and step; the first warm + 1 steps' are left out with their gaps
     counted = slice(warm + 1, need)
-    per_step = [list(step) for step in zip(*(times[counted] for times in forward), strict=True)]
-    per_step_back = [list(step) for step in zip(*(times[counted] for times in backward), strict=True)]
-    return list(np.diff(stamps[warm:need])), per_step, per_step_back
+    return list(np.diff(stamps[warm:need])), _per_pass(forward, counted), _per_pass(backward, counted)
+
+
+def _per_pass(times: list[list[float]], counted: slice) -> list[list[float]]:
+    """Per-layer lists of seconds ([layer][pass]) as per-pass lists ([pass][layer]), the passes
+    ``counted`` only."""
+    return [list(one_pass) for one_pass in zip(*(layer[counted] for layer in times), strict=True)]
 
 
 @contextmanager
