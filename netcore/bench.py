@@ -91,10 +91,20 @@ def torch_model(spec: dict):
     """The same architecture in PyTorch (for timing only)."""
     import torch.nn as nn
 
+    return nn.Sequential(*(module for layer in torch_layers(spec) for module in layer))
+
+
+def torch_layers(spec: dict) -> list:
+    """The PyTorch modules of each of the spec's layers, one ``nn.Sequential`` per layer (a
+    convolution or dense layer with its activation): netcore's layers, one for one."""
+    import torch.nn as nn
+
     acts = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.01), "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
     shape = tuple(spec["input_shape"])
-    modules = []
+    layers = []
     for entry in spec["layers"]:
+        modules = []
+        layers.append(modules)
         kind = entry["type"]
         if kind == "dense":
             modules.append(nn.Linear(int(np.prod(shape)), entry["units"]))
@@ -127,7 +137,7 @@ def torch_model(spec: dict):
         act = entry.get("activation")
         if act in acts:
             modules.append(acts[act]())
-    return nn.Sequential(*modules)
+    return [nn.Sequential(*modules) for modules in layers]
 
 
 def torch_epochs(
@@ -178,6 +188,59 @@ def torch_steps(spec: dict, x: np.ndarray, y: np.ndarray, batch: int) -> Callabl
         return list(np.diff(stamps[3:need]))
 
     return steps
+
+
+def torch_layer_passes(spec: dict) -> Callable[..., tuple[list[list[float]], list[list[float]]]]:
+    """PyTorch's layers timed one at a time, as ``netcore.step_profile`` times netcore's:
+    ``passes(x, labels, count, one_thread)`` runs ``count`` training passes over the batch x
+    (its cross-entropy against the labels) and returns each layer's forward and backward
+    seconds, ([pass][layer], the same). Each layer takes a detached input and its backward is
+    its own autograd call (the first layer's computes no input gradient, as netcore's does not),
+    so the times include PyTorch's per-call overhead of its whole step, not the fusing of
+    neighbours that it does not do anyway. ``one_thread``: on one thread, as a split batch's
+    part trains; else on PyTorch's own thread count."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    layers = torch_layers(spec)
+    for layer in layers:
+        layer.train()
+
+    def passes(x: np.ndarray, labels: np.ndarray, count: int, one_thread: bool):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1 if one_thread else threads)
+        xt = torch.from_numpy(np.ascontiguousarray(x.reshape((len(x),) + tuple(spec["input_shape"]))))
+        yt = torch.from_numpy(np.asarray(labels).astype(np.int64))
+        forward, backward = [], []
+        try:
+            for _ in range(count + 1):  # a first pass to warm up, not counted
+                for layer in layers:
+                    layer.zero_grad(set_to_none=True)
+                f_times, b_times, links = [], [], []
+                h = xt
+                for k, layer in enumerate(layers):
+                    inp = h.detach().requires_grad_(k > 0)
+                    start = time.perf_counter()
+                    h = layer(inp)
+                    f_times.append(time.perf_counter() - start)
+                    links.append((inp, h))
+                scores = h.detach().requires_grad_(True)
+                F.cross_entropy(scores, yt).backward()
+                grad = scores.grad
+                for inp, out in reversed(links):
+                    start = time.perf_counter()
+                    if out.requires_grad:  # not a first layer without parameters (a flatten)
+                        out.backward(grad)
+                    b_times.append(time.perf_counter() - start)
+                    grad = inp.grad
+                forward.append(f_times)
+                backward.append(b_times[::-1])
+        finally:
+            torch.set_num_threads(threads)
+        return forward[1:], backward[1:]
+
+    return passes
 
 
 def alternate(runs: list[Callable[[], float]], epochs: int) -> list[list[float]]:
@@ -352,8 +415,11 @@ def run_bench(
         row["netcore_parts_in"] = where = parts_run_in(network)
         if layers:
             beside = torch_steps(spec, x, y, batch_size) if with_torch else None
-            row["profile"] = profile = profile_step(spec, x, y, batch_size, threads, beside=beside)
-            line = format_profile(name, batch_size, profile)
+            beside_layers = torch_layer_passes(spec) if with_torch else None
+            row["profile"] = profile = profile_step(
+                spec, x, y, batch_size, threads, beside=beside, beside_layers=beside_layers
+            )
+            line = format_profile(name, batch_size, profile, other="PyTorch")
             if with_torch:
                 row["torch_step_ms"] = torch_ms = profile["beside_step_ms"]
                 line += (

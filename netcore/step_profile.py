@@ -47,6 +47,7 @@ def profile_step(
     rounds: int = 40,
     optimizer: str = "adam",
     beside: Callable[[int], list[float]] | None = None,
+    beside_layers: Callable[..., tuple[list[list[float]], list[list[float]]]] | None = None,
 ) -> dict[str, Any]:
     """Milliseconds of each piece of a training step of ``spec`` at ``batch`` (JSON-able).
 
@@ -56,7 +57,11 @@ def profile_step(
     "step_ms", "steps", "step_layers_ms"}: the ``step_`` layer times are the first part's inside
     the whole steps, ``step_layers_ms`` their sum. ``beside(k)``, if given, runs k steps of
     another engine and returns their seconds: it takes its turn in every block, and its median is
-    ``beside_step_ms`` (else None).
+    ``beside_step_ms`` (else None). ``beside_layers(x, labels, k, one_thread)``, if given, runs k
+    training passes of another engine's layers over the same part and returns their seconds
+    ([pass][layer] forward, the same backward; ``bench.torch_layer_passes``): it takes its turn
+    beside the pieces in every block, on one thread when the batch is split, and its medians are
+    each layer row's ``beside_forward_ms`` and ``beside_backward_ms`` (else None).
     """
     if batch < 1 or rounds < 1:
         raise ValueError(f"batch and rounds must be at least 1, got {batch} and {rounds}")
@@ -71,12 +76,18 @@ def profile_step(
     per_block = math.ceil(rounds / BLOCKS)
     forward, backward, loss, gathers, gaps, step_forward, step_backward = [], [], [], [], [], [], []
     beside_gaps: list[float] = []
+    beside_forward: list[list[float]] = []
+    beside_backward: list[list[float]] = []
     for block in range(BLOCKS):
         with threadpool_limits(1) if parts > 1 else nullcontext():  # a whole batch: all threads
             f, b, l_ = _layer_rounds(net, part_x, part_target, per_block, warm=block == 0)
         forward += f
         backward += b
         loss += l_
+        if beside_layers is not None:
+            f, b = beside_layers(part_x, y[:part_size], per_block, parts > 1)
+            beside_forward += f
+            beside_backward += b
         gathers += _gather_rounds(trainer, len(trainer.x), batch, per_block)
         g, f, b = _step_gaps(trainer, len(trainer.x), batch, max(per_block, 5))
         gaps += g
@@ -86,6 +97,9 @@ def profile_step(
             beside_gaps += beside(max(per_block, 5))
     f_ms, b_ms = np.median(forward, axis=0) * 1e3, np.median(backward, axis=0) * 1e3
     step_f_ms, step_b_ms = np.median(step_forward, axis=0) * 1e3, np.median(step_backward, axis=0) * 1e3
+    none = [None] * len(net.layers)
+    other_f_ms = np.median(beside_forward, axis=0) * 1e3 if beside_forward else none
+    other_b_ms = np.median(beside_backward, axis=0) * 1e3 if beside_backward else none
     layers = [
         {
             "layer": layer.describe(),
@@ -93,8 +107,12 @@ def profile_step(
             "backward_ms": float(bw),
             "step_forward_ms": float(sf),
             "step_backward_ms": float(sb),
+            "beside_forward_ms": None if of is None else float(of),
+            "beside_backward_ms": None if ob is None else float(ob),
         }
-        for layer, fw, bw, sf, sb in zip(net.layers, f_ms, b_ms, step_f_ms, step_b_ms, strict=True)
+        for layer, fw, bw, sf, sb, of, ob in zip(
+            net.layers, f_ms, b_ms, step_f_ms, step_b_ms, other_f_ms, other_b_ms, strict=True
+        )
     ]
     loss_ms, gather_ms = float(np.median(loss) * 1e3), float(np.median(gathers) * 1e3)
     optimizer_ms = _optimizer_ms(net, optimizer, rounds)
@@ -222,25 +240,35 @@ def _clocked(method: Callable, seconds: list[float]) -> Callable:
     return backward
 
 
-def format_profile(name: str, batch: int, p: dict[str, Any]) -> str:
-    """The profile as a table, one line per layer (milliseconds): alone, then in the whole step."""
+def format_profile(name: str, batch: int, p: dict[str, Any], other: str = "other engine") -> str:
+    """The profile as a table, one line per layer (milliseconds): alone, then in the whole step,
+    then (when the profile has them) the ``other`` engine's same layer alone and the ratio of
+    netcore's forward + backward alone to its."""
     split = (
         f"{p['parts']} parts of {p['part_size']} in {p['runs_in']}, pieces timed on one part, 1 BLAS thread"
         if p["parts"] > 1
         else "whole batches"
     )
     width = max([len(row["layer"]) + 3 for row in p["layers"]] + [24])
+    beside = all(row.get("beside_forward_ms") is not None for row in p["layers"])
     lines = [
         f"{name} batch {batch}: {split} (medians, ms)",
-        f"  {'':<{width}}  {'alone':^17}   {'in the step':^17}",
-        f"  {'layer':<{width}}  forward  backward   forward  backward",
+        f"  {'':<{width}}  {'alone':^17}   {'in the step':^17}"
+        + (f"   {other + ', alone':^17}  netcore /" if beside else ""),
+        f"  {'layer':<{width}}  forward  backward   forward  backward"
+        + ("   forward  backward  " + other if beside else ""),
     ]
     for k, row in enumerate(p["layers"], 1):
         label = f"{k} {row['layer']}"
-        lines.append(
+        line = (
             f"  {label:<{width}}  {row['forward_ms']:7.3f}  {row['backward_ms']:8.3f}"
             f"   {row['step_forward_ms']:7.3f}  {row['step_backward_ms']:8.3f}"
         )
+        if beside:
+            theirs = row["beside_forward_ms"] + row["beside_backward_ms"]
+            ratio = (row["forward_ms"] + row["backward_ms"]) / theirs if theirs > 0 else math.inf
+            line += f"   {row['beside_forward_ms']:7.3f}  {row['beside_backward_ms']:8.3f}  {ratio:7.2f}x"
+        lines.append(line)
     others = p["loss_ms"] + p["gather_ms"] + p["optimizer_ms"]
     alone = p["pieces_ms"] - others
     lines += [

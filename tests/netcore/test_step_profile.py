@@ -87,6 +87,8 @@ def test_bench_layers_prints_each_layer_and_pytorchs_step(capsys):
     assert len(row["profile"]["layers"]) == len(Network(load_spec(spec)).layers)
     assert row["torch_step_ms"] > 0 and "netcore_s" not in row  # a profile, not epochs
     assert min(report["products"].values()) > 0
+    # PyTorch's same layers, one at a time, beside each of netcore's
+    assert all(r["beside_forward_ms"] > 0 and r["beside_backward_ms"] >= 0 for r in row["profile"]["layers"])
     assert main(args) == 0
     out = capsys.readouterr().out
     assert (
@@ -94,7 +96,22 @@ def test_bench_layers_prints_each_layer_and_pytorchs_step(capsys):
         and "mnist_cnn_small batch 16" in out
         and "PyTorch's whole step" in out
         and "forward  backward" in out
+        and "PyTorch, alone" in out
     )
+
+
+def test_pytorchs_layers_are_timed_one_for_one_with_netcores():
+    torch = pytest.importorskip("torch")  # optional, as above
+    from netcore.bench import torch_layer_passes
+
+    spec = load_spec(resource_path("networks", "mnist_cnn_small.json"))
+    x, y = data(16, (1, 28, 28), 10)
+    threads = torch.get_num_threads()
+    forward, backward = torch_layer_passes(spec)(x, y, 3, True)
+    layers = len(Network(spec).layers)
+    assert [len(p) for p in forward] == [layers] * 3 == [len(p) for p in backward]
+    assert all(t > 0 for p in forward for t in p)
+    assert torch.get_num_threads() == threads  # one thread while it ran, PyTorch's own again after
 
 
 def test_a_regression_network_is_profiled_with_the_trainers_targets():
@@ -130,3 +147,29 @@ def test_another_engines_steps_take_their_turn_in_every_block():
     assert calls == [5, 5, 5, 5]  # one turn per block, beside the trainer's steps
     assert p["beside_step_ms"] == pytest.approx(5.0)  # the median over all of them: blocks 2 and 3
     assert profile_step(SMALL, x, y, batch=8, rounds=1)["beside_step_ms"] is None
+
+
+def test_another_engines_layers_take_their_turn_beside_the_pieces():
+    calls = []
+    layers = len(Network(SMALL).layers)
+
+    def beside_layers(x, labels, count, one_thread):  # layers taking 1 ms forward, 3 ms backward
+        calls.append((len(x), len(labels), count, one_thread))
+        return [[0.001] * layers] * count, [[0.003] * layers] * count
+
+    x, y = data(40)
+    p = profile_step(SMALL, x, y, batch=8, rounds=8, beside_layers=beside_layers)
+    assert calls == [(8, 8, 2, False)] * 4  # the pieces' part, in every block, on every thread
+    assert [(r["beside_forward_ms"], r["beside_backward_ms"]) for r in p["layers"]] == [
+        (pytest.approx(1.0), pytest.approx(3.0))
+    ] * layers
+    table = format_profile("small", 8, p, other="Fake")
+    assert "Fake, alone" in table
+    ratio = (p["layers"][0]["forward_ms"] + p["layers"][0]["backward_ms"]) / 4.0
+    assert f"{ratio:7.2f}x" in table.splitlines()[3]
+    split = profile_step(SMALL, *data(64), batch=32, threads=2, rounds=4, beside_layers=beside_layers)
+    assert calls[-1] == (16, 16, 1, True) and split["parts"] == 2  # one part, on one thread
+    plain = profile_step(SMALL, x, y, batch=8, rounds=1)
+    assert all(r["beside_forward_ms"] is None for r in plain["layers"])
+    table = format_profile("small", 8, plain)
+    assert "alone" in table and "netcore /" not in table
