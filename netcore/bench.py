@@ -426,6 +426,14 @@ def run_bench(
                     f"\n  PyTorch's whole step: {torch_ms:.3f} ms (median of {profile['steps']}, in blocks"
                     f" alternating with netcore's); netcore / PyTorch {profile['step_ms'] / torch_ms:.2f}x"
                 )
+                # the two engines' layers alone, summed, and what each whole step spends beyond them
+                ours = sum(r["forward_ms"] + r["backward_ms"] for r in profile["layers"])
+                theirs = sum(r["beside_forward_ms"] + r["beside_backward_ms"] for r in profile["layers"])
+                row["torch_layers_ms"] = theirs
+                line += (
+                    f"\n  the layers alone, summed: netcore {ours:.3f}, PyTorch {theirs:.3f} ms; each whole"
+                    f" step beyond them: netcore {profile['step_ms'] - ours:+.3f}, PyTorch {torch_ms - theirs:+.3f}"
+                )
             report["results"].append(row)
             say(line)
             continue

@@ -89,6 +89,9 @@ def test_bench_layers_prints_each_layer_and_pytorchs_step(capsys):
     assert min(report["products"].values()) > 0
     # PyTorch's same layers, one at a time, beside each of netcore's
     assert all(r["beside_forward_ms"] > 0 and r["beside_backward_ms"] >= 0 for r in row["profile"]["layers"])
+    assert row["torch_layers_ms"] == pytest.approx(
+        sum(r["beside_forward_ms"] + r["beside_backward_ms"] for r in row["profile"]["layers"])
+    )
     assert main(args) == 0
     out = capsys.readouterr().out
     assert (
@@ -97,6 +100,7 @@ def test_bench_layers_prints_each_layer_and_pytorchs_step(capsys):
         and "PyTorch's whole step" in out
         and "forward  backward" in out
         and "PyTorch, alone" in out
+        and "the layers alone, summed: netcore" in out
     )
 
 
