@@ -195,10 +195,10 @@ def torch_layer_passes(spec: dict) -> Callable[..., tuple[list[list[float]], lis
     ``passes(x, labels, count, one_thread)`` runs ``count`` training passes over the batch x
     (its cross-entropy against the labels) and returns each layer's forward and backward
     seconds, ([pass][layer], the same). Each layer takes a detached input and its backward is
-    its own autograd call (the first layer's computes no input gradient, as netcore's does not),
-    so the times include PyTorch's per-call overhead of its whole step, not the fusing of
-    neighbours that it does not do anyway. ``one_thread``: on one thread, as a split batch's
-    part trains; else on PyTorch's own thread count."""
+    its own autograd call (the first layer's computes no input gradient, as netcore's does not):
+    each time holds that layer's kernels and the per-call overhead PyTorch's whole step pays too.
+    ``one_thread``: on one thread, as a split batch's part trains; else on PyTorch's own thread
+    count."""
     import torch
     import torch.nn.functional as F
 
