@@ -427,8 +427,7 @@ def run_bench(
                     f" alternating with netcore's); netcore / PyTorch {profile['step_ms'] / torch_ms:.2f}x"
                 )
                 # the two engines' layers alone, summed, and what each whole step spends beyond them
-                ours = sum(r["forward_ms"] + r["backward_ms"] for r in profile["layers"])
-                theirs = sum(r["beside_forward_ms"] + r["beside_backward_ms"] for r in profile["layers"])
+                ours, theirs = profile["layers_ms"], profile["beside_layers_ms"]
                 row["torch_layers_ms"] = theirs
                 line += (
                     f"\n  the layers alone, summed: netcore {ours:.3f}, PyTorch {theirs:.3f} ms; each whole"

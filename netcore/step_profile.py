@@ -54,14 +54,16 @@ def profile_step(
     Shapes: x (n, *input_shape) float32 with n >= batch, y (n,) labels.
     Returns {"parts", "part_size", "runs_in", "layers": [{"layer", "forward_ms", "backward_ms",
     "step_forward_ms", "step_backward_ms"}], "loss_ms", "gather_ms", "optimizer_ms", "pieces_ms",
-    "step_ms", "steps", "step_layers_ms"}: the ``step_`` layer times are the first part's inside
+    "layers_ms", "step_ms", "steps", "step_layers_ms", "beside_step_ms", "beside_layers_ms"}:
+    ``layers_ms`` is the layers' sum alone, the ``step_`` layer times are the first part's inside
     the whole steps, ``step_layers_ms`` their sum. ``beside(k)``, if given, runs k steps of
     another engine and returns their seconds: it takes its turn in every block, and its median is
     ``beside_step_ms`` (else None). ``beside_layers(x, labels, k, one_thread)``, if given, runs k
     training passes of another engine's layers over the same part and returns their seconds
     ([pass][layer] forward, the same backward; ``bench.torch_layer_passes``): it takes its turn
     beside the pieces in every block, on one thread when the batch is split, and its medians are
-    each layer row's ``beside_forward_ms`` and ``beside_backward_ms`` (else None).
+    each layer row's ``beside_forward_ms`` and ``beside_backward_ms``, their sum
+    ``beside_layers_ms`` (else None).
     """
     if batch < 1 or rounds < 1:
         raise ValueError(f"batch and rounds must be at least 1, got {batch} and {rounds}")
@@ -116,7 +118,8 @@ def profile_step(
     ]
     loss_ms, gather_ms = float(np.median(loss) * 1e3), float(np.median(gathers) * 1e3)
     optimizer_ms = _optimizer_ms(net, optimizer, rounds)
-    pieces = float(f_ms.sum() + b_ms.sum()) + loss_ms + gather_ms + optimizer_ms
+    layers_ms = float(f_ms.sum() + b_ms.sum())
+    pieces = layers_ms + loss_ms + gather_ms + optimizer_ms
     return {
         "parts": parts,
         "part_size": part_size,
@@ -126,10 +129,12 @@ def profile_step(
         "gather_ms": gather_ms,
         "optimizer_ms": optimizer_ms,
         "pieces_ms": pieces,
+        "layers_ms": layers_ms,
         "step_ms": float(np.median(gaps) * 1e3),
         "steps": len(gaps),
         "step_layers_ms": float(step_f_ms.sum() + step_b_ms.sum()),
         "beside_step_ms": float(np.median(beside_gaps) * 1e3) if beside_gaps else None,
+        "beside_layers_ms": float(np.sum(other_f_ms) + np.sum(other_b_ms)) if beside_forward else None,
     }
 
 
@@ -270,7 +275,7 @@ def format_profile(name: str, batch: int, p: dict[str, Any], other: str = "other
             line += f"   {row['beside_forward_ms']:7.3f}  {row['beside_backward_ms']:8.3f}  {ratio:7.2f}x"
         lines.append(line)
     others = p["loss_ms"] + p["gather_ms"] + p["optimizer_ms"]
-    alone = p["pieces_ms"] - others
+    alone = p["layers_ms"]
     lines += [
         f"  {'loss, forward + backward':<{width}}  {p['loss_ms']:7.3f}",
         f"  {'batch gather':<{width}}  {p['gather_ms']:7.3f}",

@@ -48,6 +48,7 @@ def test_each_layers_time_is_its_own(monkeypatch):
         + p["optimizer_ms"]
     )
     assert p["pieces_ms"] == pytest.approx(pieces)
+    assert p["layers_ms"] == pytest.approx(sum(row["forward_ms"] + row["backward_ms"] for row in p["layers"]))
     assert p["step_ms"] >= slow * 1e3 and p["steps"] >= 20  # the trainer's steps run the same pooling
     # inside the trainer's steps, the same layer's clock (and none of its neighbours') holds the sleep
     in_step = [row["step_forward_ms"] for row in p["layers"]]
@@ -167,6 +168,7 @@ def test_another_engines_layers_take_their_turn_beside_the_pieces():
     assert [(r["beside_forward_ms"], r["beside_backward_ms"]) for r in p["layers"]] == [
         (pytest.approx(1.0), pytest.approx(3.0))
     ] * layers
+    assert p["beside_layers_ms"] == pytest.approx(4.0 * layers)
     table = format_profile("small", 8, p, other="Fake")
     assert "Fake, alone" in table
     ratio = (p["layers"][0]["forward_ms"] + p["layers"][0]["backward_ms"]) / 4.0
@@ -174,6 +176,6 @@ def test_another_engines_layers_take_their_turn_beside_the_pieces():
     split = profile_step(SMALL, *data(64), batch=32, threads=2, rounds=4, beside_layers=beside_layers)
     assert calls[-1] == (16, 16, 1, True) and split["parts"] == 2  # one part, on one thread
     plain = profile_step(SMALL, x, y, batch=8, rounds=1)
-    assert all(r["beside_forward_ms"] is None for r in plain["layers"])
+    assert all(r["beside_forward_ms"] is None for r in plain["layers"]) and plain["beside_layers_ms"] is None
     table = format_profile("small", 8, plain)
     assert "alone" in table and "netcore /" not in table
