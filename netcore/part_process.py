@@ -22,7 +22,8 @@ a thread replica's bit for bit: the same code on the same values with one BLAS t
 Children are started once per Python process (the first costs ~0.3 s: importing NumPy and
 netcore) and reused by later split steps (``acquire`` / ``release``); they ignore Ctrl-C, and
 end when told, when the parent closes its end, or at exit. POSIX only (``available``). Between
-batches a child polls for a few milliseconds before it blocks (``SPIN_SECONDS``).
+batches a child polls for a few milliseconds before it blocks (``SPIN_SECONDS``), and the parent
+polls as long for a part's answer (``ANSWER_SPIN_SECONDS``).
 """
 
 from __future__ import annotations
