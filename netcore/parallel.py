@@ -11,9 +11,9 @@ built again -- their own caches, gradient buffer and dropout generator. The othe
   no interpreter lock shared with the first part, whose many short NumPy calls otherwise take
   turns with theirs. The parameters are copied to the child before each batch (~1 MB for the
   MNIST CNN), its gradient read from memory both map.
-- on threads (``NETCORE_PARTS=threads``, and always for batchnorm networks, whose parts meet
-  at every such layer): a thread replica's parameters are views of the network's
-  ``flat_params``, so nothing is copied. NumPy and BLAS release the GIL while they compute.
+- on threads (``NETCORE_PARTS=threads``): a thread replica's parameters are views of the
+  network's ``flat_params``, so nothing is copied. NumPy and BLAS release the GIL while they
+  compute.
 
 Measured on a 2-core AMD EPYC (Zen 4), batch 64, in-process alternation of 12 blocks of 30
 split steps, processes / threads: the small CNN 0.86-0.87, the MNIST CNN 0.97-1.0.
@@ -25,8 +25,9 @@ weighted by their sizes:
 
 the same mathematics as the whole batch at once, up to float rounding (sums in another order).
 Batch normalisation keeps the whole batch's statistics: the parts' batchnorm layers at one depth
-share a ``BatchGroup`` and add up their per-channel sums there (three meetings per layer and
-step: the mean, the variance, and backward's two sums). ``parts_for`` keeps networks without
+meet and add up their per-channel sums (three meetings per layer and step: the mean, the
+variance, and backward's two sums), on threads in a ``BatchGroup``, with processes through the
+parent's ``part_process.MeetingGroup``. ``parts_for`` keeps networks without
 convolutions, whose steps are too short to share, in one piece.
 
 Measured on a 2-core AMD EPYC (OpenBLAS SkylakeX), batch 64, the split time over the whole
@@ -94,15 +95,8 @@ def parts_for(network: Network, threads: int = 0) -> int:
 
 def in_processes(network: Network) -> bool:
     """Whether a split step trains its other parts in processes (``netcore.part_process``):
-    where the platform allows it, unless a batchnorm layer makes the parts meet mid-step or
-    ``NETCORE_PARTS=threads`` is set."""
-    if os.environ.get("NETCORE_PARTS", "").lower() == "threads" or not part_process.available():
-        return False
-    return not _has_batchnorm(network)
-
-
-def _has_batchnorm(network: Network) -> bool:
-    return any(isinstance(layer, BatchNorm) for layer in network.layers)
+    where the platform allows it, unless ``NETCORE_PARTS=threads`` is set."""
+    return os.environ.get("NETCORE_PARTS", "").lower() != "threads" and part_process.available()
 
 
 def parts_run_in(network: Network) -> str:
@@ -169,12 +163,8 @@ class SplitStep:
         keep_freed_memory()  # else each helper thread faults its temporaries in at every batch
         self.network = network
         self.in_processes = in_processes(network) if processes is None else processes
-        self.groups: list[BatchGroup] = []
+        self.groups: list[BatchGroup | part_process.MeetingGroup] = []
         if self.in_processes:
-            if _has_batchnorm(network):
-                raise ValueError(
-                    "batchnorm parts meet at every layer: they train on threads, not in processes"
-                )
             try:
                 self.replicas = [network, *self._part_processes(parts - 1)]
             except (OSError, part_process.PartProcessError) as exc:  # no child starts: threads
@@ -184,11 +174,16 @@ class SplitStep:
         if not self.in_processes:
             self.replicas = [network] + [network.replica(seed=k) for k in range(1, parts)]
         for depth, layer in enumerate(network.layers):
-            if isinstance(layer, BatchNorm):
-                group = BatchGroup()
-                self.groups.append(group)
-                for part, replica in enumerate(self.replicas):
-                    replica.layers[depth].group, replica.layers[depth].part = group, part
+            if not isinstance(layer, BatchNorm):
+                continue
+            if self.in_processes:  # the children's layers meet the parent's through their block
+                layer.group = part_process.MeetingGroup(self.replicas[1:])
+                self.groups.append(layer.group)
+                continue
+            group = BatchGroup()
+            self.groups.append(group)
+            for part, replica in enumerate(self.replicas):
+                replica.layers[depth].group, replica.layers[depth].part = group, part
         self._pool = (
             None if self.in_processes else ThreadPoolExecutor(parts - 1, thread_name_prefix="netcore-part")
         )
@@ -251,9 +246,11 @@ class SplitStep:
                 part.start(x[s], target[s], weight, watch)
             try:
                 first = forward_backward(self.network, x[slices[0]], target[slices[0]], weights[0])
-            finally:  # never leave a part unanswered past this step
-                results = [part.finish() for part, _, _ in others]
-            return first, results
+            except BaseException:  # never leave a part unanswered (or waiting at a meeting)
+                for part, _, _ in others:
+                    part.abandon()
+                raise
+            return first, [part.finish() for part, _, _ in others]
         futures = [
             self._pool.submit(self._part, replica, x[s], target[s], weight) for replica, s, weight in others
         ]

@@ -11,13 +11,20 @@ A ``PartProcess`` is a child Python (``python -m netcore.part_process``, started
 network (the spec, the replica's seed, the convolutions' methods) and trains one part of each
 batch through it. The two share one memory block (an anonymous file mapped by both):
 
-    [ parameters | the child's gradient | x part | target part | outputs ]
+    [ parameters | the child's gradient | x part | target part | outputs | meeting sums ]
 
 Per batch the parent copies the parameters in (the child's layers are views of them), writes its
 part, and sends one short message; the child runs ``forward_backward`` (its gradient, weighted
 by its share of the batch, lands in the block), copies its outputs in and answers with the loss. The
 parent trains the first part meanwhile and adds the child's gradient to its own. Results equal
 a thread replica's bit for bit: the same code on the same values with one BLAS thread.
+
+A batchnorm layer needs the whole batch's per-channel sums, so the parts meet there (three
+times a layer and step, as on threads, ``BatchGroup``): the child writes its sums into the
+block's meeting slot and says "met"; the parent, at the same layer of its own part
+(``MeetingGroup``), adds every part's sums in part order, writes the total into each child's
+slot and says "sums". If the parent's part fails meanwhile, ``abandon`` tells a waiting child
+to stop instead, and collects its answer, so that no child is left waiting into the next batch.
 
 Children are started once per Python process (the first costs ~0.3 s: importing NumPy and
 netcore) and reused by later split steps (``acquire`` / ``release``); they ignore Ctrl-C, and
@@ -47,6 +54,7 @@ import numpy as np
 
 from netcore import child_process
 from netcore.layers import Conv2D
+from netcore.layers.batchnorm import BatchNorm
 
 ALIGN = 64  # bytes: every array of the block starts on a cache line
 
@@ -106,6 +114,7 @@ def _layout(network, n: int, x_dtype, x_shape, t_dtype, t_shape) -> dict[str, in
         "x": n * int(np.prod(x_shape, dtype=np.int64)) * np.dtype(x_dtype).itemsize,
         "target": n * int(np.prod(t_shape, dtype=np.int64)) * np.dtype(t_dtype).itemsize,
         "out": n * int(np.prod(network.output_shape, dtype=np.int64)) * network.dtype.itemsize,
+        "meet": _meeting_bytes(network),
     }
     offsets, at = {}, 0
     for name, size in sizes.items():
@@ -113,6 +122,13 @@ def _layout(network, n: int, x_dtype, x_shape, t_dtype, t_shape) -> dict[str, in
         at += _aligned(max(size, 1))
     offsets["size"] = at
     return offsets
+
+
+def _meeting_bytes(network) -> int:
+    """Room for the largest sums a batchnorm layer's parts exchange: backward's 2C + 1 values,
+    in float64 at most (``BatchNorm``)."""
+    channels = [layer.in_shape[0] for layer in network.layers if isinstance(layer, BatchNorm)]
+    return (2 * max(channels) + 1) * 8 if channels else 0
 
 
 class PartProcessError(RuntimeError):
@@ -149,7 +165,7 @@ class PartProcess:
     # -- set-up ------------------------------------------------------------------------
     def configure(self, network, seed: int) -> None:
         """Build the child's copy of ``network`` (what ``network.replica(seed)`` builds)."""
-        self._drain()
+        self.abandon()  # a part of a step that stopped early
         convolutions = [(i, layer) for i, layer in enumerate(network.layers) if isinstance(layer, Conv2D)]
         methods = [(i, layer.method, layer.exact_rows) for i, layer in convolutions]
         self._network = network
@@ -183,7 +199,7 @@ class PartProcess:
         """Send one part: the child trains it while this thread does other work.
 
         ``watch``: {layer index: unit indices} whose firing (``fired_units``) to report back."""
-        self._drain()
+        self.abandon()  # a part of a step that stopped early
         target = np.asarray(target)
         self._ensure_block(x, target)
         layout = self._layout
@@ -211,19 +227,46 @@ class PartProcess:
         out = self._block.view(self._layout["out"], self._network.dtype, (n, *self._network.output_shape))
         return out, loss
 
+    def meet(self, local: np.ndarray) -> np.ndarray:
+        """Wait for the child at a batchnorm meeting: its sums, shaped like ``local`` (a view of
+        its slot, which ``answer_meeting`` then fills with the total). PartProcessError if the
+        child failed on the way there."""
+        _spin_until_readable(self._conn, ANSWER_SPIN_SECONDS)
+        try:
+            kind, _ = self._receive()
+        except PartProcessError:
+            self._pending = None  # its answer was the error: nothing more to wait for
+            raise
+        if kind != "met":
+            self._pending = None
+            raise PartProcessError(f"a training part's process answered {kind!r} where its part meets")
+        return self._meeting_slot(local)
+
+    def answer_meeting(self, total: np.ndarray) -> None:
+        """The whole batch's sums to the child waiting at the meeting ``meet`` found it at."""
+        np.copyto(self._meeting_slot(total), total)
+        self._send(("sums",))
+
+    def _meeting_slot(self, like: np.ndarray) -> np.ndarray:
+        return self._block.view(self._layout["meet"], like.dtype, like.shape)
+
+    def abandon(self) -> None:
+        """After the parent's part failed: tell the child to stop if it waits at a meeting (or
+        will), and collect its answer (an error or its result, both dropped)."""
+        if self._pending is None:
+            return
+        self._pending = None
+        try:
+            self._send(("stop",))  # a child that has answered already finds it first next batch
+            while self._receive()[0] == "met":
+                pass
+        except PartProcessError:
+            pass
+
     def fired_units(self, index: int) -> np.ndarray | None:
         """Which of layer ``index``'s units asked about in ``start`` fired in the last part (their
         indices), or None if it was not asked."""
         return self._fired.get(index)
-
-    def _drain(self) -> None:
-        """Collect the answer of a part whose parent step stopped early (an error elsewhere)."""
-        if self._pending is not None:
-            self._pending = None
-            try:
-                self._answer()
-            except PartProcessError:
-                pass
 
     # -- messages ----------------------------------------------------------------------
     def _send(self, message) -> None:
@@ -233,6 +276,12 @@ class PartProcess:
             raise PartProcessError(f"a training part's process has ended ({exc})") from None
 
     def _answer(self):
+        """The rest of the child's next message (one value, or a tuple of them)."""
+        kind, rest = self._receive()
+        return rest[0] if len(rest) == 1 else tuple(rest)
+
+    def _receive(self) -> tuple[str, list]:
+        """The child's next message: (its kind, the rest); PartProcessError for an error or an end."""
         try:
             kind, *rest = self._conn.recv()
         except (EOFError, OSError):
@@ -246,7 +295,7 @@ class PartProcess:
             ) from None
         if kind == "error":
             raise PartProcessError(f"a training part failed in its process:\n{rest[0]}")
-        return rest[0] if len(rest) == 1 else tuple(rest)
+        return kind, rest
 
     @property
     def alive(self) -> bool:
@@ -263,6 +312,32 @@ class PartProcess:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+class MeetingGroup:
+    """A batchnorm layer's ``group`` in the parent when the batch's other parts run in the
+    processes ``children``: ``total(0, local)`` waits for each child at the same layer, adds the
+    parts' sums in part order (as ``BatchGroup`` does on threads: the same values bit for bit),
+    and hands the total back to them. ``start(parts)``: how many parts the next batch has (1:
+    nobody waits)."""
+
+    def __init__(self, children: list[PartProcess]) -> None:
+        self.children = children
+        self.parts = 1
+
+    def start(self, parts: int) -> None:
+        self.parts = parts
+
+    def total(self, part: int, local: np.ndarray) -> np.ndarray:
+        if self.parts == 1:
+            return local
+        children = self.children[: self.parts - 1]
+        total = local.copy()
+        for child in children:
+            total += child.meet(local)
+        for child in children:
+            child.answer_meeting(total)
+        return total
 
 
 # -- the pool of idle children -----------------------------------------------------------
@@ -350,6 +425,29 @@ def _spin_until_readable(conn: Connection, seconds: float) -> None:
         pass
 
 
+class PartStopped(RuntimeError):
+    """Raised in a child waiting at a batchnorm meeting when the parent's part has failed."""
+
+
+class _ChildMeeting:
+    """The child's side of its batchnorm layers' meetings (their ``group``; see the module
+    docstring): its sums into the block's slot, "met", then the total from the same slot."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.block: _Block | None = None
+        self.offset = 0
+
+    def total(self, part: int, local: np.ndarray) -> np.ndarray:
+        slot = self.block.view(self.offset, local.dtype, local.shape)
+        np.copyto(slot, local)
+        self.conn.send(("met",))
+        _spin_until_readable(self.conn, SPIN_SECONDS)
+        if self.conn.recv()[0] != "sums":
+            raise PartStopped("the first part of this batch failed: this part stopped at a batchnorm layer")
+        return slot.copy()
+
+
 def _serve(conn: Connection) -> None:
     from netcore.network import Network
     from netcore.parallel import forward_backward
@@ -357,6 +455,7 @@ def _serve(conn: Connection) -> None:
 
     keep_freed_memory()
     net = block = layout = None
+    meeting = _ChildMeeting(conn)
     while True:
         try:
             _spin_until_readable(conn, SPIN_SECONDS)
@@ -366,6 +465,8 @@ def _serve(conn: Connection) -> None:
         kind = message[0]
         if kind == "close":
             return
+        if kind == "stop":  # for a part that had answered before the parent's part failed
+            continue
         try:
             if kind == "network":
                 _, spec, dtype, seed, methods = message
@@ -373,6 +474,9 @@ def _serve(conn: Connection) -> None:
                 for index, method, exact_rows in methods:
                     net.layers[index].use_method(method)
                     net.layers[index].exact_rows = exact_rows
+                for layer in net.layers:
+                    if isinstance(layer, BatchNorm):
+                        layer.group = meeting
                 block = None
                 conn.send(("ready", None))
             elif kind == "block":
@@ -380,6 +484,7 @@ def _serve(conn: Connection) -> None:
                 fd = recv_handle(conn)
                 block = _Block(fd, layout["size"])
                 os.close(fd)
+                meeting.block, meeting.offset = block, layout["meet"]
                 shape = net.flat_params.shape  # the layers' params and grads become views of the block
                 net._pack(
                     block.view(layout["params"], net.dtype, shape),

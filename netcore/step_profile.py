@@ -14,7 +14,7 @@ memory bus and the last-level cache.
 
 To tell those apart, the first part's layers (the trainer's own network, on the calling thread) are
 also clocked inside the whole steps: a layer slower there than alone runs slower beside the other
-part (or, a batchnorm layer on threads, waits there for the other part's sums); what the step spends
+part (or, a batchnorm layer, waits there for the other part's sums); what the step spends
 beyond those and the loss, gather and optimizer is the hand-over, the wait for the other part, and
 the trainer's own work.
 """

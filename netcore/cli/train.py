@@ -62,7 +62,7 @@ def add_parser(sub, common) -> None:
     train.add_argument(
         "--threads",
         type=int,
-        help="parts each batch is split over, in processes (threads for batchnorm networks) "
+        help="parts each batch is split over, in processes (on threads with NETCORE_PARTS=threads) "
         "(default: one per core for convolutional networks' batches with enough work for each, else 1)",
     )
     from netcore.cli.common import add_folder_arguments  # --image-* for folder:PATH (issue 17)

@@ -49,7 +49,9 @@ def part_grads(split, replica):
 
 
 @pytest.mark.parametrize(
-    "spec, processes", [(CNN, False), (CNN, True), (BN_CNN, False)], ids=["threads", "processes", "batchnorm"]
+    "spec, processes",
+    [(CNN, False), (CNN, True), (BN_CNN, False), (BN_CNN, True)],
+    ids=["threads", "processes", "batchnorm-threads", "batchnorm-processes"],
 )
 @pytest.mark.parametrize("n, parts", [(32, 2), (21, 2), (37, 3), (9, 2)])
 def test_split_batch_gives_the_whole_batchs_output_loss_and_gradient(spec, processes, n, parts):
@@ -143,7 +145,7 @@ def test_a_part_failing_before_a_batchnorm_meeting_wakes_the_others_and_the_next
     monkeypatch, failing
 ):
     net = Network(BN_CNN, seed=0, dtype=np.float64)
-    split = SplitStep(net, 2)
+    split = SplitStep(net, 2, processes=False)
     conv = split.replicas[failing].layers[0]  # before the first batchnorm: the other part waits there
     real = conv.forward
 
@@ -317,10 +319,11 @@ def test_the_split_measuring_script_times_both_ways():
     assert "(8 samples, 6.3 M multiply-adds a half)" in stdout
 
 
-def test_steps_with_parts_in_processes_equal_steps_on_threads_bit_for_bit():
+@pytest.mark.parametrize("base", [CNN, BN_CNN], ids=["cnn", "batchnorm"])
+def test_steps_with_parts_in_processes_equal_steps_on_threads_bit_for_bit(base):
     rng = np.random.default_rng(6)
     x, y = rng.normal(size=(96, 1, 10, 10)).astype(np.float32), rng.integers(0, 3, 96)
-    spec = {**CNN, "layers": [*CNN["layers"][:5], {"type": "dropout", "rate": 0.3}, *CNN["layers"][5:]]}
+    spec = {**base, "layers": [*base["layers"][:-2], {"type": "dropout", "rate": 0.3}, *base["layers"][-2:]]}
     runs = {}
     for processes in (False, True):
         net = Network(spec, seed=0)
@@ -331,7 +334,8 @@ def test_steps_with_parts_in_processes_equal_steps_on_threads_bit_for_bit():
                 net.flat_params -= 0.01 * net.flat_grads
         finally:
             split.close()
-        runs[processes] = net.flat_params.copy()
+        states = [value.ravel() for layer in net.layers for value in layer.state.values()]
+        runs[processes] = np.concatenate([net.flat_params, *states])  # batchnorm's running statistics too
     # the same code on the same values, one BLAS thread each, dropout drawn from the same seeds
     np.testing.assert_array_equal(runs[True], runs[False])
 
@@ -376,10 +380,33 @@ def test_a_part_process_that_dies_is_reported_and_replaced_by_the_next_split_ste
     np.testing.assert_allclose(out, whole_batch(Network(CNN, seed=0, dtype=np.float64), x, y)[0], rtol=1e-12)
 
 
-def test_batchnorm_networks_split_on_threads():
-    assert not parallel.in_processes(Network(BN_CNN, seed=0))
-    with pytest.raises(ValueError, match="threads"):
-        SplitStep(Network(BN_CNN, seed=0), 2, processes=True)
+def test_batchnorm_networks_split_into_processes():
+    assert parallel.in_processes(Network(BN_CNN, seed=0))
+
+
+@pytest.mark.parametrize("failing", [0, 1], ids=["first part", "part in a process"])
+def test_a_part_failing_before_a_batchnorm_meeting_in_processes_stops_the_other_and_the_next_batch_works(
+    failing,
+):
+    from netcore.part_process import PartProcessError
+
+    net = Network(BN_CNN, seed=0)
+    split = SplitStep(net, 2, processes=True)
+    rng = np.random.default_rng(10)
+    x, y = rng.normal(size=(16, 1, 10, 10)).astype(np.float32), rng.integers(0, 3, 16)
+    bad = x.copy()
+    bad[8 * failing : 8 * failing + 8] = 1e38  # overflows in the first convolution, before any meeting
+    try:
+        with np.errstate(over="raise", invalid="ignore"):
+            raised = FloatingPointError if failing == 0 else PartProcessError
+            with pytest.raises(raised, match="overflow"):  # the cause, not a stopped part
+                split.forward_backward(bad, y)
+        for _ in range(2):  # nobody is left waiting at a meeting, nor answers out of turn
+            out, loss = split.forward_backward(x, y)
+    finally:
+        split.close()
+    whole = Network(BN_CNN, seed=0)
+    np.testing.assert_allclose(out, whole_batch(whole, x, y)[0], rtol=1e-4, atol=1e-5)
 
 
 def test_where_no_part_process_starts_the_parts_train_on_threads_with_a_warning(monkeypatch):
