@@ -409,6 +409,24 @@ def test_a_part_failing_before_a_batchnorm_meeting_in_processes_stops_the_other_
     np.testing.assert_allclose(out, whole_batch(whole, x, y)[0], rtol=1e-4, atol=1e-5)
 
 
+def test_a_first_part_failing_between_the_forward_and_backward_meetings_stops_the_part_in_a_process():
+    net = Network(BN_CNN, seed=0, dtype=np.float64)
+    split = SplitStep(net, 2, processes=True)
+    rng = np.random.default_rng(11)
+    x, y = rng.normal(size=(16, 1, 10, 10)), rng.integers(0, 3, 16)
+    bad = y.copy()
+    bad[:8] = 7  # no such class: the first part's loss fails after every forward meeting
+    try:
+        with pytest.raises(IndexError):  # while the other part waits at backward's first meeting
+            split.forward_backward(x, bad)
+        out, loss = split.forward_backward(x, y)
+    finally:
+        split.close()
+    expected_out, expected_loss, _ = whole_batch(Network(BN_CNN, seed=0, dtype=np.float64), x, y)
+    np.testing.assert_allclose(out, expected_out, rtol=1e-12)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+
+
 def test_where_no_part_process_starts_the_parts_train_on_threads_with_a_warning(monkeypatch):
     from netcore import child_process, part_process
 
