@@ -340,24 +340,6 @@ def test_steps_with_parts_in_processes_equal_steps_on_threads_bit_for_bit(base):
     np.testing.assert_array_equal(runs[True], runs[False])
 
 
-def test_an_error_in_a_part_in_another_process_reaches_the_caller_and_the_next_batch_works():
-    from netcore.part_process import PartProcessError
-
-    net = Network(CNN, seed=0, dtype=np.float64)
-    split = SplitStep(net, 2, processes=True)
-    rng = np.random.default_rng(7)
-    x, y = rng.normal(size=(16, 1, 10, 10)), rng.integers(0, 3, 16)
-    bad = y.copy()
-    bad[8:] = 7  # no such class: only the second part's loss fails
-    try:
-        with pytest.raises(PartProcessError, match="IndexError"):
-            split.forward_backward(x, bad)
-        out, loss = split.forward_backward(x, y)
-    finally:
-        split.close()
-    np.testing.assert_allclose(out, whole_batch(Network(CNN, seed=0, dtype=np.float64), x, y)[0], rtol=1e-12)
-
-
 def test_a_part_process_that_dies_is_reported_and_replaced_by_the_next_split_step():
     from netcore.part_process import PartProcessError
 
@@ -409,20 +391,31 @@ def test_a_part_failing_before_a_batchnorm_meeting_in_processes_stops_the_other_
     np.testing.assert_allclose(out, whole_batch(whole, x, y)[0], rtol=1e-4, atol=1e-5)
 
 
-def test_a_first_part_failing_between_the_forward_and_backward_meetings_stops_the_part_in_a_process():
-    net = Network(BN_CNN, seed=0, dtype=np.float64)
+@pytest.mark.parametrize(
+    "spec, failing",
+    [(CNN, 1), (BN_CNN, 0)],
+    ids=["part in a process", "first part between batchnorm meetings"],
+)
+def test_an_error_in_a_parts_loss_reaches_the_caller_and_the_next_batch_works(spec, failing):
+    """A label with no class fails one part's loss: the part in the other process's (its error
+    comes back), or the first part's, after every batchnorm forward meeting, while the part in
+    the process waits at backward's first one (it is told to stop)."""
+    from netcore.part_process import PartProcessError
+
+    net = Network(spec, seed=0, dtype=np.float64)
     split = SplitStep(net, 2, processes=True)
-    rng = np.random.default_rng(11)
+    rng = np.random.default_rng(7)
     x, y = rng.normal(size=(16, 1, 10, 10)), rng.integers(0, 3, 16)
     bad = y.copy()
-    bad[:8] = 7  # no such class: the first part's loss fails after every forward meeting
+    bad[8 * failing : 8 * failing + 8] = 7  # no such class: only that part's loss fails
+    raised, match = (IndexError, None) if failing == 0 else (PartProcessError, "IndexError")
     try:
-        with pytest.raises(IndexError):  # while the other part waits at backward's first meeting
+        with pytest.raises(raised, match=match):
             split.forward_backward(x, bad)
         out, loss = split.forward_backward(x, y)
     finally:
         split.close()
-    expected_out, expected_loss, _ = whole_batch(Network(BN_CNN, seed=0, dtype=np.float64), x, y)
+    expected_out, expected_loss, _ = whole_batch(Network(spec, seed=0, dtype=np.float64), x, y)
     np.testing.assert_allclose(out, expected_out, rtol=1e-12)
     assert loss == pytest.approx(expected_loss, rel=1e-12)
 
